@@ -1,0 +1,46 @@
+import { ConfigurationError } from '../core/errors';
+
+/**
+ * Settings read once, at cold start. A missing required variable stops the
+ * function loudly instead of failing later on an empty table name.
+ */
+export interface Config {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** The main queue's visibility timeout; an active job's lease lasts this long. */
+  readonly visibilityTimeoutMs: number;
+  /** How long one execution may run when the job sets no `opts.timeout`. */
+  readonly defaultJobTimeoutMs: number;
+  /** Completed jobs expire from the table this long after they finish. */
+  readonly retentionMs: number;
+}
+
+const required = (env: NodeJS.ProcessEnv, name: string): string => {
+  const value = env[name];
+  if (!value) throw new ConfigurationError(`Environment variable ${name} is required but not set`);
+  return value;
+};
+
+const positiveNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigurationError(`Environment variable ${name} must be a positive number, got '${raw}'`);
+  }
+  return value;
+};
+
+export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
+  const visibilityTimeoutMs = positiveNumber(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30) * 1000;
+  return {
+    tableName: required(env, 'REQUEUE_TABLE_NAME'),
+    queueUrl: required(env, 'REQUEUE_QUEUE_URL'),
+    deadLetterQueueUrl: required(env, 'REQUEUE_DLQ_URL'),
+    visibilityTimeoutMs,
+    // leave the worker time to record the outcome before its lease ends
+    defaultJobTimeoutMs: positiveNumber(env, 'REQUEUE_JOB_TIMEOUT_MS', Math.max(1000, visibilityTimeoutMs - 5000)),
+    retentionMs: positiveNumber(env, 'REQUEUE_RETENTION_DAYS', 7) * 24 * 60 * 60 * 1000,
+  };
+};

@@ -1,0 +1,93 @@
+/**
+ * Domain errors. Each carries the HTTP status a client should see and a
+ * machine code; 4xx messages are shown to the caller as they are, anything
+ * else becomes a generic message (see lambda/handlers/http.ts).
+ */
+export abstract class RequeueError extends Error {
+  abstract readonly statusCode: number;
+  abstract readonly code: string;
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export class ValidationError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'VALIDATION_ERROR';
+}
+
+export class PayloadTooLargeError extends RequeueError {
+  readonly statusCode = 413;
+  readonly code = 'PAYLOAD_TOO_LARGE';
+}
+
+export class JobNotFoundError extends RequeueError {
+  readonly statusCode = 404;
+  readonly code = 'JOB_NOT_FOUND';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} not found`);
+  }
+}
+
+export class DuplicateJobError extends RequeueError {
+  readonly statusCode = 409;
+  readonly code = 'DUPLICATE_JOB_ID';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} already exists; choose another jobId or omit it to get a generated one`);
+  }
+}
+
+export class JobNotFailedError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'JOB_NOT_FAILED';
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(`Job ${jobId} is not in failed state. Current state: ${state}`);
+  }
+}
+
+export class RouteNotFoundError extends RequeueError {
+  readonly statusCode = 404;
+  readonly code = 'ROUTE_NOT_FOUND';
+}
+
+/** SQS or DynamoDB could not be reached; the operation changed nothing that would strand a job. */
+export class DependencyUnavailableError extends RequeueError {
+  readonly statusCode = 503;
+  readonly code = 'DEPENDENCY_UNAVAILABLE';
+}
+
+/** A conditional write lost: the job is no longer in the state the caller read. */
+export class StateConflictError extends Error {
+  constructor(
+    readonly jobId: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StateConflictError';
+  }
+}
+
+/** A required setting is missing or malformed; raised at cold start. */
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+/**
+ * Thrown by a processor to fail the job at once, skipping its remaining
+ * attempts (a bad payload will not get better by waiting).
+ */
+export class UnrecoverableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UnrecoverableError';
+  }
+}

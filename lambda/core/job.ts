@@ -1,0 +1,126 @@
+/**
+ * The job domain. A job is one named unit of work with its data, options and
+ * the record of every execution, kept across retries.
+ *
+ * Lifecycle:
+ *
+ *   enqueue ──► waiting ──claim──► active ──complete──► completed
+ *        │                  ▲        │
+ *        └─(opts.delay)─► delayed ◄──┤ fail, attempts left (backoff)
+ *                                    │
+ *                                    └─ fail, no attempts left ──► failed
+ *                                                                   │
+ *   retry (API or console redrive): failed ──► waiting, attempts 0, generation + 1
+ */
+
+export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** Backoff as data: `fixed` waits `delay` ms each time, `exponential` waits `delay * 2^(attempt-1)`. */
+export interface Backoff {
+  readonly type: 'fixed' | 'exponential';
+  /** Milliseconds. */
+  readonly delay: number;
+}
+
+export interface JobOptions {
+  /** Executions allowed per generation before the job fails. @default 3 */
+  readonly attempts: number;
+  /** Wait between a failed attempt and the next. @default {type: 'fixed', delay: 0} */
+  readonly backoff: Backoff;
+  /** Milliseconds to wait before the first attempt. @default 0 */
+  readonly delay: number;
+  /** Milliseconds one execution may run before it fails as timed out. Unset: the worker's default. */
+  readonly timeout?: number;
+}
+
+export type ExecutionOutcome = 'completed' | 'failed' | 'timed-out';
+
+/** One execution of the processor. */
+export interface HistoryEntry {
+  /** Generation the execution belonged to (0 for the first run, +1 per retry). */
+  readonly generation: number;
+  /** Attempt number within that generation, from 1. */
+  readonly attempt: number;
+  readonly start: number;
+  readonly end: number;
+  readonly outcome: ExecutionOutcome;
+  readonly error?: string;
+}
+
+/** How a failed job was brought back. */
+export type RetrySource = 'api' | 'redrive';
+
+export interface RetryRecord {
+  readonly at: number;
+  readonly source: RetrySource;
+  /** The generation the retry started. */
+  readonly generation: number;
+}
+
+export interface Job {
+  readonly id: string;
+  readonly name: string;
+  readonly data: unknown;
+  readonly opts: JobOptions;
+  readonly state: JobState;
+  /** Executions started in the current generation. Reset to 0 by a retry. */
+  readonly attempts: number;
+  /** Equal to `opts.attempts`. */
+  readonly maxAttempts: number;
+  /**
+   * Fencing token: every queue message names the generation it was sent for,
+   * and a message whose generation is not the job's current one never runs.
+   */
+  readonly generation: number;
+  /** Message and stack of the last failed execution. */
+  readonly error?: string;
+  readonly stacktrace?: string;
+  /** What the processor returned, once completed. */
+  readonly returnValue?: unknown;
+  readonly createdAt: number;
+  /** Start of the last execution. */
+  readonly processedAt?: number;
+  /** When the job completed or failed. */
+  readonly finishedAt?: number;
+  readonly failedAt?: number;
+  /** Earliest time the next attempt may start (delayed jobs). */
+  readonly runAt?: number;
+  /** An active job whose lease has passed lost its worker and may be claimed again. */
+  readonly leaseUntil?: number;
+  readonly history: readonly HistoryEntry[];
+  readonly retries: readonly RetryRecord[];
+}
+
+/** What a failed-job listing shows for each job. */
+export interface FailedJobSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly data: unknown;
+  readonly error?: string;
+  readonly failedAt?: number;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+}
+
+export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
+  id: job.id,
+  name: job.name,
+  data: job.data,
+  error: job.error,
+  failedAt: job.failedAt,
+  attempts: job.attempts,
+  maxAttempts: job.maxAttempts,
+});
+
+/** The queue message: which job, and for which generation. */
+export interface JobMessage {
+  readonly jobId: string;
+  readonly generation: number;
+  /**
+   * Set on the copy sent to the dead-letter queue. Such a copy seen again on the
+   * main queue was moved back by a redrive (the AWS console's or any
+   * StartMessageMoveTask), which runs as a retry.
+   */
+  readonly deadLettered?: true;
+}

@@ -1,0 +1,57 @@
+import type { Job, JobMessage, JobState } from './job';
+import type { Expectation } from './transitions';
+
+export interface Page<T> {
+  readonly items: readonly T[];
+  /** Opaque; pass back to get the next page. Absent on the last page. */
+  readonly cursor?: string;
+}
+
+/** Where jobs live. DynamoDB on AWS and locally; the source of truth. */
+export interface JobStore {
+  /** Store a new job; DuplicateJobError when its id is taken. */
+  create(job: Job): Promise<void>;
+  get(jobId: string): Promise<Job | undefined>;
+  /**
+   * Write `next` only if the stored job still meets `expect`; otherwise throw
+   * StateConflictError and change nothing.
+   */
+  save(next: Job, expect: Expectation): Promise<void>;
+  /** Jobs in one state, most recent state change first. ValidationError for a bad cursor. */
+  listByState(state: JobState, limit: number, cursor?: string): Promise<Page<Job>>;
+  countByState(): Promise<Record<JobState, number>>;
+}
+
+export interface QueueDepth {
+  /** Messages ready to be received. */
+  readonly visible: number;
+  /** Received and not yet deleted or returned. */
+  readonly inFlight: number;
+  readonly delayed: number;
+}
+
+/** The transport that wakes workers. SQS main queue plus its dead-letter queue. */
+export interface JobQueue {
+  /** Send to the main queue, batching as the transport allows. */
+  send(messages: readonly JobMessage[], delayMs?: number): Promise<void>;
+  /** Keep a copy of a failed job's message in the dead-letter queue. */
+  sendToDeadLetter(message: JobMessage): Promise<void>;
+  /** Hide a received message for `delayMs` before it is delivered again. */
+  hide(receiptHandle: string, delayMs: number): Promise<void>;
+  depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }>;
+}
+
+/** What a processor gets for one execution. */
+export interface ProcessorJob<T = unknown> {
+  readonly id: string;
+  readonly name: string;
+  readonly data: T;
+  /** Attempt within the current generation, from 1. */
+  readonly attempt: number;
+  /** Executions so far across all retries, this one included. */
+  readonly executions: number;
+  /** Aborted when the execution times out. */
+  readonly signal: AbortSignal;
+}
+
+export type Processor<T = unknown> = (job: ProcessorJob<T>) => Promise<unknown>;

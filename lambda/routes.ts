@@ -1,0 +1,93 @@
+/**
+ * The one route table. The CDK stack builds an API Gateway route, a function
+ * and its grants from each entry; the local runtime serves the same entries
+ * with the same handlers. Handlers live in lambda/handlers/<handler>.ts.
+ */
+
+/** What a function may do to the table. */
+export type TableAccess = 'read' | 'readWrite';
+
+/**
+ * What a function may do to a queue:
+ * - `send`: SendMessage(Batch)
+ * - `consume`: ReceiveMessage, DeleteMessage(Batch), ChangeMessageVisibility(Batch)
+ * - `attributes`: GetQueueAttributes (depths for metrics)
+ */
+export type QueueAccess = 'send' | 'consume' | 'attributes';
+
+export interface Permissions {
+  readonly table: TableAccess;
+  readonly mainQueue?: readonly QueueAccess[];
+  readonly deadLetterQueue?: readonly QueueAccess[];
+}
+
+export type HttpMethod = 'GET' | 'POST';
+
+export interface Route {
+  readonly method: HttpMethod;
+  /** API Gateway path syntax: `{name}` marks a path parameter. */
+  readonly path: string;
+  /** File name under lambda/handlers/, without extension. */
+  readonly handler: string;
+  readonly description: string;
+  readonly permissions: Permissions;
+}
+
+export const ROUTES: readonly Route[] = [
+  {
+    method: 'POST',
+    path: '/jobs',
+    handler: 'enqueue-job',
+    description: 'Enqueue a named job',
+    permissions: { table: 'readWrite', mainQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/failed',
+    handler: 'list-failed-jobs',
+    description: 'List failed jobs, most recently failed first',
+    permissions: { table: 'read' },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/details/{jobId}',
+    handler: 'get-job',
+    description: 'Show one job with its history',
+    permissions: { table: 'read' },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/retry/{jobId}',
+    handler: 'retry-job',
+    description: 'Retry one failed job',
+    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'] },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/retry-all-failed',
+    handler: 'retry-all-failed',
+    description: 'Retry every failed job',
+    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/metrics',
+    handler: 'get-metrics',
+    description: 'Counts per state and queue depths',
+    permissions: { table: 'read', mainQueue: ['attributes'], deadLetterQueue: ['attributes'] },
+  },
+];
+
+/** The SQS-triggered worker: runs jobs, moves failures to the dead-letter queue. */
+export const WORKER = {
+  handler: 'worker',
+  description: 'Run jobs from the main queue',
+  permissions: {
+    table: 'readWrite',
+    mainQueue: ['consume', 'send'],
+    deadLetterQueue: ['send'],
+  },
+} as const satisfies Omit<Route, 'method' | 'path'>;
+
+/** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
+export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;
