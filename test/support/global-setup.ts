@@ -1,0 +1,26 @@
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { bundleForNode } from './build';
+
+/**
+ * Integration tests run against whatever endpoint AWS_ENDPOINT_URL names
+ * (LocalStack, say). Without one, start dynalite and fauxqs in a child
+ * process and point the SDK at them.
+ */
+export default async function globalSetup(): Promise<void> {
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'test';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  if (process.env.AWS_ENDPOINT_URL) return;
+
+  const script = await bundleForNode('test/support/emulator-process.ts', 'dist/test/emulator-process.mjs');
+  const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const first = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`emulators exited with code ${code} before starting`)));
+    createInterface({ input: child.stdout! }).once('line', resolve);
+  });
+  const endpoints = JSON.parse(first) as { dynamoDb: string; sqs: string };
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoints.dynamoDb;
+  process.env.AWS_ENDPOINT_URL_SQS = endpoints.sqs;
+  (globalThis as { __emulators?: typeof child }).__emulators = child;
+}
