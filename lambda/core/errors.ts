@@ -18,6 +18,11 @@ export class ValidationError extends RequeueError {
   readonly code = 'VALIDATION_ERROR';
 }
 
+export class InvalidJsonError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'INVALID_JSON';
+}
+
 export class PayloadTooLargeError extends RequeueError {
   readonly statusCode = 413;
   readonly code = 'PAYLOAD_TOO_LARGE';

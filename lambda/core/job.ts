@@ -97,8 +97,8 @@ export interface FailedJobSummary {
   readonly id: string;
   readonly name: string;
   readonly data: unknown;
-  readonly error?: string;
-  readonly failedAt?: number;
+  readonly error: string | null;
+  readonly failedAt: number | null;
   readonly attempts: number;
   readonly maxAttempts: number;
 }
@@ -107,8 +107,8 @@ export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
   id: job.id,
   name: job.name,
   data: job.data,
-  error: job.error,
-  failedAt: job.failedAt,
+  error: job.error ?? null,
+  failedAt: job.failedAt ?? null,
   attempts: job.attempts,
   maxAttempts: job.maxAttempts,
 });
@@ -124,3 +124,25 @@ export interface JobMessage {
    */
   readonly deadLettered?: true;
 }
+
+/** A job as `GET /jobs/details/:jobId` shows it: every field present, null when unset. */
+export const toJobDetails = (job: Job) => ({
+  id: job.id,
+  name: job.name,
+  data: job.data,
+  opts: job.opts,
+  state: job.state,
+  attempts: job.attempts,
+  maxAttempts: job.maxAttempts,
+  generation: job.generation,
+  error: job.error ?? null,
+  stacktrace: job.stacktrace ?? null,
+  returnValue: job.returnValue ?? null,
+  createdAt: job.createdAt,
+  processedAt: job.processedAt ?? null,
+  finishedAt: job.finishedAt ?? null,
+  failedAt: job.failedAt ?? null,
+  runAt: job.runAt ?? null,
+  history: job.history,
+  retries: job.retries,
+});

@@ -17,6 +17,8 @@ export interface JobStore {
    * StateConflictError and change nothing.
    */
   save(next: Job, expect: Expectation): Promise<void>;
+  /** Delete a job only if it still meets `expect` (undoing an enqueue whose message was never sent). */
+  remove(jobId: string, expect: Expectation): Promise<void>;
   /** Jobs in one state, most recent state change first. ValidationError for a bad cursor. */
   listByState(state: JobState, limit: number, cursor?: string): Promise<Page<Job>>;
   countByState(): Promise<Record<JobState, number>>;
@@ -32,8 +34,11 @@ export interface QueueDepth {
 
 /** The transport that wakes workers. SQS main queue plus its dead-letter queue. */
 export interface JobQueue {
-  /** Send to the main queue, batching as the transport allows. */
-  send(messages: readonly JobMessage[], delayMs?: number): Promise<void>;
+  /**
+   * Send to the main queue, batching as the transport allows. Resolves with
+   * the messages that could not be sent (empty when all were).
+   */
+  send(messages: readonly JobMessage[], delayMs?: number): Promise<readonly JobMessage[]>;
   /** Keep a copy of a failed job's message in the dead-letter queue. */
   sendToDeadLetter(message: JobMessage): Promise<void>;
   /** Hide a received message for `delayMs` before it is delivered again. */

@@ -5,8 +5,7 @@ import type { Backoff, HistoryEntry, Job, JobOptions, JobState, RetrySource } fr
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   waiting: ['active'],
   delayed: ['active'],
-  // an active job whose worker died (lease passed) is claimed again: active → active
-  active: ['completed', 'delayed', 'failed', 'active'],
+  active: ['completed', 'delayed', 'failed'],
   failed: ['waiting'],
   completed: [],
 };
@@ -66,6 +65,8 @@ export type ClaimRefusal =
   | { readonly reason: 'stale-generation' }
   | { readonly reason: 'not-yet-due'; readonly waitMs: number }
   | { readonly reason: 'running-elsewhere'; readonly waitMs: number }
+  /** Active, but its lease has passed: recover the lost execution first. */
+  | { readonly reason: 'lost-execution' }
   | { readonly reason: 'finished'; readonly state: 'completed' | 'failed' };
 
 /**
@@ -79,12 +80,19 @@ export const claim = (
   leaseMs: number,
 ): Transition | ClaimRefusal => {
   if (job.generation !== generation) return { reason: 'stale-generation' };
-  if (job.state === 'completed' || job.state === 'failed') return { reason: 'finished', state: job.state };
-  if (job.state === 'active' && (job.leaseUntil ?? 0) > now) {
-    return { reason: 'running-elsewhere', waitMs: (job.leaseUntil ?? now) - now };
-  }
-  if (job.state === 'delayed' && (job.runAt ?? 0) > now) {
-    return { reason: 'not-yet-due', waitMs: (job.runAt ?? now) - now };
+  switch (job.state) {
+    case 'completed':
+    case 'failed':
+      return { reason: 'finished', state: job.state };
+    case 'active': {
+      const leaseUntil = job.leaseUntil ?? 0;
+      return leaseUntil > now ? { reason: 'running-elsewhere', waitMs: leaseUntil - now } : { reason: 'lost-execution' };
+    }
+    case 'delayed':
+      if ((job.runAt ?? 0) > now) return { reason: 'not-yet-due', waitMs: (job.runAt ?? now) - now };
+      break;
+    case 'waiting':
+      break;
   }
   return {
     next: {
@@ -95,14 +103,20 @@ export const claim = (
       leaseUntil: now + leaseMs,
       runAt: undefined,
     },
-    expect: {
-      states: job.state === 'active' ? ['active'] : [job.state],
-      generation,
-      attempts: job.attempts,
-      activeLeaseEndedBefore: job.state === 'active' ? now : undefined,
-    },
+    expect: { states: [job.state], generation, attempts: job.attempts },
   };
 };
+
+export const LOST_EXECUTION_ERROR =
+  'Execution lost: the worker stopped before recording an outcome (crash or Lambda timeout)';
+
+/**
+ * An active job whose lease has passed lost its worker. That execution counts
+ * as a failed attempt; the job is delayed (due now) or, with no attempts
+ * left, failed.
+ */
+export const recoverLostExecution = (job: Job, now: number): Transition =>
+  moveAfterFailure(job, job.processedAt ?? now, now, { message: LOST_EXECUTION_ERROR }, { backoff: false, lease: true });
 
 export const isClaimRefusal = (r: Transition | ClaimRefusal): r is ClaimRefusal => 'reason' in r;
 
@@ -162,6 +176,7 @@ export const moveAfterFailure = (
   start: number,
   now: number,
   failure: ExecutionFailure,
+  options: { backoff: boolean; lease: boolean } = { backoff: true, lease: false },
 ): Transition => {
   const history = appendHistory(job, {
     generation: job.generation,
@@ -172,16 +187,13 @@ export const moveAfterFailure = (
     error: failure.message,
   });
   const common = { error: failure.message, stacktrace: failure.stack, leaseUntil: undefined, history };
+  // a lost execution is recovered by another worker, once the lease has ended
+  const expect = options.lease ? { ...stillActive(job), activeLeaseEndedBefore: now } : stillActive(job);
   if (failure.unrecoverable || job.attempts >= job.maxAttempts) {
-    return {
-      next: { ...job, ...common, state: 'failed', failedAt: now, finishedAt: now },
-      expect: stillActive(job),
-    };
+    return { next: { ...job, ...common, state: 'failed', failedAt: now, finishedAt: now }, expect };
   }
-  return {
-    next: { ...job, ...common, state: 'delayed', runAt: now + backoffDelay(job.opts.backoff, job.attempts) },
-    expect: stillActive(job),
-  };
+  const delay = options.backoff ? backoffDelay(job.opts.backoff, job.attempts) : 0;
+  return { next: { ...job, ...common, state: 'delayed', runAt: now + delay }, expect };
 };
 
 /**

@@ -1,0 +1,241 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandOutput,
+} from '@aws-sdk/lib-dynamodb';
+import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
+import { JOB_STATES, type Job, type JobState } from '../core/job';
+import type { JobStore, Page } from '../core/ports';
+import type { Expectation } from '../core/transitions';
+import { rethrowSdkError } from './dependency-errors';
+import { JOB_TABLE } from './table-schema';
+
+const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
+
+export const jobKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'JOB' });
+const stateKey = (state: JobState) => `STATE#${state}`;
+
+/** When the job entered its current state: the state index's sort key. */
+const stateChangedAt = (job: Job): number => {
+  switch (job.state) {
+    case 'failed':
+      return job.failedAt ?? job.createdAt;
+    case 'completed':
+      return job.finishedAt ?? job.createdAt;
+    case 'active':
+      return job.processedAt ?? job.createdAt;
+    case 'delayed':
+      return job.runAt ?? job.createdAt;
+    case 'waiting':
+      return job.retries.at(-1)?.at ?? job.createdAt;
+  }
+};
+
+// data and returnValue are kept as JSON text: any JSON value round-trips
+// exactly, whatever DynamoDB thinks of empty map keys or deep nesting.
+export const toItem = (job: Job, retentionMs: number): Record<string, unknown> => ({
+  ...jobKey(job.id),
+  ...job,
+  data: JSON.stringify(job.data),
+  returnValue: job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue),
+  [stateIndex.partitionKey]: stateKey(job.state),
+  [stateIndex.sortKey]: stateChangedAt(job),
+  [timeToLiveAttribute]:
+    job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined,
+});
+
+export const fromItem = (item: Record<string, unknown>): Job => {
+  const {
+    [PK]: _pk,
+    [SK]: _sk,
+    [stateIndex.partitionKey]: _spk,
+    [stateIndex.sortKey]: _ssk,
+    [timeToLiveAttribute]: _ttl,
+    data,
+    returnValue,
+    ...rest
+  } = item;
+  return {
+    ...(rest as unknown as Job),
+    data: JSON.parse(data as string),
+    ...(returnValue === undefined ? {} : { returnValue: JSON.parse(returnValue as string) }),
+  };
+};
+
+/** The condition a write must meet for `expect` to hold, as DynamoDB expression parts. */
+const conditionFor = (expect: Expectation) => {
+  const names: Record<string, string> = { '#state': 'state', '#generation': 'generation' };
+  const values: Record<string, unknown> = { ':generation': expect.generation };
+  const states = expect.states.map((state, i) => {
+    values[`:s${i}`] = state;
+    return `:s${i}`;
+  });
+  const parts = [`#state IN (${states.join(', ')})`, '#generation = :generation'];
+  if (expect.attempts !== undefined) {
+    names['#attempts'] = 'attempts';
+    values[':attempts'] = expect.attempts;
+    parts.push('#attempts = :attempts');
+  }
+  if (expect.activeLeaseEndedBefore !== undefined) {
+    names['#leaseUntil'] = 'leaseUntil';
+    values[':leaseEnd'] = expect.activeLeaseEndedBefore;
+    parts.push('#leaseUntil < :leaseEnd');
+  }
+  return { ConditionExpression: parts.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values };
+};
+
+const encodeCursor = (key: QueryCommandOutput['LastEvaluatedKey']): string | undefined =>
+  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+
+const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
+
+const decodeCursor = (cursor: string, state: JobState): Record<string, unknown> => {
+  let key: unknown;
+  try {
+    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError(BAD_CURSOR);
+  }
+  const k = key as Record<string, unknown>;
+  const valid =
+    typeof k === 'object' &&
+    k !== null &&
+    Object.keys(k).length === 4 &&
+    typeof k[PK] === 'string' &&
+    typeof k[SK] === 'string' &&
+    k[stateIndex.partitionKey] === stateKey(state) &&
+    typeof k[stateIndex.sortKey] === 'number';
+  if (!valid) throw new ValidationError(BAD_CURSOR);
+  return k;
+};
+
+export interface DynamoDbJobStoreProps {
+  readonly tableName: string;
+  /** Completed jobs expire (TTL) this long after they finish. */
+  readonly retentionMs: number;
+  /** @default a client configured from the environment */
+  readonly client?: DynamoDBClient;
+}
+
+export class DynamoDbJobStore implements JobStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly retentionMs: number;
+
+  constructor(props: DynamoDbJobStoreProps) {
+    this.doc = DynamoDBDocumentClient.from(props.client ?? new DynamoDBClient({}), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    this.tableName = props.tableName;
+    this.retentionMs = props.retentionMs;
+  }
+
+  async create(job: Job): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: toItem(job, this.retentionMs),
+          // ids are the callers' to choose (opts.jobId): never overwrite one
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new DuplicateJobError(job.id);
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async get(jobId: string): Promise<Job | undefined> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
+      );
+      return Item ? fromItem(Item) : undefined;
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async save(next: Job, expect: Expectation): Promise<void> {
+    try {
+      // One conditional put per transition: of two writers that read the same
+      // job (two workers, two retries), only the first still finds it as read.
+      await this.doc.send(
+        new PutCommand({ TableName: this.tableName, Item: toItem(next, this.retentionMs), ...conditionFor(expect) }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StateConflictError(next.id, `Job ${next.id} changed since it was read`, { cause: error });
+      }
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async remove(jobId: string, expect: Expectation): Promise<void> {
+    try {
+      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: jobKey(jobId), ...conditionFor(expect) }));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StateConflictError(jobId, `Job ${jobId} changed since it was read`, { cause: error });
+      }
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async listByState(state: JobState, limit: number, cursor?: string): Promise<Page<Job>> {
+    const startKey = cursor === undefined ? undefined : decodeCursor(cursor, state);
+    try {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          IndexName: stateIndex.name,
+          KeyConditionExpression: '#spk = :spk',
+          ExpressionAttributeNames: { '#spk': stateIndex.partitionKey },
+          ExpressionAttributeValues: { ':spk': stateKey(state) },
+          ScanIndexForward: false,
+          Limit: limit,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      return { items: (page.Items ?? []).map(fromItem), cursor: encodeCursor(page.LastEvaluatedKey) };
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async countByState(): Promise<Record<JobState, number>> {
+    const counts = await Promise.all(JOB_STATES.map((state) => this.count(state)));
+    return Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
+  }
+
+  private async count(state: JobState): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: stateIndex.name,
+            KeyConditionExpression: '#spk = :spk',
+            ExpressionAttributeNames: { '#spk': stateIndex.partitionKey },
+            ExpressionAttributeValues: { ':spk': stateKey(state) },
+            Select: 'COUNT',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        total += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return total;
+  }
+}

@@ -1,0 +1,29 @@
+import type { JobQueue, JobStore } from '../core/ports';
+import { readConfig, type Config } from './config';
+import { DynamoDbJobStore } from './dynamodb-job-store';
+import { SqsJobQueue } from './sqs-job-queue';
+
+export interface Services {
+  readonly config: Config;
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+}
+
+let built: Services | undefined;
+
+/**
+ * The store and queue every handler uses, built once per process (at cold
+ * start on Lambda) from the environment, so connections are reused across
+ * invocations.
+ */
+export const services = (): Services => {
+  if (!built) {
+    const config = readConfig();
+    built = {
+      config,
+      store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs }),
+      queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
+    };
+  }
+  return built;
+};

@@ -1,0 +1,119 @@
+import {
+  ChangeMessageVisibilityCommand,
+  GetQueueAttributesCommand,
+  SendMessageBatchCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { JobMessage } from '../core/job';
+import type { JobQueue, QueueDepth } from '../core/ports';
+import { rethrowSdkError } from './dependency-errors';
+
+/** SQS delays a message at most 15 minutes; a later job is re-hidden by the worker until due. */
+const MAX_DELAY_SECONDS = 900;
+/** SQS hides a received message at most 12 hours. */
+const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
+const BATCH = 10;
+
+export const encodeMessage = (message: JobMessage): string => JSON.stringify(message);
+
+const toSeconds = (ms: number, max: number) => Math.min(max, Math.max(0, Math.ceil(ms / 1000)));
+
+export interface SqsJobQueueProps {
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** @default a client configured from the environment */
+  readonly client?: SQSClient;
+}
+
+export class SqsJobQueue implements JobQueue {
+  private readonly sqs: SQSClient;
+
+  constructor(private readonly props: SqsJobQueueProps) {
+    this.sqs = props.client ?? new SQSClient({});
+  }
+
+  async send(messages: readonly JobMessage[], delayMs = 0): Promise<readonly JobMessage[]> {
+    const chunks: JobMessage[][] = [];
+    for (let i = 0; i < messages.length; i += BATCH) chunks.push(messages.slice(i, i + BATCH));
+    const unsent = await Promise.all(chunks.map((chunk) => this.sendBatch(chunk, delayMs)));
+    return unsent.flat();
+  }
+
+  private async sendBatch(chunk: readonly JobMessage[], delayMs: number): Promise<JobMessage[]> {
+    try {
+      const { Failed = [] } = await this.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: this.props.queueUrl,
+          Entries: chunk.map((message, i) => ({
+            Id: String(i),
+            MessageBody: encodeMessage(message),
+            DelaySeconds: toSeconds(delayMs, MAX_DELAY_SECONDS),
+          })),
+        }),
+      );
+      return Failed.map((failure) => chunk[Number(failure.Id)]);
+    } catch (error) {
+      // the whole batch is unsent; the caller decides what that means for each job
+      if (error instanceof Error && (error as { $fault?: string }).$fault === 'client') throw error;
+      return [...chunk];
+    }
+  }
+
+  async sendToDeadLetter(message: JobMessage): Promise<void> {
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.props.deadLetterQueueUrl,
+          MessageBody: encodeMessage({ ...message, deadLettered: true }),
+        }),
+      );
+    } catch (error) {
+      rethrowSdkError(error, 'SQS');
+    }
+  }
+
+  async hide(receiptHandle: string, delayMs: number): Promise<void> {
+    try {
+      await this.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.props.queueUrl,
+          ReceiptHandle: receiptHandle,
+          VisibilityTimeout: toSeconds(delayMs, MAX_VISIBILITY_SECONDS),
+        }),
+      );
+    } catch (error) {
+      rethrowSdkError(error, 'SQS');
+    }
+  }
+
+  async depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }> {
+    const [main, deadLetter] = await Promise.all([
+      this.depth(this.props.queueUrl),
+      this.depth(this.props.deadLetterQueueUrl),
+    ]);
+    return { main, deadLetter };
+  }
+
+  private async depth(queueUrl: string): Promise<QueueDepth> {
+    try {
+      const { Attributes = {} } = await this.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: queueUrl,
+          AttributeNames: [
+            'ApproximateNumberOfMessages',
+            'ApproximateNumberOfMessagesNotVisible',
+            'ApproximateNumberOfMessagesDelayed',
+          ],
+        }),
+      );
+      return {
+        visible: Number(Attributes.ApproximateNumberOfMessages ?? 0),
+        inFlight: Number(Attributes.ApproximateNumberOfMessagesNotVisible ?? 0),
+        delayed: Number(Attributes.ApproximateNumberOfMessagesDelayed ?? 0),
+      };
+    } catch (error) {
+      return rethrowSdkError(error, 'SQS');
+    }
+  }
+}

@@ -1,0 +1,220 @@
+import { JobNotFailedError, JobNotFoundError, StateConflictError } from './errors';
+import type { Job, JobMessage } from './job';
+import type { JobQueue, JobStore, Processor } from './ports';
+import { claimRetry, revertUnsent } from './retry-failed-job';
+import {
+  claim,
+  describeFailure,
+  isClaimRefusal,
+  moveAfterFailure,
+  moveToCompleted,
+  recoverLostExecution,
+  type Transition,
+} from './transitions';
+
+/** Just what the worker logs through; Powertools' Logger fits it. */
+export interface WorkerLog {
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+export interface WorkerDeps {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly findProcessor: (name: string) => Processor | undefined;
+  readonly log: WorkerLog;
+  /** An active job's lease: the queue's visibility timeout. */
+  readonly leaseMs: number;
+  /** Execution time limit for a job without `opts.timeout`. */
+  readonly defaultTimeoutMs: number;
+  readonly now?: () => number;
+}
+
+/**
+ * What to do with the message once handled: delete it, or hide it for a
+ * while and let it come back (a backoff, a job not yet due, one running
+ * elsewhere).
+ */
+export type MessageOutcome = { readonly kind: 'delete' } | { readonly kind: 'return-later'; readonly delayMs: number };
+
+const DELETE: MessageOutcome = { kind: 'delete' };
+const later = (delayMs: number): MessageOutcome => ({ kind: 'return-later', delayMs });
+
+export const parseJobMessage = (body: string): JobMessage | undefined => {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const m = value as Partial<JobMessage> | null;
+  if (typeof m !== 'object' || m === null) return undefined;
+  if (typeof m.jobId !== 'string' || m.jobId.length === 0) return undefined;
+  if (!Number.isInteger(m.generation) || (m.generation as number) < 0) return undefined;
+  return { jobId: m.jobId, generation: m.generation as number, ...(m.deadLettered === true ? { deadLettered: true } : {}) };
+};
+
+class ExecutionTimeoutError extends Error {
+  constructor(ms: number) {
+    super(`Job timed out after ${ms} ms`);
+    this.name = 'ExecutionTimeoutError';
+  }
+}
+
+const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number): Promise<unknown> => {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new ExecutionTimeoutError(timeoutMs);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([
+      processor({
+        id: job.id,
+        name: job.name,
+        data: job.data,
+        attempt: job.attempts,
+        executions: job.history.length + 1,
+        signal: controller.signal,
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/**
+ * Handle one message of the main queue: run the job it names, exactly when
+ * the message is for the job's current generation and the job is due.
+ */
+export const processJobMessage = async (
+  deps: WorkerDeps,
+  body: string,
+  remainingMs = Number.POSITIVE_INFINITY,
+): Promise<MessageOutcome> => {
+  const { store, log, now = Date.now } = deps;
+  const message = parseJobMessage(body);
+  if (!message) {
+    log.warn('Dropping a message that is not a job message', { body: body.slice(0, 500) });
+    return DELETE;
+  }
+  let job = await store.get(message.jobId);
+  if (!job) {
+    log.warn('Dropping a message for a job that does not exist', { ...message });
+    return DELETE;
+  }
+  if (job.generation === message.generation && job.state === 'failed') {
+    return message.deadLettered ? redrive(deps, job) : keepDeadLetterCopy(deps, job);
+  }
+  let decision = claim(job, message.generation, now(), deps.leaseMs);
+  if (isClaimRefusal(decision) && decision.reason === 'lost-execution') {
+    const recovered = await write(deps, recoverLostExecution(job, now()));
+    if (!recovered) return later(deps.leaseMs);
+    log.warn('Recovered a lost execution', { jobId: job.id, state: recovered.state, attempts: recovered.attempts });
+    if (recovered.state === 'failed') return moveToDeadLetter(deps, recovered);
+    job = recovered;
+    decision = claim(job, message.generation, now(), deps.leaseMs);
+  }
+  if (isClaimRefusal(decision)) {
+    switch (decision.reason) {
+      case 'stale-generation':
+        log.info('Dropping a message of an old generation', { ...message, currentGeneration: job.generation });
+        return DELETE;
+      case 'finished':
+        return DELETE;
+      case 'not-yet-due':
+      case 'running-elsewhere':
+        return later(decision.waitMs);
+      case 'lost-execution':
+        return later(deps.leaseMs);
+    }
+  }
+  const active = await write(deps, decision);
+  // another delivery of this message claimed it first: look again once its lease ends
+  if (!active) return later(deps.leaseMs);
+  return execute(deps, active, remainingMs);
+};
+
+/** A conditional write that may lose a race; resolves with the written job, or undefined when it lost. */
+const write = async ({ store }: WorkerDeps, transition: Transition): Promise<Job | undefined> => {
+  try {
+    await store.save(transition.next, transition.expect);
+    return transition.next;
+  } catch (error) {
+    if (error instanceof StateConflictError) return undefined;
+    throw error;
+  }
+};
+
+const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise<MessageOutcome> => {
+  const { log, now = Date.now } = deps;
+  const start = now();
+  const processor = deps.findProcessor(job.name);
+  let transition: Transition;
+  if (!processor) {
+    transition = moveAfterFailure(job, start, now(), {
+      message: `No processor registered for job name '${job.name}'`,
+      unrecoverable: true,
+    });
+  } else {
+    // leave the worker a moment to record the outcome before its own time runs out
+    const timeoutMs = Math.max(1, Math.min(job.opts.timeout ?? deps.defaultTimeoutMs, remainingMs - 2000));
+    try {
+      const returnValue = await runWithTimeout(processor, job, timeoutMs);
+      transition = moveToCompleted(job, start, now(), returnValue ?? null);
+    } catch (error) {
+      transition = moveAfterFailure(job, start, now(), describeFailure(error, error instanceof ExecutionTimeoutError));
+    }
+  }
+  const next = await write(deps, transition);
+  if (!next) {
+    log.warn('Outcome not recorded: the job changed while it ran (lease lost)', { jobId: job.id });
+    return DELETE;
+  }
+  log.info(`Job ${next.state}`, { jobId: job.id, name: job.name, attempt: job.attempts, error: next.error });
+  if (next.state === 'failed') return moveToDeadLetter(deps, next);
+  if (next.state === 'delayed') return later((next.runAt ?? now()) - now());
+  return DELETE;
+};
+
+/**
+ * The job failed for good: keep a copy of its message in the dead-letter
+ * queue. If that send fails the error propagates, the message comes back and
+ * `keepDeadLetterCopy` tries again; DynamoDB already says failed.
+ */
+const moveToDeadLetter = async ({ queue }: WorkerDeps, job: Job): Promise<MessageOutcome> => {
+  await queue.sendToDeadLetter({ jobId: job.id, generation: job.generation });
+  return DELETE;
+};
+
+/** The job's own message, back after its dead-letter copy could not be sent. */
+const keepDeadLetterCopy = moveToDeadLetter;
+
+/**
+ * A dead-letter copy moved back to the main queue (the AWS console's redrive,
+ * or any StartMessageMoveTask) for a job that is still failed: a retry, as if
+ * asked through the API. The conditional write makes it happen once.
+ */
+const redrive = async (deps: WorkerDeps, job: Job): Promise<MessageOutcome> => {
+  const { store, queue, log, now = Date.now } = deps;
+  let next: Job;
+  try {
+    next = (await claimRetry(store, job, now(), 'redrive')).next;
+  } catch (error) {
+    if (error instanceof JobNotFailedError || error instanceof JobNotFoundError) return DELETE;
+    throw error;
+  }
+  const unsent = await queue.send([{ jobId: job.id, generation: next.generation }]);
+  if (unsent.length > 0) {
+    await revertUnsent(store, [{ before: job, after: next }]);
+    throw new Error(`Could not send the retry of redriven job ${job.id}; the message will come back`);
+  }
+  log.info('Redriven job queued for retry', { jobId: job.id, generation: next.generation });
+  return DELETE;
+};

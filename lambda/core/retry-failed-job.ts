@@ -1,0 +1,62 @@
+import { DependencyUnavailableError, JobNotFailedError, JobNotFoundError, StateConflictError } from './errors';
+import type { Job, RetrySource } from './job';
+import type { JobQueue, JobStore } from './ports';
+import { retry, revertRetry, type Transition } from './transitions';
+
+export interface RetryDeps {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly now?: () => number;
+}
+
+/** Explain why `jobId` could not be retried, reading it as it is now. */
+const refusal = async (store: JobStore, jobId: string): Promise<Error> => {
+  const current = await store.get(jobId);
+  return current ? new JobNotFailedError(jobId, current.state) : new JobNotFoundError(jobId);
+};
+
+/**
+ * Write the retry (failed → waiting, generation + 1). Of several callers
+ * retrying one job at once, the conditional write lets exactly one through.
+ */
+export const claimRetry = async (store: JobStore, job: Job, at: number, source: RetrySource): Promise<Transition> => {
+  const transition = retry(job, at, source);
+  if (!transition) throw new JobNotFailedError(job.id, job.state);
+  try {
+    await store.save(transition.next, transition.expect);
+  } catch (error) {
+    if (error instanceof StateConflictError) throw await refusal(store, job.id);
+    throw error;
+  }
+  return transition;
+};
+
+/** Undo retries whose messages were not sent; a job already picked up stays as it is. */
+export const revertUnsent = async (store: JobStore, pairs: readonly { before: Job; after: Job }[]): Promise<void> => {
+  await Promise.all(
+    pairs.map(async ({ before, after }) => {
+      const undo = revertRetry(before, after);
+      await store.save(undo.next, undo.expect).catch((error: unknown) => {
+        if (!(error instanceof StateConflictError)) throw error;
+      });
+    }),
+  );
+};
+
+export const retryFailedJob = async (
+  { store, queue, now = Date.now }: RetryDeps,
+  jobId: string,
+  source: RetrySource = 'api',
+): Promise<Job> => {
+  const job = await store.get(jobId);
+  if (!job) throw new JobNotFoundError(jobId);
+  const { next } = await claimRetry(store, job, now(), source);
+  const unsent = await queue.send([{ jobId, generation: next.generation }]);
+  if (unsent.length > 0) {
+    await revertUnsent(store, [{ before: job, after: next }]);
+    throw new DependencyUnavailableError(
+      `The job queue is unavailable right now; job ${jobId} is still failed, retry it again shortly`,
+    );
+  }
+  return next;
+};

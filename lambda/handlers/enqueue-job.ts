@@ -1,0 +1,12 @@
+import { enqueueJob } from '../core/enqueue-job';
+import { parseEnqueueRequest } from '../core/enqueue-request';
+import { services } from '../adapters/services';
+import { httpHandler, json, parseJsonBody } from './http';
+
+const { store, queue } = services();
+
+export const handler = httpHandler(async (event) => {
+  const request = parseEnqueueRequest(parseJsonBody(event));
+  const job = await enqueueJob({ store, queue }, request);
+  return json(201, { id: job.id, name: job.name, state: job.state });
+});

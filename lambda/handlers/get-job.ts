@@ -1,0 +1,13 @@
+import { JobNotFoundError } from '../core/errors';
+import { toJobDetails } from '../core/job';
+import { services } from '../adapters/services';
+import { httpHandler, jobIdParam, json } from './http';
+
+const { store } = services();
+
+export const handler = httpHandler(async (event) => {
+  const jobId = jobIdParam(event);
+  const job = await store.get(jobId);
+  if (!job) throw new JobNotFoundError(jobId);
+  return json(200, toJobDetails(job));
+});

@@ -1,0 +1,63 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
+import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
+import { logger } from './logger';
+
+export type HttpEvent = APIGatewayProxyEventV2;
+export type HttpResult = APIGatewayProxyStructuredResultV2;
+
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json', ...headers },
+  body: JSON.stringify(body),
+});
+
+/**
+ * One rule for what a client sees: a RequeueError (4xx, or the 503 of an
+ * unavailable dependency) is shown as it is; anything else is a bug, logged
+ * in full and answered with a generic 500.
+ */
+export const httpHandler =
+  (fn: (event: HttpEvent) => Promise<HttpResult>) =>
+  async (event: HttpEvent): Promise<HttpResult> => {
+    try {
+      return await fn(event);
+    } catch (error) {
+      if (error instanceof RequeueError) {
+        if (error.statusCode >= 500) logger.error(error.message, { error });
+        return json(error.statusCode, { error: error.message, code: error.code });
+      }
+      logger.error('Unhandled error', { error: error as Error, routeKey: event.routeKey });
+      return json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
+    }
+  };
+
+export const parseJsonBody = (event: HttpEvent): unknown => {
+  if (event.body === undefined || event.body === null || event.body === '') {
+    throw new ValidationError('The request body is empty; send a JSON object');
+  }
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InvalidJsonError(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+};
+
+export const jobIdParam = (event: HttpEvent): string => {
+  const jobId = event.pathParameters?.jobId ?? '';
+  if (!JOB_ID_PATTERN.test(jobId)) {
+    throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-');
+  }
+  return jobId;
+};
+
+export const limitParam = (event: HttpEvent): number => {
+  const raw = event.queryStringParameters?.limit;
+  if (raw === undefined) return LIMITS.defaultListLimit;
+  const limit = Number(raw);
+  if (!/^\d+$/.test(raw) || limit < 1 || limit > LIMITS.maxListLimit) {
+    throw new ValidationError(`limit must be a whole number from 1 to ${LIMITS.maxListLimit}, got '${raw}'`);
+  }
+  return limit;
+};
