@@ -1,0 +1,140 @@
+import type { Job } from '../../lambda/core/job';
+import {
+  backoffDelay,
+  canTransition,
+  claim,
+  createJob,
+  isClaimRefusal,
+  LOST_EXECUTION_ERROR,
+  moveAfterFailure,
+  moveToCompleted,
+  recoverLostExecution,
+  retry,
+  revertRetry,
+  type Transition,
+} from '../../lambda/core/transitions';
+
+const opts = { attempts: 2, backoff: { type: 'fixed' as const, delay: 1000 }, delay: 0 };
+const newJob = (overrides: Partial<typeof opts> = {}): Job =>
+  createJob({ id: 'j1', name: 'demo.echo', data: { a: 1 }, opts: { ...opts, ...overrides } }, 1000);
+
+const claimed = (job: Job, now = 2000): Job => {
+  const result = claim(job, job.generation, now, 30000);
+  if (isClaimRefusal(result)) throw new Error(`refused: ${result.reason}`);
+  return result.next;
+};
+
+describe('createJob', () => {
+  it('starts waiting, or delayed until due when opts.delay is set', () => {
+    expect(newJob()).toMatchObject({ state: 'waiting', attempts: 0, maxAttempts: 2, generation: 0 });
+    expect(newJob({ delay: 500 })).toMatchObject({ state: 'delayed', runAt: 1500 });
+  });
+});
+
+describe('claim', () => {
+  it('moves waiting to active, counting the attempt, under a condition on what it read', () => {
+    const result = claim(newJob(), 0, 2000, 30000) as Transition;
+    expect(result.next).toMatchObject({ state: 'active', attempts: 1, processedAt: 2000, leaseUntil: 32000 });
+    expect(result.expect).toEqual({ states: ['waiting'], generation: 0, attempts: 0 });
+  });
+
+  it('refuses a message of another generation', () => {
+    expect(claim(newJob(), 1, 2000, 30000)).toEqual({ reason: 'stale-generation' });
+  });
+
+  it('refuses a delayed job before it is due, telling how long to wait', () => {
+    expect(claim(newJob({ delay: 5000 }), 0, 2000, 30000)).toEqual({ reason: 'not-yet-due', waitMs: 4000 });
+    expect(isClaimRefusal(claim(newJob({ delay: 5000 }), 0, 6000, 30000))).toBe(false);
+  });
+
+  it('refuses an active job while its lease runs, and reports a lost execution after', () => {
+    const active = claimed(newJob());
+    expect(claim(active, 0, 3000, 30000)).toEqual({ reason: 'running-elsewhere', waitMs: 29000 });
+    expect(claim(active, 0, 40000, 30000)).toEqual({ reason: 'lost-execution' });
+  });
+
+  it('refuses finished jobs', () => {
+    const active = claimed(newJob());
+    expect(claim(moveToCompleted(active, 2000, 2500, 1).next, 0, 3000, 30000)).toEqual({
+      reason: 'finished',
+      state: 'completed',
+    });
+  });
+});
+
+describe('after an execution', () => {
+  it('completes with the return value and one history entry', () => {
+    const done = moveToCompleted(claimed(newJob()), 2000, 2500, { ok: true });
+    expect(done.next).toMatchObject({ state: 'completed', returnValue: { ok: true }, finishedAt: 2500 });
+    expect(done.next.history).toEqual([{ generation: 0, attempt: 1, start: 2000, end: 2500, outcome: 'completed' }]);
+    expect(done.expect).toEqual({ states: ['active'], generation: 0, attempts: 1 });
+  });
+
+  it('delays by the backoff while attempts remain, then fails', () => {
+    const first = moveAfterFailure(claimed(newJob()), 2000, 2100, { message: 'boom' }).next;
+    expect(first).toMatchObject({ state: 'delayed', runAt: 3100, error: 'boom', attempts: 1 });
+    const second = moveAfterFailure(claimed(first, 3100), 3100, 3200, { message: 'boom again' }).next;
+    expect(second).toMatchObject({ state: 'failed', failedAt: 3200, error: 'boom again', attempts: 2 });
+    expect(second.history.map((h) => h.outcome)).toEqual(['failed', 'failed']);
+  });
+
+  it('fails at once on an unrecoverable error', () => {
+    const failed = moveAfterFailure(claimed(newJob()), 2000, 2100, { message: 'bad input', unrecoverable: true });
+    expect(failed.next.state).toBe('failed');
+  });
+
+  it('records a timeout as its own outcome', () => {
+    const t = moveAfterFailure(claimed(newJob()), 2000, 2100, { message: 'Job timed out after 5 ms', timedOut: true });
+    expect(t.next.history[0].outcome).toBe('timed-out');
+  });
+
+  it('counts a lost execution as a failed attempt, due at once', () => {
+    const recovered = recoverLostExecution(claimed(newJob()), 40000);
+    expect(recovered.next).toMatchObject({ state: 'delayed', runAt: 40000, error: LOST_EXECUTION_ERROR });
+    expect(recovered.expect).toMatchObject({ states: ['active'], activeLeaseEndedBefore: 40000 });
+  });
+});
+
+describe('backoffDelay', () => {
+  it('is constant for fixed and doubles for exponential', () => {
+    expect([1, 2, 3].map((a) => backoffDelay({ type: 'fixed', delay: 100 }, a))).toEqual([100, 100, 100]);
+    expect([1, 2, 3].map((a) => backoffDelay({ type: 'exponential', delay: 100 }, a))).toEqual([100, 200, 400]);
+  });
+});
+
+describe('retry', () => {
+  const failedJob = (): Job => {
+    let job = claimed(newJob({ attempts: 1 }));
+    job = moveAfterFailure(job, 2000, 2100, { message: 'boom' }).next;
+    return job;
+  };
+
+  it('brings a failed job back with attempts reset and the next generation', () => {
+    const t = retry(failedJob(), 5000, 'api')!;
+    expect(t.next).toMatchObject({ state: 'waiting', attempts: 0, generation: 1 });
+    expect(t.next.retries).toEqual([{ at: 5000, source: 'api', generation: 1 }]);
+    expect(t.next.history).toHaveLength(1);
+    expect(t.expect).toEqual({ states: ['failed'], generation: 0 });
+  });
+
+  it('refuses any job that is not failed', () => {
+    expect(retry(newJob(), 5000, 'api')).toBeUndefined();
+  });
+
+  it('can be undone back to the failed job of the old generation', () => {
+    const before = failedJob();
+    const after = retry(before, 5000, 'api')!.next;
+    const undo = revertRetry(before, after);
+    expect(undo.next).toEqual(before);
+    expect(undo.expect).toEqual({ states: ['waiting'], generation: 1, attempts: 0 });
+  });
+});
+
+describe('ALLOWED_TRANSITIONS', () => {
+  it('lets a finished job move only by a retry', () => {
+    expect(canTransition('completed', 'waiting')).toBe(false);
+    expect(canTransition('failed', 'waiting')).toBe(true);
+    expect(canTransition('failed', 'active')).toBe(false);
+    expect(canTransition('waiting', 'active')).toBe(true);
+  });
+});
