@@ -1,4 +1,4 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -11,6 +11,7 @@ import { DuplicateJobError, StateConflictError, ValidationError } from '../core/
 import { JOB_STATES, type Job, type JobState } from '../core/job';
 import type { JobStore, Page } from '../core/ports';
 import type { Expectation } from '../core/transitions';
+import { createDynamoDbClient } from './aws-clients';
 import { rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
 
@@ -127,7 +128,7 @@ export class DynamoDbJobStore implements JobStore {
   private readonly retentionMs: number;
 
   constructor(props: DynamoDbJobStoreProps) {
-    this.doc = DynamoDBDocumentClient.from(props.client ?? new DynamoDBClient({}), {
+    this.doc = DynamoDBDocumentClient.from(props.client ?? createDynamoDbClient(), {
       marshallOptions: { removeUndefinedValues: true },
     });
     this.tableName = props.tableName;

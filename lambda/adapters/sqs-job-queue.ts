@@ -3,10 +3,11 @@ import {
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
-  SQSClient,
+  type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { JobMessage } from '../core/job';
 import type { JobQueue, QueueDepth } from '../core/ports';
+import { createSqsClient } from './aws-clients';
 import { rethrowSdkError } from './dependency-errors';
 
 /** SQS delays a message at most 15 minutes; a later job is re-hidden by the worker until due. */
@@ -30,7 +31,7 @@ export class SqsJobQueue implements JobQueue {
   private readonly sqs: SQSClient;
 
   constructor(private readonly props: SqsJobQueueProps) {
-    this.sqs = props.client ?? new SQSClient({});
+    this.sqs = props.client ?? createSqsClient();
   }
 
   async send(messages: readonly JobMessage[], delayMs = 0): Promise<readonly JobMessage[]> {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { createDynamoDbClient, createSqsClient } from '../../lambda/adapters/aws-clients';
 import { provision, type Resources } from '../../local/provision';
 
 /**
@@ -12,8 +13,8 @@ export const freshResources = async (
   options: { visibilityTimeoutSeconds?: number } = {},
 ): Promise<Resources & { dynamodb: DynamoDBClient; sqs: SQSClient }> => {
   const suffix = randomUUID().slice(0, 8);
-  const dynamodb = new DynamoDBClient({});
-  const sqs = new SQSClient({});
+  const dynamodb = createDynamoDbClient();
+  const sqs = createSqsClient();
   const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? 30;
   const resources = await provision(
     { dynamodb, sqs },

@@ -1,0 +1,16 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+
+/**
+ * SDK clients configured only from the environment, so the same code talks
+ * to AWS, LocalStack or the local emulators (AWS_ENDPOINT_URL,
+ * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION).
+ */
+export const createDynamoDbClient = (): DynamoDBClient => new DynamoDBClient({});
+
+/**
+ * SQS requests go to the configured endpoint, not to the host inside a queue
+ * URL: emulators hand out URLs such as `sqs.us-east-1.localhost` that do
+ * not resolve, and on AWS both are the same regional endpoint.
+ */
+export const createSqsClient = (): SQSClient => new SQSClient({ useQueueUrlAsEndpoint: false });

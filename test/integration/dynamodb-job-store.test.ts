@@ -1,0 +1,93 @@
+import { DuplicateJobError, StateConflictError, ValidationError } from '../../lambda/core/errors';
+import type { Job } from '../../lambda/core/job';
+import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { freshResources } from '../support/resources';
+
+let store: DynamoDbJobStore;
+
+beforeAll(async () => {
+  const { tableName } = await freshResources();
+  store = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
+});
+
+const opts = { attempts: 1, backoff: { type: 'fixed' as const, delay: 0 }, delay: 0 };
+let seq = 0;
+const newJob = (data: unknown = null, name = 'demo.echo'): Job =>
+  createJob({ id: `job-${++seq}`, name, data, opts }, 1_000 + seq);
+
+/** Store a job and take it through one failed execution, failing at `failedAt`. */
+const failedJob = async (failedAt: number, name = 'demo.fail'): Promise<Job> => {
+  const job = newJob({ n: failedAt }, name);
+  await store.create(job);
+  const active = claim(job, 0, failedAt - 10, 30_000) as Transition;
+  await store.save(active.next, active.expect);
+  const failed = moveAfterFailure(active.next, failedAt - 10, failedAt, { message: `boom ${failedAt}` });
+  await store.save(failed.next, failed.expect);
+  return failed.next;
+};
+
+describe('DynamoDbJobStore', () => {
+  it('stores a job and reads it back exactly, whatever JSON its data holds', async () => {
+    const data = { '': 'empty key', nested: { list: [1, 'two', null, { deep: [[]] }], flag: false }, text: '', big: 1e21 };
+    const job = newJob(data);
+    await store.create(job);
+    expect(await store.get(job.id)).toEqual(job);
+    expect(await store.get('no-such-job')).toBeUndefined();
+  });
+
+  it('refuses a second job with the same id and keeps the first', async () => {
+    const job = newJob({ first: true });
+    await store.create(job);
+    await expect(store.create({ ...job, data: { first: false } })).rejects.toThrow(DuplicateJobError);
+    expect((await store.get(job.id))?.data).toEqual({ first: true });
+  });
+
+  it('writes a transition only while the job is as read', async () => {
+    const job = newJob();
+    await store.create(job);
+    const first = claim(job, 0, 2_000, 30_000) as Transition;
+    await store.save(first.next, first.expect);
+    // a second worker that read the same waiting job loses
+    const second = claim(job, 0, 2_001, 30_000) as Transition;
+    await expect(store.save(second.next, second.expect)).rejects.toThrow(StateConflictError);
+    expect(await store.get(job.id)).toEqual(first.next);
+  });
+
+  it('lets exactly one of 50 concurrent claims of one job through', async () => {
+    const job = newJob();
+    await store.create(job);
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) => {
+        const t = claim(job, 0, 3_000 + i, 30_000) as Transition;
+        return store.save(t.next, t.expect);
+      }),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof StateConflictError)).toHaveLength(49);
+    expect((await store.get(job.id))?.attempts).toBe(1);
+  });
+
+  it('lists failed jobs newest first, page by page, and counts them', async () => {
+    const failedAts = [50_000, 10_000, 40_000, 20_000, 30_000];
+    for (const at of failedAts) await failedJob(at);
+    const seen: number[] = [];
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const page = await store.listByState('failed', 2, cursor);
+      seen.push(...page.items.map((j) => j.failedAt!));
+      cursor = page.cursor;
+      pages++;
+    } while (cursor);
+    expect(seen).toEqual([50_000, 40_000, 30_000, 20_000, 10_000]);
+    expect(pages).toBeGreaterThanOrEqual(3);
+    expect((await store.countByState()).failed).toBe(5);
+  });
+
+  it('rejects a cursor it did not make', async () => {
+    await expect(store.listByState('failed', 2, 'not-a-cursor')).rejects.toThrow(ValidationError);
+    const forged = Buffer.from(JSON.stringify({ pk: 'x' })).toString('base64url');
+    await expect(store.listByState('failed', 2, forged)).rejects.toThrow(/X-Next-Cursor/);
+  });
+});
