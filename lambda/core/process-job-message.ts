@@ -177,7 +177,8 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
     log.warn('Outcome not recorded: the job changed while it ran (lease lost)', { jobId: job.id });
     return DELETE;
   }
-  log.info(`Job ${next.state}`, { jobId: job.id, name: job.name, attempt: job.attempts, error: next.error });
+  const error = next.state === 'completed' ? {} : { error: next.error };
+  log.info(`Job ${next.state}`, { jobId: job.id, name: job.name, attempt: job.attempts, ...error });
   if (next.state === 'failed') return moveToDeadLetter(deps, next);
   if (next.state === 'delayed') return later((next.runAt ?? now()) - now());
   return DELETE;

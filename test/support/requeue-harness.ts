@@ -1,0 +1,88 @@
+import type { AddressInfo } from 'node:net';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { ROUTES, WORKER } from '../../lambda/routes';
+import { createApiGateway, type HttpHandler } from '../../local/api-gateway';
+import { startEventSource, type EventSource, type SqsHandler } from '../../local/event-source';
+import { loadHandler } from '../../local/handler-modules';
+import { freshResources } from './resources';
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly body: any;
+}
+
+/**
+ * The real handlers on fresh resources: HTTP through the API Gateway
+ * emulation on a free port, the worker fed by the event-source emulation.
+ */
+export const startHarness = async (options: { visibilityTimeoutSeconds?: number; workers?: number } = {}) => {
+  const resources = await freshResources(options);
+  const handlers = new Map<string, HttpHandler>();
+  for (const route of ROUTES) handlers.set(route.handler, await loadHandler<HttpHandler>(route.handler));
+  const server = createApiGateway({ routes: ROUTES, handlers, region: process.env.AWS_REGION! });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const { Attributes } = await resources.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const worker = await loadHandler<SqsHandler>(WORKER.handler);
+  let source: EventSource | undefined;
+  const startWorker = () => {
+    source ??= startEventSource({
+      sqs: resources.sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: Attributes!.QueueArn!,
+      region: process.env.AWS_REGION!,
+      handler: worker,
+      functionName: 'worker',
+      timeoutMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
+      concurrency: options.workers ?? 2,
+      waitTimeSeconds: 1,
+    });
+  };
+  const stopWorker = async () => {
+    await source?.stop();
+    source = undefined;
+  };
+
+  const request = async (method: string, path: string, body?: unknown): Promise<HttpAnswer> => {
+    const response = await fetch(`${baseUrl}${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+
+  return {
+    ...resources,
+    baseUrl,
+    request,
+    startWorker,
+    stopWorker,
+    stop: async () => {
+      await stopWorker();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+/** Poll `check` until it returns a value, failing after `timeoutMs` with the last value seen. */
+export const eventually = async <T>(
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 10_000,
+  what = 'the condition',
+): Promise<T> => {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+};
