@@ -1,0 +1,167 @@
+/**
+ * `npm start`: the whole of requeue in one process. dynalite stands in for
+ * DynamoDB (kept on disk), fauxqs for SQS (in memory), an API Gateway
+ * emulation serves the route table and an event-source emulation feeds the
+ * worker, all with the very handlers deployed to Lambda.
+ */
+import path from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
+import { ROUTES, WORKER } from '../lambda/routes';
+import { createApiGateway, type HttpHandler } from './api-gateway';
+import { startEmulators, type Emulators } from './emulators';
+import { startEventSource, type EventSource, type SqsHandler } from './event-source';
+import { loadHandler } from './handler-modules';
+import { provision } from './provision';
+import { readSettings, SettingsError, type Settings } from './settings';
+
+/** Lambda runs a function 15 minutes at most. */
+const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
+/** How long a stop waits for open HTTP requests before cutting them. */
+const HTTP_DRAIN_MS = 5_000;
+
+interface Running {
+  emulators?: Emulators;
+  server?: Server;
+  eventSource?: EventSource;
+}
+
+const listen = (server: Server, port: number, host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+const closeServer = (server: Server): Promise<void> =>
+  new Promise((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), HTTP_DRAIN_MS);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+
+/** Point the AWS SDK at the emulators, with throwaway credentials: nothing here may reach AWS. */
+const useEmulators = (emulators: Emulators, region: string): void => {
+  delete process.env.AWS_PROFILE;
+  delete process.env.AWS_SESSION_TOKEN;
+  Object.assign(process.env, {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoDbEndpoint,
+    AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+  });
+  // the SDK's notice about its future Node.js support is noise on every local start
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+};
+
+const start = async (settings: Settings, running: Running): Promise<number> => {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  running.emulators = await startEmulators({
+    dynamoDbPort: settings.dynamoDbPort,
+    sqsPort: settings.sqsPort,
+    dataDir: path.join(settings.dataDir, 'dynamodb'),
+  });
+  useEmulators(running.emulators, region);
+
+  const sqs = createSqsClient();
+  const resources = await provision(
+    { dynamodb: createDynamoDbClient(), sqs },
+    {
+      tableName: 'requeue-jobs',
+      queueName: 'requeue-jobs',
+      deadLetterQueueName: 'requeue-jobs-dlq',
+      visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+    },
+  );
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  Object.assign(process.env, {
+    REQUEUE_TABLE_NAME: resources.tableName,
+    REQUEUE_QUEUE_URL: resources.queueUrl,
+    REQUEUE_DLQ_URL: resources.deadLetterQueueUrl,
+    REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
+  });
+
+  // only now, with the environment set: handlers and services read it when loaded
+  const handlers = new Map(
+    await Promise.all(ROUTES.map(async (route) => [route.handler, await loadHandler<HttpHandler>(route.handler)] as const)),
+  );
+  const worker = await loadHandler<SqsHandler>(WORKER.handler);
+  const { services } = await import('../lambda/adapters/services');
+  const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
+
+  // the local SQS starts empty: give every unfinished job a message again
+  await resendPendingJobs(services());
+
+  running.eventSource = startEventSource({
+    sqs,
+    queueUrl: resources.queueUrl,
+    queueArn: Attributes!.QueueArn!,
+    region,
+    handler: worker,
+    functionName: `requeue-${WORKER.handler}`,
+    timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
+    concurrency: settings.workerConcurrency,
+  });
+  running.server = createApiGateway({ routes: ROUTES, handlers, region });
+  return listen(running.server, settings.port, settings.host);
+};
+
+const stop = async (running: Running): Promise<void> => {
+  const closing = running.server ? closeServer(running.server) : Promise.resolve();
+  await running.eventSource?.stop();
+  await closing;
+  await running.emulators?.stop();
+};
+
+const explain = (error: unknown): string => {
+  const e = error as NodeJS.ErrnoException & { port?: number };
+  if (e.code === 'EADDRINUSE') {
+    return `Port ${e.port ?? ''} is already in use. Stop what uses it, or choose other ports with PORT, SQS_PORT and DYNAMODB_PORT.`;
+  }
+  if (error instanceof SettingsError) return error.message;
+  return `requeue could not start:\n${e.stack ?? String(error)}`;
+};
+
+const main = async (): Promise<void> => {
+  const running: Running = {};
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) {
+      process.stderr.write('Stopping at once.\n');
+      process.exit(1);
+    }
+    stopping = true;
+    stop(running).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`requeue did not stop cleanly:\n${String((error as Error).stack ?? error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+
+  try {
+    const settings = readSettings(process.env);
+    const port = await start(settings, running);
+    if (stopping) return;
+    process.stdout.write(`requeue is running at http://localhost:${port}\n`);
+  } catch (error) {
+    process.stderr.write(`${explain(error)}\n`);
+    await stop(running).catch(() => undefined);
+    process.exit(1);
+  }
+};
+
+void main();

@@ -1,0 +1,39 @@
+/** The local runtime's settings, all optional, read from the environment. */
+export interface Settings {
+  /** The API's port; 0 picks a free one. */
+  readonly port: number;
+  /** The interface the API listens on. */
+  readonly host: string;
+  readonly sqsPort: number;
+  readonly dynamoDbPort: number;
+  /** Where dynalite keeps the table, so jobs survive a restart. */
+  readonly dataDir: string;
+  readonly visibilityTimeoutSeconds: number;
+  /** Pollers feeding the worker side by side. */
+  readonly workerConcurrency: number;
+}
+
+export class SettingsError extends Error {
+  override readonly name = 'SettingsError';
+}
+
+const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number => {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = Number(raw);
+  if (!/^\s*\d+\s*$/.test(raw) || value < min || value > max) {
+    throw new SettingsError(`${name} must be a whole number from ${min} to ${max}, got '${raw}'.`);
+  }
+  return value;
+};
+
+export const readSettings = (env: NodeJS.ProcessEnv): Settings => ({
+  port: integer(env, 'PORT', 3000, 0, 65535),
+  host: env.HOST?.trim() || '127.0.0.1',
+  sqsPort: integer(env, 'SQS_PORT', 9324, 0, 65535),
+  dynamoDbPort: integer(env, 'DYNAMODB_PORT', 8000, 0, 65535),
+  dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',
+  // SQS accepts at most 12 hours
+  visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
+  workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 1, 50),
+});
