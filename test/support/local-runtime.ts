@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { ROOT } from './build';
+
+/** The issue's budget for `npm start` to serve its port. */
+export const STARTUP_BUDGET_MS = 15_000;
+
+export interface HttpAnswer {
+  readonly status: number;
+  readonly headers: Headers;
+  /** Parsed JSON; the raw text when the body is not JSON. */
+  readonly body: any;
+  readonly text: string;
+}
+
+export interface LocalRuntime {
+  /** As printed on the ready line. */
+  readonly url: string;
+  readonly dataDir: string;
+  /** From spawning `npm start` to its ready line. */
+  readonly startupMs: number;
+  request(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
+  /** Everything printed so far, stdout and stderr interleaved. */
+  output(): string;
+  /** Ctrl-C, as a terminal sends it to the whole process group; resolves with npm's exit code. */
+  interrupt(): Promise<number | null>;
+  /** SIGKILL the whole process group: a crash, no clean-up. */
+  kill(): Promise<void>;
+}
+
+export const tempDataDir = (): string => mkdtempSync(path.join(tmpdir(), 'requeue-e2e-'));
+export const removeDataDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
+
+const READY = /requeue is running at (http:\/\/\S+)/;
+
+const exited = (child: ChildProcess): Promise<number | null> =>
+  child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+
+/**
+ * `npm start` as a user runs it, on free ports and its own data folder, in a
+ * process group of its own so signals reach npm and the runtime alike.
+ */
+export const startLocalRuntime = async (
+  options: { dataDir?: string; env?: Record<string, string> } = {},
+): Promise<LocalRuntime> => {
+  const dataDir = options.dataDir ?? tempDataDir();
+  const startedAt = Date.now();
+  const child = spawn('npm', ['start'], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      PORT: '0',
+      SQS_PORT: '0',
+      DYNAMODB_PORT: '0',
+      REQUEUE_DATA_DIR: dataDir,
+      ...options.env,
+    },
+  });
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+    }
+  };
+
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signalGroup('SIGKILL');
+      reject(new Error(`npm start printed no ready line within ${STARTUP_BUDGET_MS} ms. Output:\n${output}`));
+    }, STARTUP_BUDGET_MS);
+    const onData = () => {
+      const match = READY.exec(output);
+      if (!match) return;
+      clearTimeout(timer);
+      child.stdout!.off('data', onData);
+      resolve(match[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`npm start exited with code ${code} before it was ready. Output:\n${output}`));
+    });
+  });
+  const startupMs = Date.now() - startedAt;
+
+  return {
+    url,
+    dataDir,
+    startupMs,
+    output: () => output,
+    request: async (method, requestPath, body) => {
+      const response = await fetch(`${url}${requestPath}`, {
+        method,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let parsed: unknown = text;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        // not JSON: the test sees the text
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    interrupt: async () => {
+      const done = exited(child);
+      signalGroup('SIGINT');
+      return done;
+    },
+    kill: async () => {
+      const done = exited(child);
+      signalGroup('SIGKILL');
+      await done;
+    },
+  };
+};
