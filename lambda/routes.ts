@@ -89,5 +89,17 @@ export const WORKER = {
   },
 } as const satisfies Omit<Route, 'method' | 'path'>;
 
+/**
+ * The reconciler, on a schedule: re-sends jobs that should run but may have
+ * no message (see lambda/core/resend-pending-jobs.ts).
+ */
+export const RECONCILER = {
+  handler: 'reconcile',
+  description: 'Re-send jobs left without a message',
+  /** EventBridge schedule expression. */
+  schedule: 'rate(1 minute)',
+  permissions: { table: 'readWrite', mainQueue: ['send'] },
+} as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string };
+
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
 export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;

@@ -20,19 +20,24 @@ const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_T
 export const jobKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'JOB' });
 const stateKey = (state: JobState) => `STATE#${state}`;
 
-/** When the job entered its current state: the state index's sort key. */
+/**
+ * The state index's sort key: when the job entered its state, or for a
+ * delayed job when it is due. A pending job's key moves on when the
+ * reconciler re-sends it, so it is not picked again on the next pass.
+ */
 const stateChangedAt = (job: Job): number => {
+  const pending = (at: number) => Math.max(at, job.resentAt ?? 0);
   switch (job.state) {
     case 'failed':
       return job.failedAt ?? job.createdAt;
     case 'completed':
       return job.finishedAt ?? job.createdAt;
     case 'active':
-      return job.processedAt ?? job.createdAt;
+      return pending(job.processedAt ?? job.createdAt);
     case 'delayed':
-      return job.runAt ?? job.createdAt;
+      return pending(job.runAt ?? job.createdAt);
     case 'waiting':
-      return job.retries.at(-1)?.at ?? job.createdAt;
+      return pending(job.retries.at(-1)?.at ?? job.createdAt);
   }
 };
 
@@ -189,16 +194,20 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  async listByState(state: JobState, limit: number, cursor?: string): Promise<Page<Job>> {
+  async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
     const startKey = cursor === undefined ? undefined : decodeCursor(cursor, state);
+    const before = changedBefore === undefined ? {} : { ':before': changedBefore };
     try {
       const page = await this.doc.send(
         new QueryCommand({
           TableName: this.tableName,
           IndexName: stateIndex.name,
-          KeyConditionExpression: '#spk = :spk',
-          ExpressionAttributeNames: { '#spk': stateIndex.partitionKey },
-          ExpressionAttributeValues: { ':spk': stateKey(state) },
+          KeyConditionExpression: changedBefore === undefined ? '#spk = :spk' : '#spk = :spk AND #ssk < :before',
+          ExpressionAttributeNames: {
+            '#spk': stateIndex.partitionKey,
+            ...(changedBefore === undefined ? {} : { '#ssk': stateIndex.sortKey }),
+          },
+          ExpressionAttributeValues: { ':spk': stateKey(state), ...before },
           ScanIndexForward: false,
           Limit: limit,
           ExclusiveStartKey: startKey,

@@ -88,6 +88,8 @@ export interface Job {
   readonly runAt?: number;
   /** An active job whose lease has passed lost its worker and may be claimed again. */
   readonly leaseUntil?: number;
+  /** When the reconciler last sent this job a fresh message. */
+  readonly resentAt?: number;
   readonly history: readonly HistoryEntry[];
   readonly retries: readonly RetryRecord[];
 }

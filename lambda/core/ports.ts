@@ -19,8 +19,11 @@ export interface JobStore {
   save(next: Job, expect: Expectation): Promise<void>;
   /** Delete a job only if it still meets `expect` (undoing an enqueue whose message was never sent). */
   remove(jobId: string, expect: Expectation): Promise<void>;
-  /** Jobs in one state, most recent state change first. ValidationError for a bad cursor. */
-  listByState(state: JobState, limit: number, cursor?: string): Promise<Page<Job>>;
+  /**
+   * Jobs in one state, most recent state change first; with `changedBefore`,
+   * only those that entered it before that time. ValidationError for a bad cursor.
+   */
+  listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>>;
   countByState(): Promise<Record<JobState, number>>;
 }
 

@@ -1,33 +1,74 @@
-import type { JobState } from './job';
+import { StateConflictError } from './errors';
+import type { Job, JobState } from './job';
 import type { JobQueue, JobStore } from './ports';
 
-const PENDING: readonly JobState[] = ['waiting', 'delayed', 'active'];
+export interface ResendOptions {
+  /**
+   * Only jobs whose state changed at least this long ago. 0 (start-up of a
+   * local runtime whose queue is empty) takes every pending job.
+   * @default 0
+   */
+  readonly olderThanMs?: number;
+  /** @default 100 */
+  readonly pageSize?: number;
+}
+
+export type ResendCounts = Record<'waiting' | 'delayed' | 'active', number>;
+
+/** When the job's next execution may start: delayed until due, an active job once its lease ends. */
+const dueIn = (job: Job, now: number): number => {
+  if (job.state === 'delayed') return Math.max(0, (job.runAt ?? now) - now);
+  if (job.state === 'active') return Math.max(0, (job.leaseUntil ?? now) - now);
+  return 0;
+};
+
+/** Note the re-send, so the next pass leaves the job alone for a while; a job that moved on meanwhile is left as it is. */
+const markResent = async (store: JobStore, job: Job, at: number): Promise<void> => {
+  try {
+    await store.save(
+      { ...job, resentAt: at },
+      { states: [job.state], generation: job.generation, attempts: job.attempts },
+    );
+  } catch (error) {
+    if (!(error instanceof StateConflictError)) throw error;
+  }
+};
 
 /**
- * Send a fresh message for every job that should run but may have none: the
- * local SQS forgets its messages on restart. A job that already has a message
- * gets a second one; the claim's generation and state checks let only one run.
+ * The reconciler: send a fresh message for every job that should run but may
+ * have none — the local SQS forgets its messages on restart, a send can fail
+ * after a write, a worker can die holding a job. A job that still has its
+ * message gets a second one; the claim's generation and state checks let only
+ * one of them run, so a re-send is always safe.
  */
 export const resendPendingJobs = async (
   { store, queue, now = Date.now }: { store: JobStore; queue: JobQueue; now?: () => number },
-  pageSize = 100,
-): Promise<number> => {
-  let sent = 0;
-  for (const state of PENDING) {
+  { olderThanMs = 0, pageSize = 100 }: ResendOptions = {},
+): Promise<ResendCounts> => {
+  const counts: ResendCounts = { waiting: 0, delayed: 0, active: 0 };
+  const states: (keyof ResendCounts & JobState)[] = ['waiting', 'delayed', 'active'];
+  for (const state of states) {
+    const changedBefore = olderThanMs > 0 ? now() - olderThanMs : undefined;
     let cursor: string | undefined;
     do {
-      const page = await store.listByState(state, pageSize, cursor);
+      const page = await store.listByState(state, pageSize, cursor, changedBefore);
       cursor = page.cursor;
-      const byDelay = new Map<number, { jobId: string; generation: number }[]>();
+      const byDelay = new Map<number, Job[]>();
       for (const job of page.items) {
-        const delay = state === 'delayed' ? Math.max(0, (job.runAt ?? 0) - now()) : 0;
-        byDelay.set(delay, [...(byDelay.get(delay) ?? []), { jobId: job.id, generation: job.generation }]);
+        const delay = Math.ceil(dueIn(job, now()) / 1000) * 1000;
+        byDelay.set(delay, [...(byDelay.get(delay) ?? []), job]);
       }
-      for (const [delay, messages] of byDelay) {
-        const unsent = await queue.send(messages, delay);
-        sent += messages.length - unsent.length;
+      for (const [delay, jobs] of byDelay) {
+        const unsent = new Set(
+          (await queue.send(jobs.map((job) => ({ jobId: job.id, generation: job.generation })), delay)).map(
+            (m) => m.jobId,
+          ),
+        );
+        const sent = jobs.filter((job) => !unsent.has(job.id));
+        counts[state] += sent.length;
+        await Promise.all(sent.map((job) => markResent(store, job, now())));
       }
     } while (cursor);
   }
-  return sent;
+  return counts;
 };
