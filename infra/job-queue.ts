@@ -1,0 +1,60 @@
+import { Duration } from 'aws-cdk-lib';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+
+export interface JobQueueProps {
+  /**
+   * How long a received job stays hidden from other workers: an active job's
+   * lease. Keep it at least six times the worker's timeout, as Lambda advises
+   * for SQS event sources.
+   */
+  readonly visibilityTimeout: Duration;
+  /**
+   * Receives after which SQS itself moves a message to the dead-letter queue.
+   * Only a safety net: the worker moves a job that failed for good itself.
+   * @default QUEUE_SETTINGS.safetyNetMaxReceiveCount
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * @default 14 days (QUEUE_SETTINGS.deadLetterRetentionSeconds)
+   */
+  readonly deadLetterRetention?: Duration;
+  /**
+   * Retention counts from a message's first send, and a delayed job's message
+   * waits in the queue for the whole delay.
+   * @default 14 days, the most SQS allows
+   */
+  readonly retentionPeriod?: Duration;
+}
+
+/**
+ * The main queue and its dead-letter queue, both encrypted at rest with
+ * SQS-managed keys and refusing any request not made over TLS.
+ */
+export class JobQueue extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+
+  constructor(scope: Construct, id: string, props: JobQueueProps) {
+    super(scope, id);
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      retentionPeriod: props.deadLetterRetention ?? Duration.seconds(QUEUE_SETTINGS.deadLetterRetentionSeconds),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+
+    this.queue = new sqs.Queue(this, 'Queue', {
+      visibilityTimeout: props.visibilityTimeout,
+      retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      receiveMessageWaitTime: Duration.seconds(QUEUE_SETTINGS.receiveWaitSeconds),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      deadLetterQueue: {
+        queue: this.deadLetterQueue,
+        maxReceiveCount: props.maxReceiveCount ?? QUEUE_SETTINGS.safetyNetMaxReceiveCount,
+      },
+    });
+  }
+}

@@ -1,0 +1,109 @@
+import path from 'node:path';
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { NodejsFunction, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { PROJECT_ROOT, handlerEntry } from './project-root';
+
+/**
+ * How every function of ours is bundled. bench/bundles.ts bundles with the
+ * same options, so the sizes it reports are the sizes that deploy.
+ */
+export const BUNDLING: BundlingOptions = {
+  // esbuild from node_modules: synth needs neither Docker nor the network
+  forceDockerBundling: false,
+  format: OutputFormat.CJS,
+  target: 'node22',
+  minify: true,
+  sourceMap: true,
+  // stack traces map back to our files and lines; the sources themselves stay out of the zip
+  sourcesContent: false,
+  // The AWS SDK is bundled rather than taken from the runtime: the version we
+  // test is the version that runs, and the bundle only carries the clients used.
+  externalModules: [],
+  // ES module builds of the SDK tree-shake far better than its CommonJS builds
+  mainFields: ['module', 'main'],
+};
+
+export interface RequeueFunctionProps {
+  /** File name under lambda/handlers/, without extension. */
+  readonly handler: string;
+  readonly description: string;
+  /** Settings the function reads at cold start (see lambda/adapters/config.ts). */
+  readonly environment: Readonly<Record<string, string>>;
+  /**
+   * @default Duration.seconds(10)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory also buys CPU, which is what a cold start spends its time on.
+   * @default 512
+   */
+  readonly memorySize?: number;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * A function of ours: a handler from lambda/handlers bundled locally by
+ * esbuild, Node.js 22 on arm64 with source maps, its own log group with a
+ * retention, and its own role that may write to that log group and nothing
+ * else until the stack grants what its route needs.
+ */
+export class RequeueFunction extends Construct {
+  public readonly function: NodejsFunction;
+  public readonly role: iam.Role;
+  public readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: RequeueFunctionProps) {
+    super(scope, id);
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      // the log group is bounded by its retention; it should not outlive the stack
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+
+    // Our own role instead of Lambda's default one, whose managed policy
+    // (AWSLambdaBasicExecutionRole) may write to every log group in the account.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `requeue ${props.handler}: ${props.description}`,
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new NodejsFunction(this, 'Function', {
+      entry: handlerEntry(props.handler),
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: path.join(PROJECT_ROOT, 'package-lock.json'),
+      description: props.description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: props.timeout ?? Duration.seconds(10),
+      role: this.role,
+      logGroup: this.logGroup,
+      bundling: BUNDLING,
+      environment: {
+        POWERTOOLS_SERVICE_NAME: 'requeue',
+        NODE_OPTIONS: '--enable-source-maps',
+        ...props.environment,
+      },
+    });
+    // wait for the role's policies too (not only the role), so a first
+    // invocation can already log and reach what its route was granted
+    this.function.node.addDependency(this.role);
+
+    Validations.of(this.function).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Node.js 22 is pinned on purpose: it is the runtime requeue is built and tested for (the local runtime ' +
+        'and CI run the same major), and it is supported by Lambda until 2027. Moving to a newer runtime is a ' +
+        'deliberate upgrade made here, in one place, together with the build target, not a silent drift.',
+    });
+  }
+}

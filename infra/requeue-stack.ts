@@ -1,0 +1,176 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { ROUTES, WORKER, type Route } from '../lambda/routes';
+import { JobQueue } from './job-queue';
+import { JobTable } from './job-table';
+import { RequeueFunction } from './requeue-function';
+import { grantPermissions } from './route-grants';
+
+/** Callers present a JWT from this issuer instead of signing requests with SigV4. */
+export interface JwtAuthOptions {
+  /** The issuer URL, e.g. `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
+  readonly issuer: string;
+  /** Accepted `aud` (or `client_id`) values; at least one. */
+  readonly audience: readonly string[];
+}
+
+export interface RequeueStackProps extends StackProps {
+  /**
+   * How callers authorize. Every route requires one or the other.
+   * @default - IAM: requests signed with SigV4 by a principal allowed execute-api:Invoke
+   */
+  readonly jwt?: JwtAuthOptions;
+  /**
+   * The worker's timeout, which bounds one batch of jobs (they run concurrently).
+   * The main queue's visibility timeout is six times this.
+   * @default Duration.minutes(5)
+   */
+  readonly workerTimeout?: Duration;
+  /**
+   * Worker invocations the event source may run at once.
+   * @default 10
+   */
+  readonly workerMaxConcurrency?: number;
+  /**
+   * How long the event source may gather messages before it invokes the worker.
+   * @default Duration.seconds(1)
+   */
+  readonly workerBatchingWindow?: Duration;
+  /**
+   * Timeout of the HTTP route functions. API Gateway gives up at 30 seconds.
+   * @default Duration.seconds(29)
+   */
+  readonly routeTimeout?: Duration;
+  /**
+   * How long finished jobs stay in the table.
+   * @default - the functions' own default (7 days, lambda/adapters/config.ts)
+   */
+  readonly jobRetention?: Duration;
+}
+
+/** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
+const constructId = (handler: string): string =>
+  handler
+    .split('-')
+    .map((word) => word.charAt(0).toUpperCase() + word.slice(1))
+    .join('');
+
+/**
+ * requeue on AWS: the HTTP API whose routes come from lambda/routes.ts, one
+ * function per route and the worker, the main queue with its dead-letter
+ * queue, the job table, and alarms for what needs a person.
+ */
+export class RequeueStack extends Stack {
+  public readonly api: apigw.HttpApi;
+  public readonly routeFunctions: ReadonlyMap<Route, RequeueFunction>;
+  public readonly worker: RequeueFunction;
+  public readonly queues: JobQueue;
+  public readonly jobTable: JobTable;
+
+  constructor(scope: Construct, id: string, props: RequeueStackProps = {}) {
+    super(scope, id, props);
+
+    const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
+    const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * 6);
+
+    this.jobTable = new JobTable(this, 'Jobs');
+    this.queues = new JobQueue(this, 'Queues', { visibilityTimeout });
+    const grantTargets = {
+      tableArns: this.jobTable.resourceArns,
+      mainQueue: this.queues.queue,
+      deadLetterQueue: this.queues.deadLetterQueue,
+    };
+    const environment = {
+      REQUEUE_TABLE_NAME: this.jobTable.table.tableName,
+      REQUEUE_QUEUE_URL: this.queues.queue.queueUrl,
+      REQUEUE_DLQ_URL: this.queues.deadLetterQueue.queueUrl,
+      REQUEUE_VISIBILITY_TIMEOUT: String(visibilityTimeout.toSeconds()),
+      ...(props.jobRetention ? { REQUEUE_RETENTION_DAYS: String(props.jobRetention.toDays()) } : {}),
+    };
+
+    this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
+      handler: WORKER.handler,
+      description: WORKER.description,
+      environment,
+      timeout: workerTimeout,
+    });
+    grantPermissions(this.worker.function, WORKER.permissions, grantTargets);
+    this.worker.function.addEventSource(
+      new SqsEventSource(this.queues.queue, {
+        batchSize: QUEUE_SETTINGS.batchSize,
+        maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
+        maxConcurrency: props.workerMaxConcurrency ?? 10,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
+    this.api = new apigw.HttpApi(this, 'Api', {
+      apiName: 'requeue',
+      description: 'requeue: enqueue jobs, inspect and retry failed ones',
+      createDefaultStage: false,
+      defaultAuthorizer: props.jwt
+        ? new HttpJwtAuthorizer('JwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
+        : new HttpIamAuthorizer(),
+    });
+    const stage = new apigw.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+    });
+
+    const routeFunctions = new Map<Route, RequeueFunction>();
+    for (const route of ROUTES) {
+      const fn = new RequeueFunction(this, constructId(route.handler), {
+        handler: route.handler,
+        description: route.description,
+        environment,
+        timeout: props.routeTimeout ?? Duration.seconds(29),
+      });
+      grantPermissions(fn.function, route.permissions, grantTargets);
+      this.api.addRoutes({
+        path: route.path,
+        methods: [apigw.HttpMethod[route.method]],
+        integration: new HttpLambdaIntegration(`${constructId(route.handler)}Integration`, fn.function),
+      });
+      routeFunctions.set(route, fn);
+    }
+    this.routeFunctions = routeFunctions;
+
+    new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
+      alarmDescription:
+        'Jobs are in the dead-letter queue: they failed for good. List them with GET /jobs/failed and retry once fixed.',
+      metric: this.queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    // A failing job is a partial batch failure, not a function error: errors
+    // here mean the worker itself crashed or timed out.
+    new cloudwatch.Alarm(this, 'WorkerErrors', {
+      alarmDescription: 'The worker function failed (crash or timeout), not just a job in it. See its log group.',
+      metric: this.worker.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'QueueUrl', { value: this.queues.queue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'TableName', { value: this.jobTable.table.tableName });
+  }
+}

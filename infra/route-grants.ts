@@ -1,0 +1,46 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import type { Permissions, QueueAccess, TableAccess } from '../lambda/routes';
+
+/**
+ * IAM actions for each access level the route table can ask for. Only the
+ * calls the adapters make: Query and GetItem to read; PutItem (the store
+ * replaces a whole item under a condition) and DeleteItem to write.
+ * test/infra/route-grants.test.ts fails when an adapter starts sending a
+ * command that no access level covers.
+ */
+export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
+  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+};
+
+/** sqs:SendMessage also authorizes SendMessageBatch; likewise for Delete and ChangeMessageVisibility. */
+export const QUEUE_ACTIONS: Readonly<Record<QueueAccess, readonly string[]>> = {
+  send: ['sqs:SendMessage'],
+  consume: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+  attributes: ['sqs:GetQueueAttributes'],
+};
+
+export interface GrantTargets {
+  /** The table and its indexes, each by its own ARN. */
+  readonly tableArns: readonly string[];
+  readonly mainQueue: IQueue;
+  readonly deadLetterQueue: IQueue;
+}
+
+const queueStatement = (queue: IQueue, access: readonly QueueAccess[] | undefined): iam.PolicyStatement[] => {
+  if (!access?.length) return [];
+  const actions = [...new Set(access.flatMap((level) => QUEUE_ACTIONS[level]))];
+  return [new iam.PolicyStatement({ actions, resources: [queue.queueArn] })];
+};
+
+/** The statements a route's permissions (as data in lambda/routes.ts) come to. */
+export const statementsFor = (permissions: Permissions, targets: GrantTargets): iam.PolicyStatement[] => [
+  new iam.PolicyStatement({ actions: [...TABLE_ACTIONS[permissions.table]], resources: [...targets.tableArns] }),
+  ...queueStatement(targets.mainQueue, permissions.mainQueue),
+  ...queueStatement(targets.deadLetterQueue, permissions.deadLetterQueue),
+];
+
+export const grantPermissions = (grantee: iam.IGrantable, permissions: Permissions, targets: GrantTargets): void => {
+  for (const statement of statementsFor(permissions, targets)) grantee.grantPrincipal.addToPrincipalPolicy(statement);
+};

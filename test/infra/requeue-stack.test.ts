@@ -1,0 +1,377 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readConfig } from '../../lambda/adapters/config';
+import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
+import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
+import { ROUTES, WORKER, routeKey, type Route } from '../../lambda/routes';
+import { statementsFor } from '../../infra/route-grants';
+import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
+
+type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> };
+
+let synthesized: Synthesized;
+let template: Template;
+let resources: Record<string, Resource>;
+
+beforeAll(() => {
+  // the one synth of this file, with the handlers bundled as `cdk synth` bundles them
+  synthesized = synthRequeue({}, { bundle: true });
+  template = synthesized.template;
+  resources = template.toJSON().Resources;
+});
+
+const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+
+const routeResource = (route: Pick<Route, 'method' | 'path'>): Resource => {
+  const found = ofType('AWS::ApiGatewayV2::Route').filter(([, r]) => r.Properties.RouteKey === routeKey(route));
+  expect(found).toHaveLength(1);
+  return found[0]![1];
+};
+
+/** Route → integration → function logical id, followed through the template. */
+const functionIdOf = (route: Route): string => {
+  const target = routeResource(route).Properties.Target as { 'Fn::Join': [string, unknown[]] };
+  const integrationId = refTarget(target['Fn::Join'][1][1])!;
+  return refTarget(resources[integrationId]!.Properties.IntegrationUri)!;
+};
+
+const workerFunctionId = (): string => {
+  const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
+  return refTarget(mapping.Properties.FunctionName)!;
+};
+
+/** Every Allow statement that applies to a function's role: its policies and inline policies. */
+const roleStatements = (functionId: string): Statement[] => {
+  const roleId = refTarget(resources[functionId]!.Properties.Role)!;
+  const role = resources[roleId]!;
+  expect(role.Properties.ManagedPolicyArns ?? []).toEqual([]);
+  const inline = ((role.Properties.Policies ?? []) as { PolicyDocument: { Statement: Statement[] } }[]).flatMap(
+    (p) => p.PolicyDocument.Statement,
+  );
+  const attached = ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as unknown[]).some((r) => refTarget(r) === roleId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Statement[]);
+  return [...inline, ...attached].filter((s) => s.Effect === 'Allow');
+};
+
+const resourceIds = (statement: Statement): string[] =>
+  ([] as unknown[]).concat(statement.Resource).map((r) => {
+    const join = (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    return join ? `${refTarget(join[1][0])}${join[1].slice(1).join('')}` : (refTarget(r) ?? String(r));
+  });
+
+/** `action on resource` pairs, so two grants can be compared whatever their statement layout. */
+const grantsOf = (statements: Statement[]): Set<string> =>
+  new Set(statements.flatMap((s) => actionsOf(s).flatMap((a) => resourceIds(s).map((r) => `${a} on ${r}`))));
+
+const mainQueueId = (): string => ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy)![0];
+const deadLetterQueueId = (): string => refTarget(resources[mainQueueId()]!.Properties.RedrivePolicy.deadLetterTargetArn)!;
+const tableId = (): string => ofType('AWS::DynamoDB::Table')[0]![0];
+
+describe('HTTP API', () => {
+  it('has exactly one route per route-table entry, and nothing else', () => {
+    const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
+    expect(keys.sort()).toEqual(ROUTES.map(routeKey).sort());
+    expect(keys).toHaveLength(6);
+  });
+
+  it('requires IAM (SigV4) authorization on every route by default, none open', () => {
+    for (const [, route] of ofType('AWS::ApiGatewayV2::Route')) {
+      expect(route.Properties.AuthorizationType).toBe('AWS_IAM');
+    }
+    template.resourcePropertiesCountIs('AWS::ApiGatewayV2::Route', { AuthorizationType: 'NONE' }, 0);
+  });
+
+  it('sends each route to the function built from its handler, with payload format 2.0', () => {
+    for (const route of ROUTES) {
+      const fn = resources[functionIdOf(route)]!;
+      expect(fn.Properties.Description).toBe(route.description);
+    }
+    template.allResourcesProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+    });
+  });
+
+  it('logs every request to an access log group with a retention', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
+    });
+  });
+});
+
+describe('functions', () => {
+  it('has one function per route and one worker', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 1);
+    expect(resources[workerFunctionId()]!.Properties.Description).toBe(WORKER.description);
+  });
+
+  it('runs every function on nodejs22.x, arm64, with source maps, logging to its own group with a retention', () => {
+    const logGroups = new Set<string>();
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      const logGroupId = refTarget(fn.Properties.LoggingConfig.LogGroup)!;
+      expect(resources[logGroupId]!.Properties.RetentionInDays).toBeGreaterThan(0);
+      logGroups.add(logGroupId);
+    }
+    expect(logGroups.size).toBe(ROUTES.length + 1);
+  });
+
+  it('deploys bundles that esbuild built locally: minified code with a linked source map', () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const assetDir = path.join(synthesized.app.outdir, fn.Metadata!['aws:asset:path']);
+      const code = readFileSync(path.join(assetDir, 'index.js'), 'utf8');
+      expect(code).toMatch(/sourceMappingURL=index\.js\.map/);
+      expect(existsSync(path.join(assetDir, 'index.js.map'))).toBe(true);
+      // Everything is bundled, the SDK included: nothing is left to the runtime's copy.
+      // signature-v4-crt is the SDK's optional native SigV4a signer, required lazily
+      // and only for multi-region endpoints, which SQS and DynamoDB do not use.
+      const required = [...code.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]!);
+      const packages = required.filter((m) => !isBuiltin(m) && m !== '@aws-sdk/signature-v4-crt');
+      expect(packages).toEqual([]);
+    }
+  });
+
+  it('gives every function the settings lambda/adapters/config.ts reads at cold start', () => {
+    const visibility = String(resources[mainQueueId()]!.Properties.VisibilityTimeout);
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      const env = fn.Properties.Environment.Variables;
+      expect(env).toMatchObject({
+        POWERTOOLS_SERVICE_NAME: 'requeue',
+        REQUEUE_TABLE_NAME: { Ref: tableId() },
+        REQUEUE_QUEUE_URL: { Ref: mainQueueId() },
+        REQUEUE_DLQ_URL: { Ref: deadLetterQueueId() },
+        REQUEUE_VISIBILITY_TIMEOUT: visibility,
+      });
+      const resolved = Object.fromEntries(
+        Object.entries(env).map(([k, v]) => [k, typeof v === 'string' ? v : `deployed-${k}`]),
+      );
+      expect(readConfig(resolved).visibilityTimeoutMs).toBe(Number(visibility) * 1000);
+    }
+  });
+});
+
+describe('permissions', () => {
+  it('grants no Allow statement a wildcard action or resource, anywhere in the template', () => {
+    const statements = allStatements(template);
+    expect(statements.filter((s) => s.type === 'AWS::IAM::Policy').length).toBeGreaterThanOrEqual(ROUTES.length + 1);
+    for (const { holder, statement } of statements) {
+      if (statement.Effect !== 'Allow') continue;
+      expect({ holder, NotAction: statement.NotAction }).toEqual({ holder, NotAction: undefined });
+      for (const action of actionsOf(statement)) expect({ holder, action }).toEqual({ holder, action: expect.not.stringContaining('*') });
+      expect({ holder, resource: JSON.stringify(statement.Resource ?? null) }).toEqual({
+        holder,
+        resource: expect.not.stringMatching(/"\*"|\/\*"/),
+      });
+    }
+  });
+
+  it('has wildcard actions only in the queues\' deny-non-TLS statements', () => {
+    const wildcards = allStatements(template).filter((s) => actionsOf(s.statement).some((a) => a.includes('*')));
+    expect(wildcards.length).toBe(2);
+    for (const { type, statement } of wildcards) {
+      expect(type).toBe('AWS::SQS::QueuePolicy');
+      expect(statement).toMatchObject({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
+    }
+  });
+
+  it("gives the GET routes' roles read actions only (besides writing their own logs)", () => {
+    const getRoutes = ROUTES.filter((r) => r.method === 'GET');
+    expect(getRoutes.length).toBe(3);
+    for (const route of getRoutes) {
+      const functionId = functionIdOf(route);
+      const ownLogGroup = refTarget(resources[functionId]!.Properties.LoggingConfig.LogGroup);
+      const statements = roleStatements(functionId);
+      expect(statements.flatMap(actionsOf)).toContain('dynamodb:Query');
+      for (const statement of statements) {
+        for (const action of actionsOf(statement)) {
+          if (action.startsWith('logs:')) {
+            expect(resourceIds(statement)).toEqual([ownLogGroup]);
+            expect(['logs:CreateLogStream', 'logs:PutLogEvents']).toContain(action);
+          } else {
+            expect({ route: routeKey(route), action }).toEqual({
+              route: routeKey(route),
+              action: expect.stringMatching(/^(dynamodb|sqs):(Get|BatchGet|Query|Scan|Describe|List)[A-Za-z]*$/),
+            });
+          }
+        }
+      }
+    }
+  });
+
+  it("grants each route exactly what its route-table permissions come to, and its log writes", () => {
+    const ids = { table: tableId(), main: mainQueueId(), dlq: deadLetterQueueId() };
+    // the same derivation the stack uses, but with template logical ids standing in for ARNs
+    const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] }) as unknown as string;
+    const queue = (id: string) => ({ queueArn: arn(id) }) as never;
+    for (const route of ROUTES) {
+      const functionId = functionIdOf(route);
+      const expected = statementsFor(route.permissions, {
+        tableArns: [arn(ids.table), { 'Fn::Join': ['', [arn(ids.table), `/index/${JOB_TABLE.stateIndex.name}`]] } as never],
+        mainQueue: queue(ids.main),
+        deadLetterQueue: queue(ids.dlq),
+      }).map((s) => s.toStatementJson() as Statement);
+      const actual = roleStatements(functionId).filter((s) => !actionsOf(s).some((a) => a.startsWith('logs:')));
+      expect([...grantsOf(actual)].sort()).toEqual([...grantsOf(expected)].sort());
+    }
+  });
+
+  it('lets the retry routes write the table, send to the main queue, and receive and delete on the DLQ', () => {
+    for (const route of ROUTES.filter((r) => r.path.startsWith('/jobs/retry'))) {
+      const grants = grantsOf(roleStatements(functionIdOf(route)));
+      for (const needed of [
+        `dynamodb:PutItem on ${tableId()}`,
+        `sqs:SendMessage on ${mainQueueId()}`,
+        `sqs:ReceiveMessage on ${deadLetterQueueId()}`,
+        `sqs:DeleteMessage on ${deadLetterQueueId()}`,
+      ]) {
+        expect(grants).toContain(needed);
+      }
+      expect(grants).not.toContain(`sqs:SendMessage on ${deadLetterQueueId()}`);
+    }
+  });
+
+  it("lets the worker consume and send on the main queue and send to the DLQ, but not consume from it", () => {
+    const grants = grantsOf(roleStatements(workerFunctionId()));
+    for (const needed of [
+      `dynamodb:PutItem on ${tableId()}`,
+      `sqs:ReceiveMessage on ${mainQueueId()}`,
+      `sqs:DeleteMessage on ${mainQueueId()}`,
+      `sqs:ChangeMessageVisibility on ${mainQueueId()}`,
+      `sqs:SendMessage on ${mainQueueId()}`,
+      `sqs:SendMessage on ${deadLetterQueueId()}`,
+    ]) {
+      expect(grants).toContain(needed);
+    }
+    expect(grants).not.toContain(`sqs:ReceiveMessage on ${deadLetterQueueId()}`);
+  });
+});
+
+describe('queues', () => {
+  it('keeps dead-lettered messages 14 days', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      MessageRetentionPeriod: 1209600,
+      RedrivePolicy: Match.absent(),
+    });
+    expect(resources[deadLetterQueueId()]!.Properties.MessageRetentionPeriod).toBe(1209600);
+    expect(QUEUE_SETTINGS.deadLetterRetentionSeconds).toBe(1209600);
+  });
+
+  it('redrives the main queue to the DLQ with an explicit maxReceiveCount from QUEUE_SETTINGS', () => {
+    template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: {
+        deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+        maxReceiveCount: QUEUE_SETTINGS.safetyNetMaxReceiveCount,
+      },
+    });
+  });
+
+  it("hides a received message for at least six times the worker's timeout", () => {
+    const workerTimeout = resources[workerFunctionId()]!.Properties.Timeout as number;
+    expect(resources[mainQueueId()]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+  });
+
+  it('encrypts both queues and refuses requests not made over TLS', () => {
+    for (const queueId of [mainQueueId(), deadLetterQueueId()]) {
+      expect(resources[queueId]!.Properties.SqsManagedSseEnabled).toBe(true);
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: queueId }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+              Resource: { 'Fn::GetAtt': [queueId, 'Arn'] },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+});
+
+describe('worker event source', () => {
+  it('reports batch item failures, waits in a batching window and caps concurrency', () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [mainQueueId(), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: QUEUE_SETTINGS.batchSize,
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+    });
+    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
+    expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
+    expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+  });
+});
+
+describe('table', () => {
+  it('is on-demand, with point-in-time recovery and the TTL attribute', () => {
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      TimeToLiveSpecification: { AttributeName: JOB_TABLE.timeToLiveAttribute, Enabled: true },
+    });
+  });
+
+  it('has the same keys, attribute types and indexes as the table the local runtime creates', () => {
+    const local = createTableInput('jobs');
+    const table = resources[tableId()]!.Properties;
+    expect(table.KeySchema).toEqual(local.KeySchema);
+    const byName = <T extends { AttributeName?: string; IndexName?: string }>(a: T, b: T) =>
+      String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName));
+    expect([...table.AttributeDefinitions].sort(byName)).toEqual([...local.AttributeDefinitions!].sort(byName));
+    expect([...table.GlobalSecondaryIndexes].sort(byName)).toEqual([...local.GlobalSecondaryIndexes!].sort(byName));
+    expect(table.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toContain(JOB_TABLE.stateIndex.name);
+  });
+
+  it('is kept when the stack is deleted: it is the source of truth', () => {
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('alarms and outputs', () => {
+  it('alarms when the DLQ holds any message', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('alarms on worker errors', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: workerFunctionId() } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('outputs the API URL, both queue URLs and the table name', () => {
+    template.hasOutput('ApiUrl', { Value: Match.anyValue() });
+    template.hasOutput('QueueUrl', { Value: { Ref: mainQueueId() } });
+    template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: deadLetterQueueId() } });
+    template.hasOutput('TableName', { Value: { Ref: tableId() } });
+  });
+});
+
+describe('cdk-nag AwsSolutions', () => {
+  it('reports no unacknowledged error or warning', () => {
+    const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synthesized.app);
+    const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
+    expect(findings).toEqual([]);
+  });
+});
