@@ -142,7 +142,10 @@ const main = async (): Promise<void> => {
     }
     stopping = true;
     stop(running).then(
-      () => process.exit(0),
+      () => {
+        process.stderr.write('requeue stopped\n');
+        process.exit(0);
+      },
       (error: unknown) => {
         process.stderr.write(`requeue did not stop cleanly:\n${String((error as Error).stack ?? error)}\n`);
         process.exit(1);

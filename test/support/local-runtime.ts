@@ -24,8 +24,8 @@ export interface LocalRuntime {
   request(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
   /** Everything printed so far, stdout and stderr interleaved. */
   output(): string;
-  /** Ctrl-C, as a terminal sends it to the whole process group; resolves with npm's exit code. */
-  interrupt(): Promise<number | null>;
+  /** Ctrl-C, as a terminal sends it to the whole process group; resolves once every process of it has exited. */
+  interrupt(): Promise<void>;
   /** SIGKILL the whole process group: a crash, no clean-up. */
   kill(): Promise<void>;
 }
@@ -35,10 +35,28 @@ export const removeDataDir = (dir: string): void => rmSync(dir, { recursive: tru
 
 const READY = /requeue is running at (http:\/\/\S+)/;
 
-const exited = (child: ChildProcess): Promise<number | null> =>
+const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
+
+const groupAlive = (pgid: number): boolean => {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+/** npm may exit before the runtime it started: wait for the whole group. */
+const groupExited = async (pgid: number, timeoutMs: number): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (groupAlive(pgid)) {
+    if (Date.now() > deadline) throw new Error(`processes of group ${pgid} still run ${timeoutMs} ms after the signal`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+};
 
 /**
  * `npm start` as a user runs it, on free ports and its own data folder, in a
@@ -116,12 +134,14 @@ export const startLocalRuntime = async (
     interrupt: async () => {
       const done = exited(child);
       signalGroup('SIGINT');
-      return done;
+      await done;
+      await groupExited(child.pid!, 10_000);
     },
     kill: async () => {
       const done = exited(child);
       signalGroup('SIGKILL');
       await done;
+      await groupExited(child.pid!, 5_000);
     },
   };
 };

@@ -1,0 +1,119 @@
+import { eventually } from '../support/requeue-harness';
+import {
+  removeDataDir,
+  startLocalRuntime,
+  tempDataDir,
+  type LocalRuntime,
+} from '../support/local-runtime';
+
+// Killing `npm start` and starting it again on the same data loses no job:
+// dynalite keeps the jobs on disk, and start-up re-sends a message for every
+// unfinished one, since the in-memory SQS starts empty.
+
+const dataDir = tempDataDir();
+// a short lease, so the jobs the kill caught running are taken back soon
+const env = { REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' };
+const started: LocalRuntime[] = [];
+
+const start = async (): Promise<LocalRuntime> => {
+  const runtime = await startLocalRuntime({ dataDir, env });
+  started.push(runtime);
+  return runtime;
+};
+
+afterAll(async () => {
+  for (const runtime of started) await runtime.kill();
+  removeDataDir(dataDir);
+});
+
+type Metrics = Record<'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'total', number>;
+
+const metricsOf = async (runtime: LocalRuntime): Promise<Metrics> => {
+  const answer = await runtime.request('GET', '/jobs/metrics');
+  expect(answer.status).toBe(200);
+  return answer.body;
+};
+
+it('finishes every job after a SIGKILL and a restart on the same data', async () => {
+  const first = await start();
+  const ids: string[] = [];
+  const enqueue = async (body: unknown) => {
+    const answer = await first.request('POST', '/jobs', body);
+    expect(answer.status).toBe(201);
+    ids.push(answer.body.id);
+  };
+  await enqueue({ name: 'demo.echo', data: { before: 'the crash' } });
+  const survivor = ids[0]!;
+  await eventually(
+    async () => (await first.request('GET', `/jobs/details/${survivor}`)).body.state === 'completed',
+    10_000,
+    'the first job to complete',
+  );
+  for (let i = 0; i < 20; i += 1) {
+    await enqueue({ name: 'demo.sleep', data: { ms: 1500 }, opts: { timeout: 3000 } });
+  }
+  for (let i = 0; i < 5; i += 1) {
+    await enqueue({ name: 'demo.echo', data: { i }, opts: { delay: 3000 } });
+  }
+  for (let i = 0; i < 3; i += 1) {
+    await enqueue({
+      name: 'demo.flaky',
+      data: { failTimes: 1 },
+      opts: { attempts: 3, backoff: { type: 'fixed', delay: 3000 } },
+    });
+  }
+
+  // kill while jobs are running, waiting and delayed
+  const atKill = await eventually(
+    async () => {
+      const m = await metricsOf(first);
+      return m.active > 0 && m.waiting > 0 && m.delayed > 0 && m;
+    },
+    10_000,
+    'jobs to be running, waiting and delayed at once',
+  );
+  await first.kill();
+  expect(atKill.total).toBe(ids.length);
+
+  const second = await start();
+  const after = await eventually(
+    async () => {
+      const m = await metricsOf(second);
+      return m.completed === ids.length && m;
+    },
+    40_000,
+    `all ${ids.length} jobs to complete after the restart`,
+  );
+  expect(after).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0, total: ids.length });
+  for (const id of ids) {
+    const job = (await second.request('GET', `/jobs/details/${id}`)).body;
+    expect({ id, state: job.state }).toEqual({ id, state: 'completed' });
+  }
+  const survivorJob = (await second.request('GET', `/jobs/details/${survivor}`)).body;
+  expect(survivorJob).toMatchObject({ state: 'completed', returnValue: { before: 'the crash' } });
+  // one runtime per data folder: dynalite holds a lock on it
+  await second.kill();
+}, 80_000);
+
+it('stops cleanly on Ctrl-C, keeping its data for the next start', async () => {
+  const runtime = await start();
+  const answer = await runtime.request('POST', '/jobs', { name: 'demo.echo', opts: { jobId: 'kept-across-stops' } });
+  expect(answer.status).toBe(201);
+  await eventually(
+    async () => (await runtime.request('GET', '/jobs/details/kept-across-stops')).body.state === 'completed',
+    10_000,
+    'the job to complete',
+  );
+
+  const stopping = Date.now();
+  await runtime.interrupt();
+  expect(Date.now() - stopping).toBeLessThan(5_000);
+  expect(runtime.output()).toMatch(/^requeue stopped$/m);
+  expect(runtime.output()).not.toMatch(/did not stop cleanly|Error/);
+
+  const next = await start();
+  const job = (await next.request('GET', '/jobs/details/kept-across-stops')).body;
+  expect(job.state).toBe('completed');
+  await next.interrupt();
+  expect(next.output()).toMatch(/^requeue stopped$/m);
+}, 40_000);
