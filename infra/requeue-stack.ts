@@ -3,11 +3,13 @@ import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { ROUTES, WORKER, type Route } from '../lambda/routes';
+import { RECONCILER, ROUTES, WORKER, type Route } from '../lambda/routes';
 import { JobQueue } from './job-queue';
 import { JobTable } from './job-table';
 import { RequeueFunction } from './requeue-function';
@@ -64,13 +66,14 @@ const constructId = (handler: string): string =>
 
 /**
  * requeue on AWS: the HTTP API whose routes come from lambda/routes.ts, one
- * function per route and the worker, the main queue with its dead-letter
- * queue, the job table, and alarms for what needs a person.
+ * function per route, the worker and the scheduled reconciler, the main queue
+ * with its dead-letter queue, the job table, and alarms for what needs a person.
  */
 export class RequeueStack extends Stack {
   public readonly api: apigw.HttpApi;
   public readonly routeFunctions: ReadonlyMap<Route, RequeueFunction>;
   public readonly worker: RequeueFunction;
+  public readonly reconciler: RequeueFunction;
   public readonly queues: JobQueue;
   public readonly jobTable: JobTable;
 
@@ -110,6 +113,22 @@ export class RequeueStack extends Stack {
         reportBatchItemFailures: true,
       }),
     );
+
+    this.reconciler = new RequeueFunction(this, constructId(RECONCILER.handler), {
+      handler: RECONCILER.handler,
+      description: RECONCILER.description,
+      environment,
+      // one run ends before the next is due
+      timeout: Duration.seconds(50),
+    });
+    grantPermissions(this.reconciler.function, RECONCILER.permissions, grantTargets);
+    // a missed or failed run is made up by the next one, a minute later: no retries
+    this.reconciler.function.configureAsyncInvoke({ retryAttempts: 0 });
+    new events.Rule(this, 'ReconcileSchedule', {
+      description: RECONCILER.description,
+      schedule: events.Schedule.expression(RECONCILER.schedule),
+      targets: [new targets.LambdaFunction(this.reconciler.function, { retryAttempts: 0 })],
+    });
 
     const accessLogs = new logs.LogGroup(this, 'ApiAccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
     this.api = new apigw.HttpApi(this, 'Api', {

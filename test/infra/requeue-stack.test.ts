@@ -6,7 +6,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
 import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
-import { ROUTES, WORKER, routeKey, type Route } from '../../lambda/routes';
+import { RECONCILER, ROUTES, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
 import { statementsFor } from '../../infra/route-grants';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
 
@@ -41,6 +41,11 @@ const functionIdOf = (route: Route): string => {
 const workerFunctionId = (): string => {
   const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
   return refTarget(mapping.Properties.FunctionName)!;
+};
+
+const reconcilerFunctionId = (): string => {
+  const [[, rule]] = ofType('AWS::Events::Rule') as [[string, Resource]];
+  return refTarget(rule.Properties.Targets[0].Arn)!;
 };
 
 /** Every Allow statement that applies to a function's role: its policies and inline policies. */
@@ -106,9 +111,10 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route and one worker', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 1);
+  it('has one function per route, the worker and the reconciler', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 2);
     expect(resources[workerFunctionId()]!.Properties.Description).toBe(WORKER.description);
+    expect(resources[reconcilerFunctionId()]!.Properties.Description).toBe(RECONCILER.description);
   });
 
   it('runs every function on nodejs22.x, arm64, with source maps, logging to its own group with a retention', () => {
@@ -120,7 +126,7 @@ describe('functions', () => {
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBeGreaterThan(0);
       logGroups.add(logGroupId);
     }
-    expect(logGroups.size).toBe(ROUTES.length + 1);
+    expect(logGroups.size).toBe(ROUTES.length + 2);
   });
 
   it('deploys bundles that esbuild built locally: minified code with a linked source map', () => {
@@ -160,7 +166,7 @@ describe('functions', () => {
 describe('permissions', () => {
   it('grants no Allow statement a wildcard action or resource, anywhere in the template', () => {
     const statements = allStatements(template);
-    expect(statements.filter((s) => s.type === 'AWS::IAM::Policy').length).toBeGreaterThanOrEqual(ROUTES.length + 1);
+    expect(statements.filter((s) => s.type === 'AWS::IAM::Policy').length).toBeGreaterThanOrEqual(ROUTES.length + 2);
     for (const { holder, statement } of statements) {
       if (statement.Effect !== 'Allow') continue;
       expect({ holder, NotAction: statement.NotAction }).toEqual({ holder, NotAction: undefined });
@@ -205,20 +211,30 @@ describe('permissions', () => {
     }
   });
 
-  it("grants each route exactly what its route-table permissions come to, and its log writes", () => {
+  it('grants each route and the reconciler exactly what their route-table permissions come to, besides log writes', () => {
     const ids = { table: tableId(), main: mainQueueId(), dlq: deadLetterQueueId() };
-    // the same derivation the stack uses, but with template logical ids standing in for ARNs
+    // the same derivation the stack uses, with template references standing in for ARNs
     const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] }) as unknown as string;
     const queue = (id: string) => ({ queueArn: arn(id) }) as never;
-    for (const route of ROUTES) {
-      const functionId = functionIdOf(route);
-      const expected = statementsFor(route.permissions, {
-        tableArns: [arn(ids.table), { 'Fn::Join': ['', [arn(ids.table), `/index/${JOB_TABLE.stateIndex.name}`]] } as never],
-        mainQueue: queue(ids.main),
-        deadLetterQueue: queue(ids.dlq),
-      }).map((s) => s.toStatementJson() as Statement);
-      const actual = roleStatements(functionId).filter((s) => !actionsOf(s).some((a) => a.startsWith('logs:')));
-      expect([...grantsOf(actual)].sort()).toEqual([...grantsOf(expected)].sort());
+    const expectedGrants = (permissions: Permissions) =>
+      grantsOf(
+        statementsFor(permissions, {
+          tableArns: [arn(ids.table), { 'Fn::Join': ['', [arn(ids.table), `/index/${JOB_TABLE.stateIndex.name}`]] } as never],
+          mainQueue: queue(ids.main),
+          deadLetterQueue: queue(ids.dlq),
+        }).map((st) => st.toStatementJson() as Statement),
+      );
+    const actualGrants = (functionId: string) =>
+      grantsOf(roleStatements(functionId).filter((st) => !actionsOf(st).some((a) => a.startsWith('logs:'))));
+    const checked: [string, string, Permissions][] = [
+      ...ROUTES.map((r): [string, string, Permissions] => [routeKey(r), functionIdOf(r), r.permissions]),
+      ['reconciler', reconcilerFunctionId(), RECONCILER.permissions],
+    ];
+    for (const [name, functionId, permissions] of checked) {
+      expect({ name, grants: [...actualGrants(functionId)].sort() }).toEqual({
+        name,
+        grants: [...expectedGrants(permissions)].sort(),
+      });
     }
   });
 
@@ -336,6 +352,20 @@ describe('table', () => {
 
   it('is kept when the stack is deleted: it is the source of truth', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+});
+
+describe('reconciler', () => {
+  it('runs on the route table\'s schedule, without retrying a failed run', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: RECONCILER.schedule,
+      State: 'ENABLED',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [reconcilerFunctionId(), 'Arn'] }, RetryPolicy: { MaximumRetryAttempts: 0 } })],
+    });
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: reconcilerFunctionId() },
+      MaximumRetryAttempts: 0,
+    });
   });
 });
 
