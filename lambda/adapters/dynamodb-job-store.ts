@@ -8,7 +8,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
-import { JOB_STATES, type Job, type JobState } from '../core/job';
+import { JOB_STATES, stateChangedAt, type Job, type JobState } from '../core/job';
 import type { JobStore, Page } from '../core/ports';
 import type { Expectation } from '../core/transitions';
 import { createDynamoDbClient } from './aws-clients';
@@ -19,27 +19,6 @@ const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_T
 
 export const jobKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'JOB' });
 const stateKey = (state: JobState) => `STATE#${state}`;
-
-/**
- * The state index's sort key: when the job entered its state, or for a
- * delayed job when it is due. A pending job's key moves on when the
- * reconciler re-sends it, so it is not picked again on the next pass.
- */
-const stateChangedAt = (job: Job): number => {
-  const pending = (at: number) => Math.max(at, job.resentAt ?? 0);
-  switch (job.state) {
-    case 'failed':
-      return job.failedAt ?? job.createdAt;
-    case 'completed':
-      return job.finishedAt ?? job.createdAt;
-    case 'active':
-      return pending(job.processedAt ?? job.createdAt);
-    case 'delayed':
-      return pending(job.runAt ?? job.createdAt);
-    case 'waiting':
-      return pending(job.retries.at(-1)?.at ?? job.createdAt);
-  }
-};
 
 // data and returnValue are kept as JSON text: any JSON value round-trips
 // exactly, whatever DynamoDB thinks of empty map keys or deep nesting.

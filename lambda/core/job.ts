@@ -94,6 +94,27 @@ export interface Job {
   readonly retries: readonly RetryRecord[];
 }
 
+/**
+ * When the job entered its state (for a delayed job: when it is due). Jobs of
+ * one state are listed by it, newest first. A pending job's time moves on
+ * when the reconciler re-sends it, so it is not picked again on the next pass.
+ */
+export const stateChangedAt = (job: Job): number => {
+  const pending = (at: number) => Math.max(at, job.resentAt ?? 0);
+  switch (job.state) {
+    case 'failed':
+      return job.failedAt ?? job.createdAt;
+    case 'completed':
+      return job.finishedAt ?? job.createdAt;
+    case 'active':
+      return pending(job.processedAt ?? job.createdAt);
+    case 'delayed':
+      return pending(job.runAt ?? job.createdAt);
+    case 'waiting':
+      return pending(job.retries.at(-1)?.at ?? job.createdAt);
+  }
+};
+
 /** What a failed-job listing shows for each job. */
 export interface FailedJobSummary {
   readonly id: string;

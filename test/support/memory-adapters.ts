@@ -1,0 +1,135 @@
+import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
+import { JOB_STATES, stateChangedAt, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
+import type { JobQueue, JobStore, Page, QueueDepth } from '../../lambda/core/ports';
+import type { Expectation } from '../../lambda/core/transitions';
+
+/** The clock every in-memory part and the core read, moved by the test. */
+export class Clock {
+  constructor(public value = 1_000_000) {}
+  readonly now = (): number => this.value;
+  advance(ms: number): void {
+    this.value += ms;
+  }
+}
+
+const meets = (job: Job, expect: Expectation): boolean =>
+  expect.states.includes(job.state) &&
+  job.generation === expect.generation &&
+  (expect.attempts === undefined || job.attempts === expect.attempts) &&
+  (expect.activeLeaseEndedBefore === undefined || (job.leaseUntil ?? 0) < expect.activeLeaseEndedBefore);
+
+/** JobStore with the conditional-write semantics of the DynamoDB adapter, in memory. */
+export class MemoryJobStore implements JobStore {
+  readonly jobs = new Map<string, Job>();
+
+  async create(job: Job): Promise<void> {
+    if (this.jobs.has(job.id)) throw new DuplicateJobError(job.id);
+    this.jobs.set(job.id, job);
+  }
+
+  async get(jobId: string): Promise<Job | undefined> {
+    return this.jobs.get(jobId);
+  }
+
+  async save(next: Job, expect: Expectation): Promise<void> {
+    const current = this.jobs.get(next.id);
+    if (!current || !meets(current, expect)) throw new StateConflictError(next.id, 'changed');
+    this.jobs.set(next.id, next);
+  }
+
+  async remove(jobId: string, expect: Expectation): Promise<void> {
+    const current = this.jobs.get(jobId);
+    if (!current || !meets(current, expect)) throw new StateConflictError(jobId, 'changed');
+    this.jobs.delete(jobId);
+  }
+
+  async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
+    const all = [...this.jobs.values()]
+      .filter((job) => job.state === state && (changedBefore === undefined || stateChangedAt(job) < changedBefore))
+      .sort((a, b) => stateChangedAt(b) - stateChangedAt(a) || b.id.localeCompare(a.id));
+    const start = cursor ? Number(cursor) : 0;
+    const end = start + limit;
+    return { items: all.slice(start, end), cursor: end < all.length ? String(end) : undefined };
+  }
+
+  async countByState(): Promise<Record<JobState, number>> {
+    const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+    for (const job of this.jobs.values()) counts[job.state]++;
+    return counts;
+  }
+}
+
+export interface QueuedMessage {
+  readonly id: number;
+  readonly body: string;
+  visibleAt: number;
+  /** Receipt handles handed out; any of them deletes or hides the message, as in SQS. */
+  readonly receipts: Set<string>;
+}
+
+/** An SQS-like queue pair: visibility timeouts, delays, duplicates on demand. */
+export class MemoryJobQueue implements JobQueue {
+  main: QueuedMessage[] = [];
+  deadLetter: QueuedMessage[] = [];
+  private seq = 0;
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly visibilityMs: number,
+  ) {}
+
+  private make(body: string, delayMs: number): QueuedMessage {
+    return { id: ++this.seq, body, visibleAt: this.clock.now() + Math.ceil(delayMs / 1000) * 1000, receipts: new Set() };
+  }
+
+  async send(messages: readonly JobMessage[], delayMs = 0): Promise<readonly JobMessage[]> {
+    for (const m of messages) this.main.push(this.make(JSON.stringify(m), Math.min(delayMs, 900_000)));
+    return [];
+  }
+
+  async sendToDeadLetter(message: JobMessage): Promise<void> {
+    this.deadLetter.push(this.make(JSON.stringify({ ...message, deadLettered: true }), 0));
+  }
+
+  async hide(receiptHandle: string, delayMs: number): Promise<void> {
+    const m = this.main.find((x) => x.receipts.has(receiptHandle));
+    if (m) m.visibleAt = this.clock.now() + Math.ceil(delayMs / 1000) * 1000;
+  }
+
+  async depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }> {
+    const depth = (q: QueuedMessage[]) => ({
+      visible: q.filter((m) => m.visibleAt <= this.clock.now()).length,
+      inFlight: q.filter((m) => m.visibleAt > this.clock.now()).length,
+      delayed: 0,
+    });
+    return { main: depth(this.main), deadLetter: depth(this.deadLetter) };
+  }
+
+  /** Receive one message: visible ones only, unless `duplicate` (SQS may deliver a message twice). */
+  receive(index: number, duplicate = false): { message: QueuedMessage; receipt: string } | undefined {
+    const candidates = duplicate ? this.main : this.main.filter((m) => m.visibleAt <= this.clock.now());
+    if (candidates.length === 0) return undefined;
+    const message = candidates[index % candidates.length];
+    const receipt = `r${message.id}-${message.receipts.size}`;
+    message.receipts.add(receipt);
+    message.visibleAt = Math.max(message.visibleAt, this.clock.now() + this.visibilityMs);
+    return { message, receipt };
+  }
+
+  delete(receipt: string): void {
+    this.main = this.main.filter((m) => !m.receipts.has(receipt));
+  }
+
+  /** Drop a message without handling it (a restart of the local SQS, say). */
+  lose(index: number): void {
+    if (this.main.length > 0) this.main.splice(index % this.main.length, 1);
+  }
+
+  /** Move one dead-letter message back to the main queue, as a console redrive does. */
+  redrive(index: number): JobMessage | undefined {
+    if (this.deadLetter.length === 0) return undefined;
+    const [m] = this.deadLetter.splice(index % this.deadLetter.length, 1);
+    this.main.push(this.make(m.body, 0));
+    return JSON.parse(m.body) as JobMessage;
+  }
+}
