@@ -6,13 +6,12 @@ import { DependencyUnavailableError } from '../core/errors';
  * wrong". The former become DependencyUnavailableError (503 to a caller).
  */
 export const isUnavailable = (error: unknown): boolean => {
-  if (!(error instanceof Error)) return false;
-  const meta = error as Error & { $fault?: string; $retryable?: unknown; code?: string };
-  if (meta.$fault === 'server' || meta.$retryable) return true;
-  if (/Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|ServiceUnavailable|InternalServerError|InternalFailure|TimeoutError/.test(error.name)) {
-    return true;
-  }
-  return ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(meta.code ?? '');
+  if (!(error instanceof Error) || !('$metadata' in error)) return false;
+  const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  // no answer at all: refused, reset, timed out
+  if (status === undefined) return true;
+  if (status >= 500 || status === 429) return true;
+  return /Throttl|ProvisionedThroughputExceeded|RequestLimitExceeded|LimitExceeded/.test(error.name);
 };
 
 /** Re-throw an SDK error, as DependencyUnavailableError when the service was at fault. */

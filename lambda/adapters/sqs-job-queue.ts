@@ -8,7 +8,7 @@ import {
 import type { JobMessage } from '../core/job';
 import type { JobQueue, QueueDepth } from '../core/ports';
 import { createSqsClient } from './aws-clients';
-import { rethrowSdkError } from './dependency-errors';
+import { isUnavailable, rethrowSdkError } from './dependency-errors';
 
 /** SQS delays a message at most 15 minutes; a later job is re-hidden by the worker until due. */
 const MAX_DELAY_SECONDS = 900;
@@ -56,7 +56,7 @@ export class SqsJobQueue implements JobQueue {
       return Failed.map((failure) => chunk[Number(failure.Id)]);
     } catch (error) {
       // the whole batch is unsent; the caller decides what that means for each job
-      if (error instanceof Error && (error as { $fault?: string }).$fault === 'client') throw error;
+      if (!isUnavailable(error)) throw error;
       return [...chunk];
     }
   }
