@@ -1,0 +1,179 @@
+/**
+ * Bundle size and cold-import time of each function, against a bare handler.
+ *
+ * Each handler is bundled with esbuild exactly as the stack bundles it
+ * (BUNDLING in infra/requeue-function.ts), then required in a fresh Node
+ * process, with source maps enabled as on Lambda, several times over; the
+ * median is reported. A bare handler (one exported async function) measured
+ * the same way is the floor: the difference is what our code and its
+ * dependencies cost a cold start, before any network call.
+ *
+ * Run alone: `npm run bench:bundles` (add `-- --json` for machine-readable output).
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { build, type BuildOptions } from 'esbuild';
+import { RECONCILER, ROUTES, WORKER } from '../lambda/routes';
+import { PROJECT_ROOT, handlerEntry } from '../infra/project-root';
+import { BUNDLING } from '../infra/requeue-function';
+
+export interface ImportTiming {
+  /** Median time of `require()` of the bundle in a fresh process, in milliseconds. */
+  readonly medianMs: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+}
+
+export interface BundleFigures {
+  readonly handler: string;
+  /** index.js as deployed. */
+  readonly bytes: number;
+  /** index.js gzipped: close to what it adds to the deployment zip. */
+  readonly gzipBytes: number;
+  readonly sourceMapBytes: number;
+  readonly coldImport: ImportTiming;
+  /** coldImport.medianMs less the bare handler's. */
+  readonly overBareMs: number;
+}
+
+export interface BundleReport {
+  readonly node: string;
+  readonly runs: number;
+  readonly bare: ImportTiming;
+  readonly handlers: readonly BundleFigures[];
+}
+
+const OUT_DIR = path.join(PROJECT_ROOT, 'dist', 'bench', 'bundles');
+
+/** The esbuild options NodejsFunction derives from BUNDLING (it passes them to the esbuild CLI). */
+const esbuildOptions = (bundling: BundlingOptions): BuildOptions => {
+  const understood = new Set([
+    'forceDockerBundling',
+    'format',
+    'target',
+    'minify',
+    'sourceMap',
+    'sourcesContent',
+    'externalModules',
+    'mainFields',
+  ]);
+  const unknown = Object.keys(bundling).filter((key) => !understood.has(key));
+  if (unknown.length) throw new Error(`bench/bundles.ts does not reproduce bundling option(s) ${unknown.join(', ')} yet`);
+  return {
+    bundle: true,
+    platform: 'node',
+    format: bundling.format as BuildOptions['format'],
+    target: bundling.target,
+    minify: bundling.minify,
+    sourcemap: bundling.sourceMap ? 'linked' : false,
+    sourcesContent: bundling.sourcesContent,
+    external: bundling.externalModules,
+    mainFields: bundling.mainFields,
+    logLevel: 'warning',
+  };
+};
+
+/** What every function reads at cold start; nothing is called, so the values only need to parse. */
+const COLD_START_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  REQUEUE_TABLE_NAME: 'bench-jobs',
+  REQUEUE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench',
+  REQUEUE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
+  REQUEUE_VISIBILITY_TIMEOUT: '1800',
+  POWERTOOLS_SERVICE_NAME: 'requeue',
+};
+
+const IMPORT_ONCE = `
+const { performance } = require('node:perf_hooks');
+const start = performance.now();
+const mod = require(process.argv[1]);
+const ms = performance.now() - start;
+if (typeof mod.handler !== 'function') throw new Error(process.argv[1] + ' exports no handler');
+process.stdout.write(String(ms));
+`;
+
+const run = promisify(execFile);
+
+const timeImport = async (file: string, runs: number): Promise<ImportTiming> => {
+  const samples: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', IMPORT_ONCE, file], {
+      env: { PATH: process.env.PATH, ...COLD_START_ENV },
+    });
+    samples.push(Number(stdout));
+  }
+  samples.sort((a, b) => a - b);
+  const round = (ms: number) => Math.round(ms * 10) / 10;
+  return { medianMs: round(samples[Math.floor(samples.length / 2)]!), minMs: round(samples[0]!), maxMs: round(samples.at(-1)!) };
+};
+
+const bundle = async (handler: string): Promise<string> => {
+  const outfile = path.join(OUT_DIR, handler, 'index.js');
+  await build({ ...esbuildOptions(BUNDLING), entryPoints: [handlerEntry(handler)], outfile });
+  return outfile;
+};
+
+export const measureBundles = async (options: { runs?: number } = {}): Promise<BundleReport> => {
+  const runs = options.runs ?? 7;
+  rmSync(OUT_DIR, { recursive: true, force: true });
+  mkdirSync(OUT_DIR, { recursive: true });
+
+  const bareFile = path.join(OUT_DIR, 'bare.js');
+  writeFileSync(bareFile, 'exports.handler = async () => ({ statusCode: 200 });\n');
+  const bare = await timeImport(bareFile, runs);
+
+  const handlers = [...ROUTES.map((r) => r.handler), WORKER.handler, RECONCILER.handler];
+  const figures: BundleFigures[] = [];
+  for (const handler of handlers) {
+    const file = await bundle(handler);
+    const coldImport = await timeImport(file, runs);
+    figures.push({
+      handler,
+      bytes: statSync(file).size,
+      gzipBytes: gzipSync(readFileSync(file)).length,
+      sourceMapBytes: statSync(`${file}.map`).size,
+      coldImport,
+      overBareMs: Math.round((coldImport.medianMs - bare.medianMs) * 10) / 10,
+    });
+  }
+  return { node: process.version, runs, bare, handlers: figures };
+};
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+
+export const formatReport = (report: BundleReport): string => {
+  const rows = [
+    ['handler', 'index.js', 'gzipped', 'source map', 'cold import (median)', 'min–max', 'over bare'],
+    ['(bare handler)', '', '', '', `${report.bare.medianMs} ms`, `${report.bare.minMs}–${report.bare.maxMs} ms`, ''],
+    ...report.handlers.map((h) => [
+      h.handler,
+      kb(h.bytes),
+      kb(h.gzipBytes),
+      kb(h.sourceMapBytes),
+      `${h.coldImport.medianMs} ms`,
+      `${h.coldImport.minMs}–${h.coldImport.maxMs} ms`,
+      `+${h.overBareMs} ms`,
+    ]),
+  ];
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
+  return [
+    `Bundles as the stack builds them; require() in a fresh Node ${report.node} process with --enable-source-maps, median of ${report.runs}.`,
+    ...lines,
+  ].join('\n');
+};
+
+if (require.main === module) {
+  measureBundles()
+    .then((report) => console.log(process.argv.includes('--json') ? JSON.stringify(report, null, 2) : formatReport(report)))
+    .catch((error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
+}
