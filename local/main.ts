@@ -9,12 +9,13 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
-import { ROUTES, WORKER } from '../lambda/routes';
+import { RECONCILER, ROUTES, WORKER } from '../lambda/routes';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
 import { loadHandler } from './handler-modules';
 import { provision } from './provision';
+import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
 import { readSettings, SettingsError, type Settings } from './settings';
 
 /** Lambda runs a function 15 minutes at most. */
@@ -26,6 +27,7 @@ interface Running {
   emulators?: Emulators;
   server?: Server;
   eventSource?: EventSource;
+  reconciler?: Schedule;
 }
 
 const listen = (server: Server, port: number, host: string): Promise<number> =>
@@ -96,6 +98,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     await Promise.all(ROUTES.map(async (route) => [route.handler, await loadHandler<HttpHandler>(route.handler)] as const)),
   );
   const worker = await loadHandler<SqsHandler>(WORKER.handler);
+  const reconcile = await loadHandler<ScheduledHandler>(RECONCILER.handler);
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
 
@@ -112,13 +115,21 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
     concurrency: settings.workerConcurrency,
   });
+  // later on, what the schedule does on AWS: repair jobs whose message went missing
+  running.reconciler = startSchedule({
+    expression: RECONCILER.schedule,
+    handler: reconcile,
+    functionName: `requeue-${RECONCILER.handler}`,
+    timeoutMs: 60_000,
+    region,
+  });
   running.server = createApiGateway({ routes: ROUTES, handlers, region });
   return listen(running.server, settings.port, settings.host);
 };
 
 const stop = async (running: Running): Promise<void> => {
   const closing = running.server ? closeServer(running.server) : Promise.resolve();
-  await running.eventSource?.stop();
+  await Promise.all([running.eventSource?.stop(), running.reconciler?.stop()]);
   await closing;
   await running.emulators?.stop();
 };
