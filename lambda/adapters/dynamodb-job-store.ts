@@ -8,6 +8,7 @@ import {
   type QueryCommandOutput,
 } from '@aws-sdk/lib-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
+import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type Job, type JobState } from '../core/job';
 import type { JobStore, Page } from '../core/ports';
 import type { Expectation } from '../core/transitions';
@@ -15,10 +16,13 @@ import { createDynamoDbClient } from './aws-clients';
 import { rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
 
-const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
+const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLiveAttribute } = JOB_TABLE;
+
+type IndexKeys = { readonly name: string; readonly partitionKey: string; readonly sortKey: string };
 
 export const jobKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'JOB' });
 const stateKey = (state: JobState) => `STATE#${state}`;
+const failedNameKey = (name: string) => `FAILED#${name}`;
 
 // data and returnValue are kept as JSON text: any JSON value round-trips
 // exactly, whatever DynamoDB thinks of empty map keys or deep nesting.
@@ -29,6 +33,8 @@ export const toItem = (job: Job, retentionMs: number): Record<string, unknown> =
   returnValue: job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue),
   [stateIndex.partitionKey]: stateKey(job.state),
   [stateIndex.sortKey]: stateChangedAt(job),
+  [failedByNameIndex.partitionKey]: job.state === 'failed' ? failedNameKey(job.name) : undefined,
+  [failedByNameIndex.sortKey]: job.state === 'failed' ? stateChangedAt(job) : undefined,
   [timeToLiveAttribute]:
     job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined,
 });
@@ -39,6 +45,8 @@ export const fromItem = (item: Record<string, unknown>): Job => {
     [SK]: _sk,
     [stateIndex.partitionKey]: _spk,
     [stateIndex.sortKey]: _ssk,
+    [failedByNameIndex.partitionKey]: _npk,
+    [failedByNameIndex.sortKey]: _nsk,
     [timeToLiveAttribute]: _ttl,
     data,
     returnValue,
@@ -78,7 +86,8 @@ const encodeCursor = (key: QueryCommandOutput['LastEvaluatedKey']): string | und
 
 const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
 
-const decodeCursor = (cursor: string, state: JobState): Record<string, unknown> => {
+/** A cursor is the last key of a page of one index, for one partition of it: anything else is refused. */
+const decodeCursor = (cursor: string, index: IndexKeys, partition: string): Record<string, unknown> => {
   let key: unknown;
   try {
     key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
@@ -92,8 +101,8 @@ const decodeCursor = (cursor: string, state: JobState): Record<string, unknown> 
     Object.keys(k).length === 4 &&
     typeof k[PK] === 'string' &&
     typeof k[SK] === 'string' &&
-    k[stateIndex.partitionKey] === stateKey(state) &&
-    typeof k[stateIndex.sortKey] === 'number';
+    k[index.partitionKey] === partition &&
+    typeof k[index.sortKey] === 'number';
   if (!valid) throw new ValidationError(BAD_CURSOR);
   return k;
 };
@@ -174,28 +183,65 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
-    const startKey = cursor === undefined ? undefined : decodeCursor(cursor, state);
-    const before = changedBefore === undefined ? {} : { ':before': changedBefore };
+    return this.queryIndex(stateIndex, stateKey(state), limit, cursor, { until: changedBefore && changedBefore - 1 });
+  }
+
+  async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
+    const [index, partition] =
+      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
+    return this.queryIndex(index, partition, limit, cursor, filter);
+  }
+
+  /**
+   * One partition of an index, newest first, its sort key within
+   * [since, until]. With an `error` filter DynamoDB counts the items it reads,
+   * not those it keeps, against Limit: read on until the page is full.
+   */
+  private async queryIndex(
+    index: IndexKeys,
+    partition: string,
+    limit: number,
+    cursor: string | undefined,
+    range: { since?: number; until?: number; error?: string },
+  ): Promise<Page<Job>> {
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition);
+    const names: Record<string, string> = { '#pk': index.partitionKey };
+    const values: Record<string, unknown> = { ':pk': partition };
+    let keyCondition = '#pk = :pk';
+    const { since, until, error } = range;
+    if (since !== undefined || until !== undefined) {
+      names['#sk'] = index.sortKey;
+      values[':since'] = since ?? 0;
+      values[':until'] = until ?? Number.MAX_SAFE_INTEGER;
+      keyCondition += ' AND #sk BETWEEN :since AND :until';
+    }
+    if (error !== undefined) {
+      names['#error'] = 'error';
+      values[':error'] = error;
+    }
+    const items: Job[] = [];
     try {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          IndexName: stateIndex.name,
-          KeyConditionExpression: changedBefore === undefined ? '#spk = :spk' : '#spk = :spk AND #ssk < :before',
-          ExpressionAttributeNames: {
-            '#spk': stateIndex.partitionKey,
-            ...(changedBefore === undefined ? {} : { '#ssk': stateIndex.sortKey }),
-          },
-          ExpressionAttributeValues: { ':spk': stateKey(state), ...before },
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      return { items: (page.Items ?? []).map(fromItem), cursor: encodeCursor(page.LastEvaluatedKey) };
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: index.name,
+            KeyConditionExpression: keyCondition,
+            ...(error !== undefined ? { FilterExpression: 'contains(#error, :error)' } : {}),
+            ExpressionAttributeNames: names,
+            ExpressionAttributeValues: values,
+            ScanIndexForward: false,
+            Limit: limit - items.length,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []).map(fromItem));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && items.length < limit);
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
+    return { items, cursor: encodeCursor(startKey) };
   }
 
   async countByState(): Promise<Record<JobState, number>> {

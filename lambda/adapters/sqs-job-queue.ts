@@ -1,11 +1,16 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
   GetQueueAttributesCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { JobMessage } from '../core/job';
+import { parseJobMessage } from '../core/process-job-message';
 import type { JobQueue, QueueDepth } from '../core/ports';
 import { createSqsClient } from './aws-clients';
 import { isUnavailable, rethrowSdkError } from './dependency-errors';
@@ -17,6 +22,7 @@ const MAX_VISIBILITY_SECONDS = 12 * 60 * 60;
 const BATCH = 10;
 
 export const encodeMessage = (message: JobMessage): string => JSON.stringify(message);
+
 
 const toSeconds = (ms: number, max: number) => Math.min(max, Math.max(0, Math.ceil(ms / 1000)));
 
@@ -72,6 +78,50 @@ export class SqsJobQueue implements JobQueue {
     } catch (error) {
       rethrowSdkError(error, 'SQS');
     }
+  }
+
+  async sweepDeadLetters(isStale: (message: JobMessage) => Promise<boolean>, maxMessages: number): Promise<number> {
+    const queueUrl = this.props.deadLetterQueueUrl;
+    const kept: Message[] = [];
+    let deleted = 0;
+    let seen = 0;
+    try {
+      while (seen < maxMessages) {
+        // held for the sweep's duration only; kept ones are released at the end
+        const { Messages = [] } = await this.sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: BATCH, VisibilityTimeout: 60, WaitTimeSeconds: 0 }),
+        );
+        if (Messages.length === 0) break;
+        seen += Messages.length;
+        const stale: Message[] = [];
+        for (const m of Messages) {
+          const message = parseJobMessage(m.Body ?? '');
+          if (message && (await isStale(message))) stale.push(m);
+          else kept.push(m);
+        }
+        if (stale.length > 0) {
+          await this.sqs.send(
+            new DeleteMessageBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: stale.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle })),
+            }),
+          );
+          deleted += stale.length;
+        }
+      }
+    } finally {
+      for (let i = 0; i < kept.length; i += BATCH) {
+        await this.sqs
+          .send(
+            new ChangeMessageVisibilityBatchCommand({
+              QueueUrl: queueUrl,
+              Entries: kept.slice(i, i + BATCH).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+            }),
+          )
+          .catch(() => undefined); // they come back by themselves after 60 s
+      }
+    }
+    return deleted;
   }
 
   async hide(receiptHandle: string, delayMs: number): Promise<void> {

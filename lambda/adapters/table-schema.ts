@@ -9,7 +9,12 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  *
  * Index `byState` (sparse: only job items carry its keys): partition
  * `STATE#<state>`, sort key the time the job entered that state. It lists
- * failed jobs newest first and counts jobs per state without a Scan.
+ * failed jobs newest first, by failure time, and finds pending jobs for the
+ * reconciler, without a Scan.
+ *
+ * Index `failedByName` (sparse: only failed jobs carry its keys): partition
+ * `FAILED#<name>`, sort key failedAt. The failed jobs of one job name, newest
+ * first, by failure time.
  */
 export const JOB_TABLE = {
   partitionKey: 'pk',
@@ -17,7 +22,17 @@ export const JOB_TABLE = {
   /** Epoch seconds; finished jobs expire after the retention period. */
   timeToLiveAttribute: 'expiresAt',
   stateIndex: { name: 'byState', partitionKey: 'gsi1pk', sortKey: 'gsi1sk' },
+  failedByNameIndex: { name: 'failedByName', partitionKey: 'gsi2pk', sortKey: 'gsi2sk' },
 } as const;
+
+const gsi = (index: { name: string; partitionKey: string; sortKey: string }) => ({
+  IndexName: index.name,
+  KeySchema: [
+    { AttributeName: index.partitionKey, KeyType: 'HASH' as const },
+    { AttributeName: index.sortKey, KeyType: 'RANGE' as const },
+  ],
+  Projection: { ProjectionType: 'ALL' as const },
+});
 
 export const createTableInput = (tableName: string): CreateTableCommandInput => ({
   TableName: tableName,
@@ -27,19 +42,12 @@ export const createTableInput = (tableName: string): CreateTableCommandInput => 
     { AttributeName: JOB_TABLE.sortKey, AttributeType: 'S' },
     { AttributeName: JOB_TABLE.stateIndex.partitionKey, AttributeType: 'S' },
     { AttributeName: JOB_TABLE.stateIndex.sortKey, AttributeType: 'N' },
+    { AttributeName: JOB_TABLE.failedByNameIndex.partitionKey, AttributeType: 'S' },
+    { AttributeName: JOB_TABLE.failedByNameIndex.sortKey, AttributeType: 'N' },
   ],
   KeySchema: [
     { AttributeName: JOB_TABLE.partitionKey, KeyType: 'HASH' },
     { AttributeName: JOB_TABLE.sortKey, KeyType: 'RANGE' },
   ],
-  GlobalSecondaryIndexes: [
-    {
-      IndexName: JOB_TABLE.stateIndex.name,
-      KeySchema: [
-        { AttributeName: JOB_TABLE.stateIndex.partitionKey, KeyType: 'HASH' },
-        { AttributeName: JOB_TABLE.stateIndex.sortKey, KeyType: 'RANGE' },
-      ],
-      Projection: { ProjectionType: 'ALL' },
-    },
-  ],
+  GlobalSecondaryIndexes: [gsi(JOB_TABLE.stateIndex), gsi(JOB_TABLE.failedByNameIndex)],
 });

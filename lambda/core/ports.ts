@@ -1,3 +1,4 @@
+import type { FailedJobFilter } from './failed-job-filter';
 import type { Job, JobMessage, JobState } from './job';
 import type { Expectation } from './transitions';
 
@@ -24,6 +25,8 @@ export interface JobStore {
    * only those that entered it before that time. ValidationError for a bad cursor.
    */
   listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>>;
+  /** Failed jobs matching `filter`, most recently failed first. ValidationError for a bad cursor. */
+  listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>>;
   countByState(): Promise<Record<JobState, number>>;
 }
 
@@ -44,6 +47,12 @@ export interface JobQueue {
   send(messages: readonly JobMessage[], delayMs?: number): Promise<readonly JobMessage[]>;
   /** Keep a copy of a failed job's message in the dead-letter queue. */
   sendToDeadLetter(message: JobMessage): Promise<void>;
+  /**
+   * Look through up to `maxMessages` dead-letter messages and delete those
+   * `isStale` says no one needs; the others are left as they were. Resolves
+   * with the number deleted.
+   */
+  sweepDeadLetters(isStale: (message: JobMessage) => Promise<boolean>, maxMessages: number): Promise<number>;
   /** Hide a received message for `delayMs` before it is delivered again. */
   hide(receiptHandle: string, delayMs: number): Promise<void>;
   depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }>;

@@ -2,6 +2,7 @@ import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors'
 import { JOB_STATES, stateChangedAt, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
 import type { JobQueue, JobStore, Page, QueueDepth } from '../../lambda/core/ports';
 import type { Expectation } from '../../lambda/core/transitions';
+import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 
 /** The clock every in-memory part and the core read, moved by the test. */
 export class Clock {
@@ -17,6 +18,22 @@ const meets = (job: Job, expect: Expectation): boolean =>
   job.generation === expect.generation &&
   (expect.attempts === undefined || job.attempts === expect.attempts) &&
   (expect.activeLeaseEndedBefore === undefined || (job.leaseUntil ?? 0) < expect.activeLeaseEndedBefore);
+
+const newestFirst = (a: Job, b: Job) => stateChangedAt(b) - stateChangedAt(a) || b.id.localeCompare(a.id);
+
+/** Like DynamoDB's ExclusiveStartKey: the page after the last key seen, however the set changed since. */
+const pageAfter = (sorted: Job[], limit: number, cursor?: string): Page<Job> => {
+  const after = cursor ? (JSON.parse(cursor) as { at: number; id: string }) : undefined;
+  const rest = after
+    ? sorted.filter((job) => stateChangedAt(job) < after.at || (stateChangedAt(job) === after.at && job.id < after.id))
+    : sorted;
+  const items = rest.slice(0, limit);
+  const last = items.at(-1);
+  return {
+    items,
+    cursor: rest.length > limit && last ? JSON.stringify({ at: stateChangedAt(last), id: last.id }) : undefined,
+  };
+};
 
 /** JobStore with the conditional-write semantics of the DynamoDB adapter, in memory. */
 export class MemoryJobStore implements JobStore {
@@ -46,10 +63,22 @@ export class MemoryJobStore implements JobStore {
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
     const all = [...this.jobs.values()]
       .filter((job) => job.state === state && (changedBefore === undefined || stateChangedAt(job) < changedBefore))
-      .sort((a, b) => stateChangedAt(b) - stateChangedAt(a) || b.id.localeCompare(a.id));
-    const start = cursor ? Number(cursor) : 0;
-    const end = start + limit;
-    return { items: all.slice(start, end), cursor: end < all.length ? String(end) : undefined };
+      .sort(newestFirst);
+    return pageAfter(all, limit, cursor);
+  }
+
+  async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
+    const all = [...this.jobs.values()]
+      .filter(
+        (job) =>
+          job.state === 'failed' &&
+          (filter.name === undefined || job.name === filter.name) &&
+          (filter.since === undefined || stateChangedAt(job) >= filter.since) &&
+          (filter.until === undefined || stateChangedAt(job) <= filter.until) &&
+          (filter.error === undefined || (job.error ?? '').includes(filter.error)),
+      )
+      .sort(newestFirst);
+    return pageAfter(all, limit, cursor);
   }
 
   async countByState(): Promise<Record<JobState, number>> {
@@ -89,6 +118,16 @@ export class MemoryJobQueue implements JobQueue {
 
   async sendToDeadLetter(message: JobMessage): Promise<void> {
     this.deadLetter.push(this.make(JSON.stringify({ ...message, deadLettered: true }), 0));
+  }
+
+  async sweepDeadLetters(isStale: (message: JobMessage) => Promise<boolean>, maxMessages: number): Promise<number> {
+    const before = this.deadLetter.length;
+    const kept: QueuedMessage[] = [];
+    for (const [i, m] of this.deadLetter.entries()) {
+      if (i >= maxMessages || !(await isStale(JSON.parse(m.body) as JobMessage))) kept.push(m);
+    }
+    this.deadLetter = kept;
+    return before - kept.length;
   }
 
   async hide(receiptHandle: string, delayMs: number): Promise<void> {
