@@ -219,7 +219,12 @@ describe('permissions', () => {
     const expectedGrants = (permissions: Permissions) =>
       grantsOf(
         statementsFor(permissions, {
-          tableArns: [arn(ids.table), { 'Fn::Join': ['', [arn(ids.table), `/index/${JOB_TABLE.stateIndex.name}`]] } as never],
+          tableArns: [
+            arn(ids.table),
+            ...(createTableInput('jobs').GlobalSecondaryIndexes ?? []).map(
+              (index) => ({ 'Fn::Join': ['', [arn(ids.table), `/index/${index.IndexName}`]] }) as never,
+            ),
+          ],
           mainQueue: queue(ids.main),
           deadLetterQueue: queue(ids.dlq),
         }).map((st) => st.toStatementJson() as Statement),
