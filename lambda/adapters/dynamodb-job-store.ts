@@ -10,13 +10,17 @@ import {
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type Job, type JobState } from '../core/job';
-import type { JobStore, Page } from '../core/ports';
+import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import type { Expectation } from '../core/transitions';
 import { createDynamoDbClient } from './aws-clients';
+import { DynamoDbJobCounters } from './dynamodb-job-counters';
 import { rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLiveAttribute } = JOB_TABLE;
+
+/** Buffered counter changes are written at the latest after this many. */
+const FLUSH_EVERY = 50;
 
 type IndexKeys = { readonly name: string; readonly partitionKey: string; readonly sortKey: string };
 
@@ -119,6 +123,7 @@ export class DynamoDbJobStore implements JobStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
   private readonly retentionMs: number;
+  private readonly counters: DynamoDbJobCounters;
 
   constructor(props: DynamoDbJobStoreProps) {
     this.doc = DynamoDBDocumentClient.from(props.client ?? createDynamoDbClient(), {
@@ -126,6 +131,7 @@ export class DynamoDbJobStore implements JobStore {
     });
     this.tableName = props.tableName;
     this.retentionMs = props.retentionMs;
+    this.counters = new DynamoDbJobCounters(this.doc, this.tableName);
   }
 
   async create(job: Job): Promise<void> {
@@ -143,6 +149,7 @@ export class DynamoDbJobStore implements JobStore {
       if (error instanceof ConditionalCheckFailedException) throw new DuplicateJobError(job.id);
       rethrowSdkError(error, 'DynamoDB');
     }
+    await this.changed(undefined, job.state, job.createdAt);
   }
 
   async get(jobId: string): Promise<Job | undefined> {
@@ -169,6 +176,8 @@ export class DynamoDbJobStore implements JobStore {
       }
       rethrowSdkError(error, 'DynamoDB');
     }
+    // every transition expects exactly one state: the one the job leaves
+    await this.changed(expect.states[0], next.state, next.finishedAt ?? Date.now());
   }
 
   async remove(jobId: string, expect: Expectation): Promise<void> {
@@ -180,6 +189,7 @@ export class DynamoDbJobStore implements JobStore {
       }
       rethrowSdkError(error, 'DynamoDB');
     }
+    await this.changed(expect.states[0], undefined, Date.now());
   }
 
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
@@ -245,8 +255,29 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async countByState(): Promise<Record<JobState, number>> {
+    return this.counters.read();
+  }
+
+  async recount(): Promise<Record<JobState, number>> {
+    await this.flush();
     const counts = await Promise.all(JOB_STATES.map((state) => this.count(state)));
-    return Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
+    const actual = Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
+    await this.counters.correct(actual);
+    return actual;
+  }
+
+  async throughput(minutes: number, now: number): Promise<MinuteThroughput[]> {
+    return this.counters.throughput(minutes, now);
+  }
+
+  async flush(): Promise<void> {
+    await this.counters.flush();
+  }
+
+  /** Note a change of state; write the buffered changes once enough have gathered. */
+  private async changed(from: JobState | undefined, to: JobState | undefined, at: number): Promise<void> {
+    this.counters.record(from, to, at);
+    if (this.counters.unflushed >= FLUSH_EVERY) await this.counters.flush();
   }
 
   private async count(state: JobState): Promise<number> {

@@ -1,13 +1,25 @@
 import type { JobState } from './job';
-import type { JobQueue, JobStore, QueueDepth } from './ports';
+import type { JobQueue, JobStore, MinuteThroughput, QueueDepth } from './ports';
+
+/** Minutes of completed/failed history the metrics show. */
+export const THROUGHPUT_MINUTES = 15;
 
 export type Metrics = Record<JobState, number> & {
   readonly total: number;
   readonly queues: { readonly main: QueueDepth; readonly deadLetter: QueueDepth };
+  /** Completed and failed per minute, oldest first, the current minute last. */
+  readonly throughput: readonly MinuteThroughput[];
 };
 
-export const getMetrics = async ({ store, queue }: { store: JobStore; queue: JobQueue }): Promise<Metrics> => {
-  const [counts, queues] = await Promise.all([store.countByState(), queue.depths()]);
+/** Counts per state, queue depths and recent throughput: a few small reads, whatever the number of jobs. */
+export const getMetrics = async (
+  { store, queue, now = Date.now }: { store: JobStore; queue: JobQueue; now?: () => number },
+): Promise<Metrics> => {
+  const [counts, queues, throughput] = await Promise.all([
+    store.countByState(),
+    queue.depths(),
+    store.throughput(THROUGHPUT_MINUTES, now()),
+  ]);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  return { ...counts, total, queues };
+  return { ...counts, total, queues, throughput };
 };

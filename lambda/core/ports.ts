@@ -27,7 +27,21 @@ export interface JobStore {
   listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>>;
   /** Failed jobs matching `filter`, most recently failed first. ValidationError for a bad cursor. */
   listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** Jobs per state, from counters kept with each change: the same cost at any number of jobs. */
   countByState(): Promise<Record<JobState, number>>;
+  /** Count every job by reading them all (slow), and set the counters to the result. */
+  recount(): Promise<Record<JobState, number>>;
+  /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
+  throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
+  /** Write counter changes still buffered in this process. Handlers call it before they return. */
+  flush(): Promise<void>;
+}
+
+export interface MinuteThroughput {
+  /** Start of the minute, epoch ms. */
+  readonly minute: number;
+  readonly completed: number;
+  readonly failed: number;
 }
 
 export interface QueueDepth {

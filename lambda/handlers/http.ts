@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
 import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
+import { services } from '../adapters/services';
 import { logger } from './logger';
 
 export type HttpEvent = APIGatewayProxyEventV2;
@@ -29,6 +30,11 @@ export const httpHandler =
       }
       logger.error('Unhandled error', { error: error as Error, routeKey: event.routeKey });
       return json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
+    } finally {
+      // counts of the jobs this request moved
+      await services()
+        .store.flush()
+        .catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
     }
   };
 

@@ -34,5 +34,11 @@ const handleRecord = (context: Context) => async (record: SQSRecord): Promise<vo
   throw new ReturnLater(outcome.delayMs);
 };
 
-export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-  processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  try {
+    return await processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
+  } finally {
+    // one counter write for the whole batch; if it fails, a recount repairs the counts
+    await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
+  }
+};

@@ -5,9 +5,10 @@ import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { freshResources } from '../support/resources';
 
 let store: DynamoDbJobStore;
+let tableName: string;
 
 beforeAll(async () => {
-  const { tableName } = await freshResources();
+  ({ tableName } = await freshResources());
   store = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
 });
 
@@ -82,7 +83,39 @@ describe('DynamoDbJobStore', () => {
     } while (cursor);
     expect(seen).toEqual([50_000, 40_000, 30_000, 20_000, 10_000]);
     expect(pages).toBeGreaterThanOrEqual(3);
+    await store.flush();
     expect((await store.countByState()).failed).toBe(5);
+  });
+
+  it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {
+    const before = await store.recount();
+    const job = newJob();
+    await store.create(job);
+    const active = claim(job, 0, Date.now(), 30_000) as Transition;
+    await store.save(active.next, active.expect);
+    await store.flush();
+    expect(await store.countByState()).toEqual({ ...before, active: before.active + 1 });
+    // a process that dies before flushing: its changes never reach the counters
+    const failed = moveAfterFailure(active.next, Date.now(), Date.now(), { message: 'x' });
+    const lost = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
+    await lost.save(failed.next, failed.expect);
+    expect(await store.countByState()).toEqual({ ...before, active: before.active + 1 });
+    expect(await store.recount()).toEqual({ ...before, failed: before.failed + 1 });
+    expect(await store.countByState()).toEqual({ ...before, failed: before.failed + 1 });
+  });
+
+  it('counts executions completed and failed per minute', async () => {
+    const now = Date.now();
+    const job = newJob();
+    await store.create(job);
+    const active = claim(job, 0, now, 30_000) as Transition;
+    await store.save(active.next, active.expect);
+    const failed = moveAfterFailure(active.next, now, now, { message: 'x' });
+    await store.save(failed.next, failed.expect);
+    await store.flush();
+    const minutes = await store.throughput(3, now);
+    expect(minutes.map((m) => m.minute)).toEqual([2, 1, 0].map((i) => (Math.floor(now / 60_000) - i) * 60_000));
+    expect(minutes[2].failed).toBeGreaterThanOrEqual(1);
   });
 
   it('rejects a cursor it did not make', async () => {

@@ -34,6 +34,7 @@ beforeAll(async () => {
       i % 3 === 0 ? 'ECONNRESET talking to smtp' : 'card declined',
     );
   }
+  await store.flush();
 });
 afterAll(() => h.stop());
 

@@ -1,6 +1,6 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
 import { JOB_STATES, stateChangedAt, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
-import type { JobQueue, JobStore, Page, QueueDepth } from '../../lambda/core/ports';
+import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth } from '../../lambda/core/ports';
 import type { Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 
@@ -80,6 +80,27 @@ export class MemoryJobStore implements JobStore {
       .sort(newestFirst);
     return pageAfter(all, limit, cursor);
   }
+
+  async recount(): Promise<Record<JobState, number>> {
+    return this.countByState();
+  }
+
+  async throughput(minutes: number, now: number): Promise<MinuteThroughput[]> {
+    const first = Math.floor(now / 60_000) - minutes + 1;
+    return Array.from({ length: minutes }, (_, i) => {
+      const start = (first + i) * 60_000;
+      const within = (at?: number) => at !== undefined && at >= start && at < start + 60_000;
+      const jobs = [...this.jobs.values()];
+      return {
+        minute: start,
+        completed: jobs.filter((j) => j.state === 'completed' && within(j.finishedAt)).length,
+        failed: jobs.filter((j) => j.state === 'failed' && within(j.failedAt)).length,
+      };
+    });
+  }
+
+  /** Nothing is buffered: counts are computed from the jobs. */
+  async flush(): Promise<void> {}
 
   async countByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
