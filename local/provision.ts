@@ -14,7 +14,12 @@ export interface Resources {
   readonly tableName: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** `<queueName>-tasks`: wakes the retry-task runner. */
+  readonly taskQueueUrl: string;
 }
+
+/** A retry task's chunk runs this long at most; its queue hides a message longer than that. */
+export const TASK_CHUNK_SECONDS = 60;
 
 const ensureTable = async (dynamodb: DynamoDBClient, tableName: string): Promise<void> => {
   try {
@@ -52,5 +57,16 @@ export const provision = async (
       },
     }),
   );
-  return { tableName: names.tableName, queueUrl: main.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
+  const tasks = await clients.sqs.send(
+    new CreateQueueCommand({
+      QueueName: `${names.queueName}-tasks`,
+      Attributes: { VisibilityTimeout: String(TASK_CHUNK_SECONDS * 3) },
+    }),
+  );
+  return {
+    tableName: names.tableName,
+    queueUrl: main.QueueUrl!,
+    deadLetterQueueUrl: dlq.QueueUrl!,
+    taskQueueUrl: tasks.QueueUrl!,
+  };
 };

@@ -8,6 +8,8 @@ export interface Config {
   readonly tableName: string;
   readonly queueUrl: string;
   readonly deadLetterQueueUrl: string;
+  /** Wakes the retry-task runner. */
+  readonly taskQueueUrl: string;
   /** The main queue's visibility timeout; an active job's lease lasts this long. */
   readonly visibilityTimeoutMs: number;
   /** How long one execution may run when the job sets no `opts.timeout`. */
@@ -40,6 +42,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     tableName: required(env, 'REQUEUE_TABLE_NAME'),
     queueUrl: required(env, 'REQUEUE_QUEUE_URL'),
     deadLetterQueueUrl: required(env, 'REQUEUE_DLQ_URL'),
+    taskQueueUrl: required(env, 'REQUEUE_TASK_QUEUE_URL'),
     visibilityTimeoutMs,
     // leave the worker time to record the outcome before its lease ends
     defaultJobTimeoutMs: positiveNumber(env, 'REQUEUE_JOB_TIMEOUT_MS', Math.max(1000, visibilityTimeoutMs - 5000)),

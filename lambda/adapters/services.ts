@@ -1,12 +1,15 @@
-import type { JobQueue, JobStore } from '../core/ports';
+import type { JobQueue, JobStore, RetryTaskStore, TaskQueue } from '../core/ports';
 import { readConfig, type Config } from './config';
 import { DynamoDbJobStore } from './dynamodb-job-store';
-import { SqsJobQueue } from './sqs-job-queue';
+import { DynamoDbRetryTaskStore } from './dynamodb-retry-task-store';
+import { SqsJobQueue, SqsTaskQueue } from './sqs-job-queue';
 
 export interface Services {
   readonly config: Config;
   readonly store: JobStore;
   readonly queue: JobQueue;
+  readonly tasks: RetryTaskStore;
+  readonly taskQueue: TaskQueue;
 }
 
 let built: Services | undefined;
@@ -23,6 +26,8 @@ export const services = (): Services => {
       config,
       store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs }),
       queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
+      tasks: new DynamoDbRetryTaskStore({ tableName: config.tableName }),
+      taskQueue: new SqsTaskQueue({ taskQueueUrl: config.taskQueueUrl }),
     };
   }
   return built;

@@ -11,7 +11,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { JobMessage } from '../core/job';
 import { parseJobMessage } from '../core/process-job-message';
-import type { JobQueue, QueueDepth } from '../core/ports';
+import type { JobQueue, QueueDepth, TaskQueue } from '../core/ports';
 import { createSqsClient } from './aws-clients';
 import { isUnavailable, rethrowSdkError } from './dependency-errors';
 
@@ -165,6 +165,29 @@ export class SqsJobQueue implements JobQueue {
       };
     } catch (error) {
       return rethrowSdkError(error, 'SQS');
+    }
+  }
+}
+
+/** The tasks queue: one message wakes a runner for one chunk of a retry task. */
+export class SqsTaskQueue implements TaskQueue {
+  private readonly sqs: SQSClient;
+
+  constructor(private readonly props: { readonly taskQueueUrl: string; readonly client?: SQSClient }) {
+    this.sqs = props.client ?? createSqsClient();
+  }
+
+  async sendTask(taskId: string, delayMs = 0): Promise<void> {
+    try {
+      await this.sqs.send(
+        new SendMessageCommand({
+          QueueUrl: this.props.taskQueueUrl,
+          MessageBody: JSON.stringify({ taskId }),
+          DelaySeconds: toSeconds(delayMs, MAX_DELAY_SECONDS),
+        }),
+      );
+    } catch (error) {
+      rethrowSdkError(error, 'SQS');
     }
   }
 }

@@ -1,5 +1,6 @@
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job, JobMessage, JobState } from './job';
+import type { RetryTask, TaskStatus } from './retry-task';
 import type { Expectation } from './transitions';
 
 export interface Page<T> {
@@ -70,6 +71,25 @@ export interface JobQueue {
   /** Hide a received message for `delayMs` before it is delivered again. */
   hide(receiptHandle: string, delayMs: number): Promise<void>;
   depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }>;
+}
+
+/** Where retry tasks live, beside the jobs. */
+export interface RetryTaskStore {
+  /** Store a new task. */
+  createTask(task: RetryTask): Promise<void>;
+  getTask(taskId: string): Promise<RetryTask | undefined>;
+  /**
+   * Write `next` only if the stored task still has `expectVersion` (and one of
+   * `expectStatuses`, when given); otherwise throw StateConflictError.
+   */
+  saveTask(next: RetryTask, expectVersion: number, expectStatuses?: readonly TaskStatus[]): Promise<void>;
+  /** Running tasks whose runner's lease ended before `before`: their runner died. */
+  listAbandonedTasks(before: number): Promise<readonly RetryTask[]>;
+}
+
+/** Wakes a task runner: on AWS a message to the tasks queue, whose function runs one chunk. */
+export interface TaskQueue {
+  sendTask(taskId: string, delayMs?: number): Promise<void>;
 }
 
 /** What a processor gets for one execution. */

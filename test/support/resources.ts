@@ -28,6 +28,7 @@ export const freshResources = async (
   process.env.REQUEUE_TABLE_NAME = resources.tableName;
   process.env.REQUEUE_QUEUE_URL = resources.queueUrl;
   process.env.REQUEUE_DLQ_URL = resources.deadLetterQueueUrl;
+  process.env.REQUEUE_TASK_QUEUE_URL = resources.taskQueueUrl;
   process.env.REQUEUE_VISIBILITY_TIMEOUT = String(visibilityTimeoutSeconds);
   return { ...resources, dynamodb, sqs };
 };

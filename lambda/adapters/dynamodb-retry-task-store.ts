@@ -1,0 +1,129 @@
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { StateConflictError } from '../core/errors';
+import type { RetryTaskStore } from '../core/ports';
+import type { RetryTask, TaskStatus } from '../core/retry-task';
+import { createDynamoDbClient } from './aws-clients';
+import { rethrowSdkError } from './dependency-errors';
+import { JOB_TABLE } from './table-schema';
+
+const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
+
+/** Statuses that still need a runner; only these are in the state index. */
+const OPEN: readonly TaskStatus[] = ['RUNNING', 'CANCELLING'];
+/** Finished tasks are kept this long. */
+const RETENTION_S = 30 * 24 * 60 * 60;
+
+const taskKey = (taskId: string) => ({ [PK]: `TASK#${taskId}`, [SK]: 'TASK' });
+
+/**
+ * Items: pk `TASK#<id>`, sk `TASK`. An open task is in the `byState` index
+ * under `TASK#<status>`, sorted by its last update, so the reconciler finds
+ * the ones whose runner died without a Scan.
+ */
+const toItem = (task: RetryTask): Record<string, unknown> => ({
+  ...taskKey(task.id),
+  ...task,
+  [stateIndex.partitionKey]: OPEN.includes(task.status) ? `TASK#${task.status}` : undefined,
+  [stateIndex.sortKey]: OPEN.includes(task.status) ? task.updatedAt : undefined,
+  [timeToLiveAttribute]: task.finishedAt ? Math.ceil(task.finishedAt / 1000) + RETENTION_S : undefined,
+});
+
+const fromItem = (item: Record<string, unknown>): RetryTask => {
+  const {
+    [PK]: _pk,
+    [SK]: _sk,
+    [stateIndex.partitionKey]: _spk,
+    [stateIndex.sortKey]: _ssk,
+    [timeToLiveAttribute]: _ttl,
+    ...task
+  } = item;
+  return task as unknown as RetryTask;
+};
+
+export class DynamoDbRetryTaskStore implements RetryTaskStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(private readonly props: { readonly tableName: string; readonly client?: DynamoDBClient }) {
+    this.doc = DynamoDBDocumentClient.from(props.client ?? createDynamoDbClient(), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+  }
+
+  async createTask(task: RetryTask): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.props.tableName,
+          Item: toItem(task),
+          ConditionExpression: 'attribute_not_exists(#pk)',
+          ExpressionAttributeNames: { '#pk': PK },
+        }),
+      );
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async getTask(taskId: string): Promise<RetryTask | undefined> {
+    try {
+      const { Item } = await this.doc.send(
+        new GetCommand({ TableName: this.props.tableName, Key: taskKey(taskId), ConsistentRead: true }),
+      );
+      return Item ? fromItem(Item) : undefined;
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async saveTask(next: RetryTask, expectVersion: number, expectStatuses?: readonly TaskStatus[]): Promise<void> {
+    const values: Record<string, unknown> = { ':version': expectVersion };
+    const statuses = (expectStatuses ?? []).map((status, i) => {
+      values[`:s${i}`] = status;
+      return `:s${i}`;
+    });
+    try {
+      // the version fences two runners, and a runner against a cancel
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.props.tableName,
+          Item: toItem(next),
+          ConditionExpression: `#version = :version${statuses.length > 0 ? ` AND #status IN (${statuses.join(', ')})` : ''}`,
+          ExpressionAttributeNames: { '#version': 'version', ...(statuses.length > 0 ? { '#status': 'status' } : {}) },
+          ExpressionAttributeValues: values,
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) {
+        throw new StateConflictError(next.id, `Retry task ${next.id} changed since it was read`, { cause: error });
+      }
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async listAbandonedTasks(before: number): Promise<readonly RetryTask[]> {
+    const found: RetryTask[] = [];
+    try {
+      for (const status of OPEN) {
+        let startKey: Record<string, unknown> | undefined;
+        do {
+          const page = await this.doc.send(
+            new QueryCommand({
+              TableName: this.props.tableName,
+              IndexName: stateIndex.name,
+              KeyConditionExpression: '#pk = :pk AND #sk < :before',
+              ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
+              ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': before },
+              ExclusiveStartKey: startKey,
+            }),
+          );
+          found.push(...(page.Items ?? []).map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
+          startKey = page.LastEvaluatedKey;
+        } while (startKey);
+      }
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return found;
+  }
+}

@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { StateConflictError } from './errors';
+import type { FailedJobFilter } from './failed-job-filter';
+import type { JobQueue, JobStore, RetryTaskStore, TaskQueue } from './ports';
+import { isStaleCopy, retryPage } from './retry-all-failed-jobs';
+import { isFinished, type RetryTask, type TaskStatus } from './retry-task';
+
+export interface TaskDeps {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  readonly tasks: RetryTaskStore;
+  readonly taskQueue: TaskQueue;
+  readonly now?: () => number;
+  /** @default timers/promises setTimeout */
+  readonly wait?: (ms: number) => Promise<unknown>;
+}
+
+/** Jobs read and retried per step (also the most a step overshoots `maxPerSecond` in its first second). */
+const PAGE = 100;
+/** A chunk's lease outlasts its time budget by this much, for the last page's writes. */
+const LEASE_MARGIN_MS = 30_000;
+
+export interface StartTaskRequest {
+  readonly filter: FailedJobFilter;
+  readonly limit?: number;
+  readonly maxPerSecond?: number;
+}
+
+/**
+ * Record a task and wake a runner. The task is in the table before anything
+ * runs: if the wake-up message is lost, the reconciler starts it instead.
+ */
+export const startRetryTask = async (
+  { tasks, taskQueue, now = Date.now }: Pick<TaskDeps, 'tasks' | 'taskQueue' | 'now'>,
+  request: StartTaskRequest,
+  total: number,
+): Promise<RetryTask> => {
+  const at = now();
+  const task: RetryTask = {
+    id: randomUUID(),
+    status: 'RUNNING',
+    filter: request.filter,
+    limit: request.limit,
+    maxPerSecond: request.maxPerSecond,
+    total,
+    retried: 0,
+    failed: 0,
+    startedAt: at,
+    updatedAt: at,
+    version: 0,
+  };
+  await tasks.createTask(task);
+  await taskQueue.sendTask(task.id).catch(() => undefined); // the reconciler picks it up
+  return task;
+};
+
+/** Ask a running task to stop; it stops at its next page. */
+export const cancelRetryTask = async ({ tasks, now = Date.now }: Pick<TaskDeps, 'tasks' | 'now'>, task: RetryTask) => {
+  const next: RetryTask = { ...task, status: 'CANCELLING', updatedAt: now(), version: task.version + 1 };
+  await tasks.saveTask(next, task.version, ['RUNNING']);
+  return next;
+};
+
+const write = async (tasks: RetryTaskStore, task: RetryTask, changes: Partial<RetryTask>, statuses?: TaskStatus[]) => {
+  const next: RetryTask = { ...task, ...changes, version: task.version + 1 };
+  await tasks.saveTask(next, task.version, statuses);
+  return next;
+};
+
+/**
+ * Run one chunk of a task, for about `budgetMs`: page after page of failed
+ * jobs retried, progress saved after each page, at no more than
+ * `maxPerSecond`. Resolves 'continue' when there is more to do (the caller
+ * wakes the next chunk) and 'done' otherwise, including when another runner
+ * holds the task.
+ */
+export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs: number): Promise<'continue' | 'done'> => {
+  const { tasks, store, now = Date.now, wait = sleep } = deps;
+  let task = await tasks.getTask(taskId);
+  if (!task || isFinished(task.status)) return 'done';
+  const start = now();
+  try {
+    if (task.status === 'CANCELLING') {
+      await write(tasks, task, { status: 'CANCELLED', finishedAt: start, updatedAt: start, leaseUntil: undefined });
+      return 'done';
+    }
+    if ((task.leaseUntil ?? 0) > start) return 'done';
+    task = await write(tasks, task, { leaseUntil: start + budgetMs + LEASE_MARGIN_MS }, ['RUNNING']);
+  } catch (error) {
+    if (error instanceof StateConflictError) return 'done'; // another runner got there first
+    throw error;
+  }
+
+  let handled = 0;
+  for (;;) {
+    const left = (task.limit ?? Number.POSITIVE_INFINITY) - task.retried - task.failed;
+    const size = Math.max(0, Math.min(PAGE, task.maxPerSecond ?? PAGE, left));
+    const page = size > 0 ? await store.listFailed(task.filter, size, task.cursor) : { items: [], cursor: undefined };
+    const result = page.items.length > 0 ? await retryPage(deps, page.items) : { retried: 0, failed: 0 };
+    handled += page.items.length;
+    const at = now();
+    const finished = !page.cursor || left - page.items.length <= 0;
+    const outOfTime = at - start >= budgetMs;
+    const progress: Partial<RetryTask> = {
+      retried: task.retried + result.retried,
+      failed: task.failed + result.failed,
+      cursor: page.cursor,
+      updatedAt: at,
+      ...(finished ? { status: 'COMPLETED' as const, finishedAt: at, leaseUntil: undefined } : {}),
+      // the next chunk may start at once
+      ...(!finished && outOfTime ? { leaseUntil: undefined } : {}),
+    };
+    try {
+      task = await write(tasks, task, progress, ['RUNNING']);
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      // cancelled meanwhile: this page is done, the rest stays failed
+      const current = await tasks.getTask(taskId);
+      if (current?.status === 'CANCELLING') {
+        await write(tasks, current, {
+          ...progress,
+          status: 'CANCELLED',
+          finishedAt: at,
+          leaseUntil: undefined,
+        }).catch(() => undefined);
+      }
+      return 'done';
+    }
+    if (finished) {
+      if (task.retried > 0) await deps.queue.sweepDeadLetters((m) => isStaleCopy(store, m), task.retried * 2).catch(() => 0);
+      return 'done';
+    }
+    if (outOfTime) return 'continue';
+    if (task.maxPerSecond) {
+      // keep to the velocity: `handled` jobs may take no less than handled / maxPerSecond seconds
+      const ahead = (handled / task.maxPerSecond) * 1000 - (now() - start);
+      if (ahead > 0) await wait(Math.min(ahead, Math.max(0, budgetMs - (now() - start))));
+    }
+  }
+};
+
+/** The reconciler's part: wake a runner for each running task whose runner died. */
+export const resumeAbandonedTasks = async ({ tasks, taskQueue, now = Date.now }: Pick<TaskDeps, 'tasks' | 'taskQueue' | 'now'>) => {
+  const abandoned = await tasks.listAbandonedTasks(now());
+  for (const task of abandoned) await taskQueue.sendTask(task.id);
+  return abandoned.length;
+};
