@@ -38,6 +38,8 @@ export interface EventSourceOptions {
 }
 
 export interface EventSource {
+  /** Batches the function is working on now. */
+  readonly inFlight: number;
   /** Stop polling at once; resolves when the batches in flight are done. */
   stop(): Promise<void>;
 }
@@ -113,7 +115,17 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
     }
   };
 
+  let inFlight = 0;
   const runBatch = async (messages: readonly Message[]): Promise<void> => {
+    inFlight += 1;
+    try {
+      await invokeAndDelete(messages);
+    } finally {
+      inFlight -= 1;
+    }
+  };
+
+  const invokeAndDelete = async (messages: readonly Message[]): Promise<void> => {
     const records = messages.map((m) => toSqsRecord(m, options.queueArn, options.region));
     let response: unknown;
     try {
@@ -160,6 +172,9 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
 
   const pollers = Array.from({ length: concurrency }, () => poll());
   return {
+    get inFlight() {
+      return inFlight;
+    },
     stop: async () => {
       controller.abort();
       await Promise.all(pollers);

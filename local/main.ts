@@ -20,6 +20,8 @@ import { readSettings, SettingsError, type Settings } from './settings';
 
 /** Lambda runs a function 15 minutes at most. */
 const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
+/** A second Ctrl-C sooner than this is the same press, delivered twice. */
+const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
 const HTTP_DRAIN_MS = 5_000;
 
@@ -90,6 +92,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     REQUEUE_TABLE_NAME: resources.tableName,
     REQUEUE_QUEUE_URL: resources.queueUrl,
     REQUEUE_DLQ_URL: resources.deadLetterQueueUrl,
+    REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
     REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
   });
 
@@ -140,18 +143,33 @@ const explain = (error: unknown): string => {
     return `Port ${e.port ?? ''} is already in use. Stop what uses it, or choose other ports with PORT, SQS_PORT and DYNAMODB_PORT.`;
   }
   if (error instanceof SettingsError) return error.message;
-  return `requeue could not start:\n${e.stack ?? String(error)}`;
+  const chain: string[] = [];
+  for (let current: unknown = error; current !== undefined; current = (current as Error).cause) {
+    chain.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
+    if (!(current instanceof Error)) break;
+  }
+  return `requeue could not start:\n${chain.join('\nCaused by: ')}`;
 };
 
 const main = async (): Promise<void> => {
   const running: Running = {};
   let stopping = false;
+  let firstSignalAt = 0;
   const shutdown = () => {
     if (stopping) {
+      // a terminal's Ctrl-C reaches us twice when npm forwards it too; only a later press means "now"
+      if (Date.now() - firstSignalAt < REPEAT_SIGNAL_MS) return;
       process.stderr.write('Stopping at once.\n');
       process.exit(1);
     }
     stopping = true;
+    firstSignalAt = Date.now();
+    const busy = running.eventSource?.inFlight ?? 0;
+    if (busy > 0) {
+      process.stderr.write(
+        `Stopping: waiting for ${busy} batch(es) of running jobs to finish. Press Ctrl-C again to stop at once (no job is lost: the next start resumes them).\n`,
+      );
+    }
     stop(running).then(
       () => {
         process.stderr.write('requeue stopped\n');

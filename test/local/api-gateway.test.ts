@@ -190,6 +190,7 @@ describe('handler modules', () => {
       REQUEUE_TABLE_NAME: 'requeue-handler-modules',
       REQUEUE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules',
       REQUEUE_DLQ_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules-dlq',
+      REQUEUE_TASK_QUEUE_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules-tasks',
     });
   });
 

@@ -63,11 +63,17 @@ const groupExited = async (pgid: number, timeoutMs: number): Promise<void> => {
  * process group of its own so signals reach npm and the runtime alike.
  */
 export const startLocalRuntime = async (
-  options: { dataDir?: string; env?: Record<string, string> } = {},
+  options: {
+    dataDir?: string;
+    env?: Record<string, string>;
+    /** The shell npm runs the script with (npm's --script-shell); macOS's sh is bash. @default npm's own */
+    scriptShell?: string;
+  } = {},
 ): Promise<LocalRuntime> => {
   const dataDir = options.dataDir ?? tempDataDir();
   const startedAt = Date.now();
-  const child = spawn('npm', ['start'], {
+  const args = ['start', ...(options.scriptShell ? [`--script-shell=${options.scriptShell}`] : [])];
+  const child = spawn('npm', args, {
     cwd: ROOT,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
