@@ -19,6 +19,8 @@ export interface Permissions {
   readonly table: TableAccess;
   readonly mainQueue?: readonly QueueAccess[];
   readonly deadLetterQueue?: readonly QueueAccess[];
+  /** The queue that wakes the retry-task runner. */
+  readonly taskQueue?: readonly QueueAccess[];
 }
 
 export type HttpMethod = 'GET' | 'POST';
@@ -66,8 +68,22 @@ export const ROUTES: readonly Route[] = [
     method: 'POST',
     path: '/jobs/retry-all-failed',
     handler: 'retry-all-failed',
-    description: 'Retry every failed job',
-    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'] },
+    description: 'Retry every failed job (or those a filter takes), at once or as a background task',
+    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/retry-tasks/{taskId}',
+    handler: 'get-retry-task',
+    description: "A retry task's progress",
+    permissions: { table: 'read' },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/retry-tasks/{taskId}/cancel',
+    handler: 'cancel-retry-task',
+    description: 'Stop a retry task; jobs already retried stay retried',
+    permissions: { table: 'readWrite' },
   },
   {
     method: 'GET',
@@ -89,6 +105,18 @@ export const WORKER = {
   },
 } as const satisfies Omit<Route, 'method' | 'path'>;
 
+/** Runs retry tasks chunk by chunk, woken by the tasks queue; each chunk wakes the next. */
+export const TASK_RUNNER = {
+  handler: 'retry-task-runner',
+  description: 'Run background retry tasks',
+  permissions: {
+    table: 'readWrite',
+    mainQueue: ['send'],
+    deadLetterQueue: ['consume'],
+    taskQueue: ['consume', 'send'],
+  },
+} as const satisfies Omit<Route, 'method' | 'path'>;
+
 /**
  * The reconciler, on a schedule: re-sends jobs that should run but may have
  * no message (see lambda/core/resend-pending-jobs.ts).
@@ -98,7 +126,7 @@ export const RECONCILER = {
   description: 'Re-send jobs left without a message',
   /** EventBridge schedule expression. */
   schedule: 'rate(1 minute)',
-  permissions: { table: 'readWrite', mainQueue: ['send'] },
+  permissions: { table: 'readWrite', mainQueue: ['send'], taskQueue: ['send'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */

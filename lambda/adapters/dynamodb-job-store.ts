@@ -111,6 +111,36 @@ const decodeCursor = (cursor: string, index: IndexKeys, partition: string): Reco
   return k;
 };
 
+/** The query of one index partition, its sort key within [since, until], its error containing `error`. */
+const indexQuery = (
+  tableName: string,
+  index: IndexKeys,
+  partition: string,
+  { since, until, error }: { since?: number; until?: number; error?: string },
+) => {
+  const names: Record<string, string> = { '#pk': index.partitionKey };
+  const values: Record<string, unknown> = { ':pk': partition };
+  let keyCondition = '#pk = :pk';
+  if (since !== undefined || until !== undefined) {
+    names['#sk'] = index.sortKey;
+    values[':since'] = since ?? 0;
+    values[':until'] = until ?? Number.MAX_SAFE_INTEGER;
+    keyCondition += ' AND #sk BETWEEN :since AND :until';
+  }
+  if (error !== undefined) {
+    names['#error'] = 'error';
+    values[':error'] = error;
+  }
+  return {
+    TableName: tableName,
+    IndexName: index.name,
+    KeyConditionExpression: keyCondition,
+    ...(error !== undefined ? { FilterExpression: 'contains(#error, :error)' } : {}),
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+};
+
 export interface DynamoDbJobStoreProps {
   readonly tableName: string;
   /** Completed jobs expire (TTL) this long after they finish. */
@@ -202,6 +232,35 @@ export class DynamoDbJobStore implements JobStore {
     return this.queryIndex(index, partition, limit, cursor, filter);
   }
 
+  async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
+    if (filter.name === undefined && filter.since === undefined && filter.until === undefined && filter.error === undefined) {
+      // every failed job: the counters know, at no cost
+      const failed = (await this.countByState()).failed;
+      return Math.min(failed, upTo);
+    }
+    const [index, partition] =
+      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
+    let count = 0;
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.doc.send(
+          new QueryCommand({
+            ...indexQuery(this.tableName, index, partition, filter),
+            Select: 'COUNT',
+            ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        count += page.Count ?? 0;
+        startKey = page.LastEvaluatedKey;
+      } while (startKey && count < upTo);
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return count;
+  }
+
   /**
    * One partition of an index, newest first, its sort key within
    * [since, until]. With an `error` filter DynamoDB counts the items it reads,
@@ -215,31 +274,12 @@ export class DynamoDbJobStore implements JobStore {
     range: { since?: number; until?: number; error?: string },
   ): Promise<Page<Job>> {
     let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition);
-    const names: Record<string, string> = { '#pk': index.partitionKey };
-    const values: Record<string, unknown> = { ':pk': partition };
-    let keyCondition = '#pk = :pk';
-    const { since, until, error } = range;
-    if (since !== undefined || until !== undefined) {
-      names['#sk'] = index.sortKey;
-      values[':since'] = since ?? 0;
-      values[':until'] = until ?? Number.MAX_SAFE_INTEGER;
-      keyCondition += ' AND #sk BETWEEN :since AND :until';
-    }
-    if (error !== undefined) {
-      names['#error'] = 'error';
-      values[':error'] = error;
-    }
     const items: Job[] = [];
     try {
       do {
         const page = await this.doc.send(
           new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index.name,
-            KeyConditionExpression: keyCondition,
-            ...(error !== undefined ? { FilterExpression: 'contains(#error, :error)' } : {}),
-            ExpressionAttributeNames: names,
-            ExpressionAttributeValues: values,
+            ...indexQuery(this.tableName, index, partition, range),
             ScanIndexForward: false,
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
@@ -287,11 +327,7 @@ export class DynamoDbJobStore implements JobStore {
       do {
         const page = await this.doc.send(
           new QueryCommand({
-            TableName: this.tableName,
-            IndexName: stateIndex.name,
-            KeyConditionExpression: '#spk = :spk',
-            ExpressionAttributeNames: { '#spk': stateIndex.partitionKey },
-            ExpressionAttributeValues: { ':spk': stateKey(state) },
+            ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
             Select: 'COUNT',
             ExclusiveStartKey: startKey,
           }),

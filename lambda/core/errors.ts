@@ -55,6 +55,25 @@ export class JobNotFailedError extends RequeueError {
   }
 }
 
+export class TaskNotFoundError extends RequeueError {
+  readonly statusCode = 404;
+  readonly code = 'TASK_NOT_FOUND';
+  constructor(readonly taskId: string) {
+    super(`Retry task ${taskId} not found`);
+  }
+}
+
+export class TaskNotRunningError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'TASK_NOT_RUNNING';
+  constructor(
+    readonly taskId: string,
+    readonly status: string,
+  ) {
+    super(`Retry task ${taskId} is not running. Current status: ${status}`);
+  }
+}
+
 export class RouteNotFoundError extends RequeueError {
   readonly statusCode = 404;
   readonly code = 'ROUTE_NOT_FOUND';

@@ -28,6 +28,8 @@ export interface JobStore {
   listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>>;
   /** Failed jobs matching `filter`, most recently failed first. ValidationError for a bad cursor. */
   listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** Failed jobs matching `filter`, counted up to `upTo` (all of them without it). */
+  countFailed(filter: FailedJobFilter, upTo?: number): Promise<number>;
   /** Jobs per state, from counters kept with each change: the same cost at any number of jobs. */
   countByState(): Promise<Record<JobState, number>>;
   /** Count every job by reading them all (slow), and set the counters to the result. */

@@ -58,6 +58,14 @@ export const jobIdParam = (event: HttpEvent): string => {
   return jobId;
 };
 
+export const taskIdParam = (event: HttpEvent): string => {
+  const taskId = event.pathParameters?.taskId ?? '';
+  if (!JOB_ID_PATTERN.test(taskId)) {
+    throw new ValidationError('The task id in the path must be the taskId a retry-all answered with');
+  }
+  return taskId;
+};
+
 export const limitParam = (event: HttpEvent): number => {
   const raw = event.queryStringParameters?.limit;
   if (raw === undefined) return LIMITS.defaultListLimit;

@@ -68,7 +68,15 @@ export class MemoryJobStore implements JobStore {
   }
 
   async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
-    const all = [...this.jobs.values()]
+    return pageAfter(this.failedMatching(filter), limit, cursor);
+  }
+
+  async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
+    return Math.min(this.failedMatching(filter).length, upTo);
+  }
+
+  private failedMatching(filter: FailedJobFilter): Job[] {
+    return [...this.jobs.values()]
       .filter(
         (job) =>
           job.state === 'failed' &&
@@ -78,7 +86,6 @@ export class MemoryJobStore implements JobStore {
           (filter.error === undefined || (job.error ?? '').includes(filter.error)),
       )
       .sort(newestFirst);
-    return pageAfter(all, limit, cursor);
   }
 
   async recount(): Promise<Record<JobState, number>> {

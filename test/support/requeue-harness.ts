@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import { ROUTES, WORKER } from '../../lambda/routes';
+import { ROUTES, TASK_RUNNER, WORKER } from '../../lambda/routes';
 import { createApiGateway, type HttpHandler } from '../../local/api-gateway';
 import { startEventSource, type EventSource, type SqsHandler } from '../../local/event-source';
 import { loadHandler } from '../../local/handler-modules';
@@ -47,6 +47,30 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     source = undefined;
   };
 
+  const { Attributes: taskQueue } = await resources.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: resources.taskQueueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  const taskRunner = await loadHandler<SqsHandler>(TASK_RUNNER.handler);
+  let taskSource: EventSource | undefined;
+  const startTaskRunner = () => {
+    taskSource ??= startEventSource({
+      sqs: resources.sqs,
+      queueUrl: resources.taskQueueUrl,
+      queueArn: taskQueue!.QueueArn!,
+      region: process.env.AWS_REGION!,
+      handler: taskRunner,
+      functionName: 'retry-task-runner',
+      timeoutMs: 60_000,
+      concurrency: 1,
+      batchSize: 1,
+      waitTimeSeconds: 1,
+    });
+  };
+  const stopTaskRunner = async () => {
+    await taskSource?.stop();
+    taskSource = undefined;
+  };
+
   const request = async (method: string, path: string, body?: unknown): Promise<HttpAnswer> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
@@ -63,8 +87,11 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     request,
     startWorker,
     stopWorker,
+    startTaskRunner,
+    stopTaskRunner,
     stop: async () => {
       await stopWorker();
+      await stopTaskRunner();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -1,0 +1,33 @@
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { runRetryTaskChunk } from '../core/run-retry-task';
+import { services } from '../adapters/services';
+import { logger } from './logger';
+
+const { store, queue, tasks, taskQueue } = services();
+const processor = new BatchProcessor(EventType.SQS);
+
+/** A chunk stops starting pages this long before the function's own timeout. */
+const SAFETY_MS = 15_000;
+/** And runs at most this long, so progress is visible and a cancel is honoured promptly. */
+const MAX_CHUNK_MS = 60_000;
+
+const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> => {
+  const { taskId } = JSON.parse(record.body) as { taskId?: unknown };
+  if (typeof taskId !== 'string') {
+    logger.warn('Dropping a tasks-queue message that names no task', { body: record.body.slice(0, 500) });
+    return;
+  }
+  const budgetMs = Math.max(1000, Math.min(MAX_CHUNK_MS, context.getRemainingTimeInMillis() - SAFETY_MS));
+  const outcome = await runRetryTaskChunk({ store, queue, tasks, taskQueue }, taskId, budgetMs);
+  // the function continues itself: the next chunk is one more message
+  if (outcome === 'continue') await taskQueue.sendTask(taskId);
+};
+
+export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  try {
+    return await processPartialResponse(event, runChunk(context), processor, { context, throwOnFullBatchFailure: false });
+  } finally {
+    await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
+  }
+};

@@ -1,0 +1,120 @@
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDbRetryTaskStore } from '../../lambda/adapters/dynamodb-retry-task-store';
+import { SqsTaskQueue } from '../../lambda/adapters/sqs-job-queue';
+import type { Job } from '../../lambda/core/job';
+import { resumeAbandonedTasks } from '../../lambda/core/run-retry-task';
+import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
+import { eventually, startHarness, type Harness } from '../support/requeue-harness';
+
+let h: Harness;
+let store: DynamoDbJobStore;
+let seq = 0;
+
+/** `n` failed demo.flaky jobs of `name` (each succeeds on its next execution). */
+const plantFailed = async (n: number, name: string): Promise<Job[]> => {
+  const jobs: Job[] = [];
+  for (let i = 0; i < n; i++) {
+    const at = Date.now();
+    const job = createJob(
+      { id: `${name}-${++seq}`, name, data: { failTimes: 1 }, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } },
+      at,
+    );
+    await store.create(job);
+    const active = claim(job, 0, at, 30_000) as Transition;
+    await store.save(active.next, active.expect);
+    const failed = moveAfterFailure(active.next, at, at, { message: 'outage' });
+    await store.save(failed.next, failed.expect);
+    jobs.push(failed.next);
+  }
+  await store.flush();
+  return jobs;
+};
+
+const untilTask = (taskId: string, done: (task: any) => boolean, timeoutMs = 20_000) =>
+  eventually(async () => {
+    const task = (await h.request('GET', `/jobs/retry-tasks/${taskId}`)).body;
+    return done(task) && task;
+  }, timeoutMs, `task ${taskId}`);
+
+beforeAll(async () => {
+  h = await startHarness();
+  store = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
+  h.startWorker();
+});
+afterAll(() => h.stop());
+
+describe('retry-all as a background task', () => {
+  it('answers 202 with the task, shows its progress, and retries each job once', async () => {
+    const jobs = await plantFailed(25, 'demo.flaky');
+    h.startTaskRunner();
+    const answer = await h.request('POST', '/jobs/retry-all-failed', { name: 'demo.flaky', async: true });
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({
+      message: `Retrying 25 failed job(s) in the background; follow GET /jobs/retry-tasks/${answer.body.taskId}`,
+      taskId: expect.any(String),
+      total: 25,
+    });
+    const task = await untilTask(answer.body.taskId, (t) => t.status === 'COMPLETED');
+    expect(task).toMatchObject({ retried: 25, failed: 0, total: 25, startedAt: expect.any(Number), finishedAt: expect.any(Number) });
+    for (const job of jobs) {
+      const done = await eventually(async () => {
+        const j = await store.get(job.id);
+        return j?.state === 'completed' && j;
+      });
+      expect(done.history).toHaveLength(2);
+    }
+  });
+
+  it('keeps to maxPerSecond', async () => {
+    await plantFailed(30, 'rate.limited');
+    h.startTaskRunner();
+    const answer = await h.request('POST', '/jobs/retry-all-failed', { name: 'rate.limited', async: true, maxPerSecond: 10 });
+    const task = await untilTask(answer.body.taskId, (t) => t.status === 'COMPLETED');
+    // 30 jobs at 10 per second: three pages of 10, at 0 s, 1 s and 2 s
+    expect(task.retried).toBe(30);
+    expect(task.finishedAt - task.startedAt).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
+    const jobs = await plantFailed(40, 'to.cancel');
+    h.startTaskRunner();
+    const answer = await h.request('POST', '/jobs/retry-all-failed', { name: 'to.cancel', async: true, maxPerSecond: 5 });
+    await untilTask(answer.body.taskId, (t) => t.retried >= 5);
+    const cancel = await h.request('POST', `/jobs/retry-tasks/${answer.body.taskId}/cancel`);
+    expect(cancel.status).toBe(200);
+    expect(cancel.body.status).toBe('CANCELLING');
+    const task = await untilTask(answer.body.taskId, (t) => t.status === 'CANCELLED');
+    expect(task.retried).toBeGreaterThanOrEqual(5);
+    expect(task.retried).toBeLessThan(40);
+    const states = await Promise.all(jobs.map(async (j) => (await store.get(j.id))!));
+    const stillFailed = states.filter((j) => j.state === 'failed' && j.generation === 0);
+    const retried = states.filter((j) => j.generation === 1);
+    expect(stillFailed.length + retried.length).toBe(40);
+    expect(retried.length).toBe(task.retried);
+    // a finished task cannot be cancelled again
+    const again = await h.request('POST', `/jobs/retry-tasks/${answer.body.taskId}/cancel`);
+    expect(again).toMatchObject({
+      status: 400,
+      body: { error: `Retry task ${answer.body.taskId} is not running. Current status: CANCELLED`, code: 'TASK_NOT_RUNNING' },
+    });
+  });
+
+  it('is resumed by the reconciler when its wake-up message was lost', async () => {
+    await h.stopTaskRunner();
+    await plantFailed(12, 'resumed');
+    const answer = await h.request('POST', '/jobs/retry-all-failed', { name: 'resumed', async: true });
+    // the runner is down: the wake-up message waits; lose it, as a crash would
+    await h.sqs.send(new (await import('@aws-sdk/client-sqs')).PurgeQueueCommand({ QueueUrl: h.taskQueueUrl }));
+    const tasks = new DynamoDbRetryTaskStore({ tableName: h.tableName });
+    const taskQueue = new SqsTaskQueue({ taskQueueUrl: h.taskQueueUrl });
+    expect(await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() + 1 })).toBe(1);
+    h.startTaskRunner();
+    const task = await untilTask(answer.body.taskId, (t) => t.status === 'COMPLETED');
+    expect(task.retried).toBe(12);
+  });
+
+  it('answers 404 for an unknown task', async () => {
+    const answer = await h.request('GET', '/jobs/retry-tasks/nope');
+    expect(answer).toMatchObject({ status: 404, body: { error: 'Retry task nope not found', code: 'TASK_NOT_FOUND' } });
+  });
+});
