@@ -145,3 +145,33 @@ it('lets running jobs finish before it stops', async () => {
   expect(job.history).toHaveLength(1);
   await next.interrupt();
 }, 40_000);
+
+it('retries, after a restart, a job that failed before it (its dead-letter copy is gone with fauxqs)', async () => {
+  const runtime = await start();
+  const answer = await runtime.request('POST', '/jobs', { name: 'demo.flaky', data: { failTimes: 1 }, opts: { attempts: 1 } });
+  expect(answer.status).toBe(201);
+  const id = answer.body.id;
+  await eventually(
+    async () => (await runtime.request('GET', `/jobs/details/${id}`)).body.state === 'failed',
+    10_000,
+    'the job to fail',
+  );
+  await runtime.interrupt();
+
+  const next = await start();
+  const failed = await next.request('GET', '/jobs/failed?limit=50');
+  expect(failed.body.map((job: { id: string }) => job.id)).toContain(id);
+  const retry = await next.request('POST', `/jobs/retry/${id}`);
+  expect(retry.status).toBe(200);
+  expect(retry.body).toEqual({ message: `Job '${id}' has been queued for retry`, jobId: id });
+  const job = await eventually(
+    async () => {
+      const body = (await next.request('GET', `/jobs/details/${id}`)).body;
+      return body.state === 'completed' && body;
+    },
+    10_000,
+    'the retried job to complete',
+  );
+  expect(job.attempts).toBe(1);
+  await next.interrupt();
+}, 40_000);
