@@ -3,40 +3,36 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
 
-export interface JobQueueProps {
+export interface QueueWithDlqProps {
   /**
-   * How long a received job stays hidden from other workers: an active job's
-   * lease. Keep it at least six times the worker's timeout, as Lambda advises
-   * for SQS event sources.
+   * How long a received message stays hidden from other consumers. Keep it at
+   * least six times the consuming function's timeout, as Lambda advises for
+   * SQS event sources.
    */
   readonly visibilityTimeout: Duration;
-  /**
-   * Receives after which SQS itself moves a message to the dead-letter queue.
-   * Only a safety net: the worker moves a job that failed for good itself.
-   * @default QUEUE_SETTINGS.safetyNetMaxReceiveCount
-   */
-  readonly maxReceiveCount?: number;
+  /** Receives after which SQS itself moves a message to the dead-letter queue. */
+  readonly maxReceiveCount: number;
   /**
    * @default 14 days (QUEUE_SETTINGS.deadLetterRetentionSeconds)
    */
   readonly deadLetterRetention?: Duration;
   /**
-   * Retention counts from a message's first send, and a delayed job's message
-   * waits in the queue for the whole delay.
+   * Retention counts from a message's first send, and a delayed job's
+   * message waits in the queue for the whole delay.
    * @default 14 days, the most SQS allows
    */
   readonly retentionPeriod?: Duration;
 }
 
 /**
- * The main queue and its dead-letter queue, both encrypted at rest with
- * SQS-managed keys and refusing any request not made over TLS.
+ * A queue and its dead-letter queue, both encrypted at rest with SQS-managed
+ * keys and refusing any request not made over TLS.
  */
-export class JobQueue extends Construct {
+export class QueueWithDlq extends Construct {
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
 
-  constructor(scope: Construct, id: string, props: JobQueueProps) {
+  constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
     super(scope, id);
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
@@ -53,7 +49,7 @@ export class JobQueue extends Construct {
       enforceSSL: true,
       deadLetterQueue: {
         queue: this.deadLetterQueue,
-        maxReceiveCount: props.maxReceiveCount ?? QUEUE_SETTINGS.safetyNetMaxReceiveCount,
+        maxReceiveCount: props.maxReceiveCount,
       },
     });
   }

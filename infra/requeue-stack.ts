@@ -9,8 +9,8 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { RECONCILER, ROUTES, WORKER, type Route } from '../lambda/routes';
-import { JobQueue } from './job-queue';
+import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, type Route } from '../lambda/routes';
+import { QueueWithDlq } from './queue-with-dlq';
 import { JobTable } from './job-table';
 import { RequeueFunction } from './requeue-function';
 import { grantPermissions } from './route-grants';
@@ -57,6 +57,12 @@ export interface RequeueStackProps extends StackProps {
   readonly jobRetention?: Duration;
 }
 
+/**
+ * The retry-task runner stops starting pages 15 s before its timeout and runs
+ * a chunk for at most 60 s (lambda/handlers/retry-task-runner.ts).
+ */
+const TASK_RUNNER_TIMEOUT = Duration.seconds(90);
+
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
 const constructId = (handler: string): string =>
   handler
@@ -66,15 +72,20 @@ const constructId = (handler: string): string =>
 
 /**
  * requeue on AWS: the HTTP API whose routes come from lambda/routes.ts, one
- * function per route, the worker and the scheduled reconciler, the main queue
- * with its dead-letter queue, the job table, and alarms for what needs a person.
+ * function per route, the worker, the retry-task runner and the scheduled
+ * reconciler, the main queue with its dead-letter queue, the tasks queue, the
+ * job table, and alarms for what needs a person.
  */
 export class RequeueStack extends Stack {
   public readonly api: apigw.HttpApi;
   public readonly routeFunctions: ReadonlyMap<Route, RequeueFunction>;
   public readonly worker: RequeueFunction;
   public readonly reconciler: RequeueFunction;
-  public readonly queues: JobQueue;
+  public readonly taskRunner: RequeueFunction;
+  /** The main queue and its dead-letter queue. */
+  public readonly queues: QueueWithDlq;
+  /** The queue that wakes the retry-task runner, and its dead-letter queue. */
+  public readonly taskQueues: QueueWithDlq;
   public readonly jobTable: JobTable;
 
   constructor(scope: Construct, id: string, props: RequeueStackProps = {}) {
@@ -84,16 +95,27 @@ export class RequeueStack extends Stack {
     const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * 6);
 
     this.jobTable = new JobTable(this, 'Jobs');
-    this.queues = new JobQueue(this, 'Queues', { visibilityTimeout });
+    this.queues = new QueueWithDlq(this, 'Queues', {
+      visibilityTimeout,
+      maxReceiveCount: QUEUE_SETTINGS.safetyNetMaxReceiveCount,
+    });
+    this.taskQueues = new QueueWithDlq(this, 'TaskQueues', {
+      visibilityTimeout: Duration.seconds(TASK_RUNNER_TIMEOUT.toSeconds() * 6),
+      // A chunk that fails this often in a row is set aside; its task's lease
+      // runs out and the reconciler resumes it with a fresh message.
+      maxReceiveCount: 5,
+    });
     const grantTargets = {
       tableArns: this.jobTable.resourceArns,
       mainQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
+      taskQueue: this.taskQueues.queue,
     };
     const environment = {
       REQUEUE_TABLE_NAME: this.jobTable.table.tableName,
       REQUEUE_QUEUE_URL: this.queues.queue.queueUrl,
       REQUEUE_DLQ_URL: this.queues.deadLetterQueue.queueUrl,
+      REQUEUE_TASK_QUEUE_URL: this.taskQueues.queue.queueUrl,
       REQUEUE_VISIBILITY_TIMEOUT: String(visibilityTimeout.toSeconds()),
       ...(props.jobRetention ? { REQUEUE_RETENTION_DAYS: String(props.jobRetention.toDays()) } : {}),
     };
@@ -110,6 +132,22 @@ export class RequeueStack extends Stack {
         batchSize: QUEUE_SETTINGS.batchSize,
         maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
         maxConcurrency: props.workerMaxConcurrency ?? 10,
+        reportBatchItemFailures: true,
+      }),
+    );
+
+    this.taskRunner = new RequeueFunction(this, constructId(TASK_RUNNER.handler), {
+      handler: TASK_RUNNER.handler,
+      description: TASK_RUNNER.description,
+      environment,
+      timeout: TASK_RUNNER_TIMEOUT,
+    });
+    grantPermissions(this.taskRunner.function, TASK_RUNNER.permissions, grantTargets);
+    this.taskRunner.function.addEventSource(
+      new SqsEventSource(this.taskQueues.queue, {
+        // one chunk per invocation: each gets the whole time budget
+        batchSize: 1,
+        maxConcurrency: 2,
         reportBatchItemFailures: true,
       }),
     );
@@ -194,6 +232,7 @@ export class RequeueStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });
     new CfnOutput(this, 'QueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'TaskQueueUrl', { value: this.taskQueues.queue.queueUrl });
     new CfnOutput(this, 'TableName', { value: this.jobTable.table.tableName });
   }
 }

@@ -27,6 +27,7 @@ export interface GrantTargets {
   readonly tableArns: readonly string[];
   readonly mainQueue: IQueue;
   readonly deadLetterQueue: IQueue;
+  readonly taskQueue: IQueue;
 }
 
 const queueStatement = (queue: IQueue, access: readonly QueueAccess[] | undefined): iam.PolicyStatement[] => {
@@ -40,6 +41,7 @@ export const statementsFor = (permissions: Permissions, targets: GrantTargets): 
   new iam.PolicyStatement({ actions: [...TABLE_ACTIONS[permissions.table]], resources: [...targets.tableArns] }),
   ...queueStatement(targets.mainQueue, permissions.mainQueue),
   ...queueStatement(targets.deadLetterQueue, permissions.deadLetterQueue),
+  ...queueStatement(targets.taskQueue, permissions.taskQueue),
 ];
 
 export const grantPermissions = (grantee: iam.IGrantable, permissions: Permissions, targets: GrantTargets): void => {

@@ -1,12 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
 import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
-import { RECONCILER, ROUTES, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
+import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
 import { statementsFor } from '../../infra/route-grants';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
 
@@ -38,15 +39,40 @@ const functionIdOf = (route: Route): string => {
   return refTarget(resources[integrationId]!.Properties.IntegrationUri)!;
 };
 
-const workerFunctionId = (): string => {
-  const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
-  return refTarget(mapping.Properties.FunctionName)!;
+/** The logical id of a construct's CloudFormation resource. */
+const idOf = (construct: { node: { defaultChild?: unknown } }): string =>
+  synthesized.stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+const mainQueueId = () => idOf(synthesized.stack.queues.queue);
+const deadLetterQueueId = () => idOf(synthesized.stack.queues.deadLetterQueue);
+const taskQueueId = () => idOf(synthesized.stack.taskQueues.queue);
+const taskDeadLetterQueueId = () => idOf(synthesized.stack.taskQueues.deadLetterQueue);
+const tableId = () => idOf(synthesized.stack.jobTable.table);
+
+/** The function an event source mapping feeds from `queueId`, followed through the template. */
+const consumerOf = (queueId: string): string => {
+  const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(
+    ([, m]) => refTarget(m.Properties.EventSourceArn) === queueId,
+  );
+  expect(mappings).toHaveLength(1);
+  return refTarget(mappings[0]![1].Properties.FunctionName)!;
 };
+const workerFunctionId = () => consumerOf(mainQueueId());
+const taskRunnerFunctionId = () => consumerOf(taskQueueId());
 
 const reconcilerFunctionId = (): string => {
   const [[, rule]] = ofType('AWS::Events::Rule') as [[string, Resource]];
   return refTarget(rule.Properties.Targets[0].Arn)!;
 };
+
+/** What SQS event sources grant their function on the queue they read (CDK's grantConsumeMessages). */
+const EVENT_SOURCE_ACTIONS = [
+  'sqs:ReceiveMessage',
+  'sqs:ChangeMessageVisibility',
+  'sqs:GetQueueUrl',
+  'sqs:DeleteMessage',
+  'sqs:GetQueueAttributes',
+];
 
 /** Every Allow statement that applies to a function's role: its policies and inline policies. */
 const roleStatements = (functionId: string): Statement[] => {
@@ -72,15 +98,12 @@ const resourceIds = (statement: Statement): string[] =>
 const grantsOf = (statements: Statement[]): Set<string> =>
   new Set(statements.flatMap((s) => actionsOf(s).flatMap((a) => resourceIds(s).map((r) => `${a} on ${r}`))));
 
-const mainQueueId = (): string => ofType('AWS::SQS::Queue').find(([, q]) => q.Properties.RedrivePolicy)![0];
-const deadLetterQueueId = (): string => refTarget(resources[mainQueueId()]!.Properties.RedrivePolicy.deadLetterTargetArn)!;
-const tableId = (): string => ofType('AWS::DynamoDB::Table')[0]![0];
 
 describe('HTTP API', () => {
   it('has exactly one route per route-table entry, and nothing else', () => {
     const keys = ofType('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties.RouteKey as string);
     expect(keys.sort()).toEqual(ROUTES.map(routeKey).sort());
-    expect(keys).toHaveLength(6);
+    expect(keys).toHaveLength(ROUTES.length);
   });
 
   it('requires IAM (SigV4) authorization on every route by default, none open', () => {
@@ -111,9 +134,10 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route, the worker and the reconciler', () => {
-    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 2);
+  it('has one function per route, the worker, the retry-task runner and the reconciler', () => {
+    template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 3);
     expect(resources[workerFunctionId()]!.Properties.Description).toBe(WORKER.description);
+    expect(resources[taskRunnerFunctionId()]!.Properties.Description).toBe(TASK_RUNNER.description);
     expect(resources[reconcilerFunctionId()]!.Properties.Description).toBe(RECONCILER.description);
   });
 
@@ -126,7 +150,7 @@ describe('functions', () => {
       expect(resources[logGroupId]!.Properties.RetentionInDays).toBeGreaterThan(0);
       logGroups.add(logGroupId);
     }
-    expect(logGroups.size).toBe(ROUTES.length + 2);
+    expect(logGroups.size).toBe(ROUTES.length + 3);
   });
 
   it('deploys bundles that esbuild built locally: minified code with a linked source map', () => {
@@ -153,6 +177,7 @@ describe('functions', () => {
         REQUEUE_TABLE_NAME: { Ref: tableId() },
         REQUEUE_QUEUE_URL: { Ref: mainQueueId() },
         REQUEUE_DLQ_URL: { Ref: deadLetterQueueId() },
+        REQUEUE_TASK_QUEUE_URL: { Ref: taskQueueId() },
         REQUEUE_VISIBILITY_TIMEOUT: visibility,
       });
       const resolved = Object.fromEntries(
@@ -166,7 +191,7 @@ describe('functions', () => {
 describe('permissions', () => {
   it('grants no Allow statement a wildcard action or resource, anywhere in the template', () => {
     const statements = allStatements(template);
-    expect(statements.filter((s) => s.type === 'AWS::IAM::Policy').length).toBeGreaterThanOrEqual(ROUTES.length + 2);
+    expect(statements.filter((s) => s.type === 'AWS::IAM::Policy').length).toBeGreaterThanOrEqual(ROUTES.length + 3);
     for (const { holder, statement } of statements) {
       if (statement.Effect !== 'Allow') continue;
       expect({ holder, NotAction: statement.NotAction }).toEqual({ holder, NotAction: undefined });
@@ -180,7 +205,7 @@ describe('permissions', () => {
 
   it('has wildcard actions only in the queues\' deny-non-TLS statements', () => {
     const wildcards = allStatements(template).filter((s) => actionsOf(s.statement).some((a) => a.includes('*')));
-    expect(wildcards.length).toBe(2);
+    expect(wildcards.length).toBe(ofType('AWS::SQS::Queue').length);
     for (const { type, statement } of wildcards) {
       expect(type).toBe('AWS::SQS::QueuePolicy');
       expect(statement).toMatchObject({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } });
@@ -189,7 +214,7 @@ describe('permissions', () => {
 
   it("gives the GET routes' roles read actions only (besides writing their own logs)", () => {
     const getRoutes = ROUTES.filter((r) => r.method === 'GET');
-    expect(getRoutes.length).toBe(3);
+    expect(getRoutes.length).toBeGreaterThan(0);
     for (const route of getRoutes) {
       const functionId = functionIdOf(route);
       const ownLogGroup = refTarget(resources[functionId]!.Properties.LoggingConfig.LogGroup);
@@ -211,8 +236,7 @@ describe('permissions', () => {
     }
   });
 
-  it('grants each route and the reconciler exactly what their route-table permissions come to, besides log writes', () => {
-    const ids = { table: tableId(), main: mainQueueId(), dlq: deadLetterQueueId() };
+  it('grants each function exactly what its route-table permissions come to, besides log writes and its event source', () => {
     // the same derivation the stack uses, with template references standing in for ARNs
     const arn = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] }) as unknown as string;
     const queue = (id: string) => ({ queueArn: arn(id) }) as never;
@@ -220,31 +244,35 @@ describe('permissions', () => {
       grantsOf(
         statementsFor(permissions, {
           tableArns: [
-            arn(ids.table),
+            arn(tableId()),
             ...(createTableInput('jobs').GlobalSecondaryIndexes ?? []).map(
-              (index) => ({ 'Fn::Join': ['', [arn(ids.table), `/index/${index.IndexName}`]] }) as never,
+              (index) => ({ 'Fn::Join': ['', [arn(tableId()), `/index/${index.IndexName}`]] }) as never,
             ),
           ],
-          mainQueue: queue(ids.main),
-          deadLetterQueue: queue(ids.dlq),
+          mainQueue: queue(mainQueueId()),
+          deadLetterQueue: queue(deadLetterQueueId()),
+          taskQueue: queue(taskQueueId()),
         }).map((st) => st.toStatementJson() as Statement),
       );
     const actualGrants = (functionId: string) =>
       grantsOf(roleStatements(functionId).filter((st) => !actionsOf(st).some((a) => a.startsWith('logs:'))));
-    const checked: [string, string, Permissions][] = [
-      ...ROUTES.map((r): [string, string, Permissions] => [routeKey(r), functionIdOf(r), r.permissions]),
-      ['reconciler', reconcilerFunctionId(), RECONCILER.permissions],
+    const checked: [string, string, Permissions, string | undefined][] = [
+      ...ROUTES.map((r): [string, string, Permissions, undefined] => [routeKey(r), functionIdOf(r), r.permissions, undefined]),
+      ['reconciler', reconcilerFunctionId(), RECONCILER.permissions, undefined],
+      ['worker', workerFunctionId(), WORKER.permissions, mainQueueId()],
+      ['task runner', taskRunnerFunctionId(), TASK_RUNNER.permissions, taskQueueId()],
     ];
-    for (const [name, functionId, permissions] of checked) {
-      expect({ name, grants: [...actualGrants(functionId)].sort() }).toEqual({
-        name,
-        grants: [...expectedGrants(permissions)].sort(),
-      });
+    for (const [name, functionId, permissions, eventQueueId] of checked) {
+      const expected = expectedGrants(permissions);
+      if (eventQueueId) for (const action of EVENT_SOURCE_ACTIONS) expected.add(`${action} on ${eventQueueId}`);
+      expect({ name, grants: [...actualGrants(functionId)].sort() }).toEqual({ name, grants: [...expected].sort() });
     }
   });
 
   it('lets the retry routes write the table, send to the main queue, and receive and delete on the DLQ', () => {
-    for (const route of ROUTES.filter((r) => r.path.startsWith('/jobs/retry'))) {
+    const retryRoutes = ROUTES.filter((r) => ['/jobs/retry/{jobId}', '/jobs/retry-all-failed'].includes(r.path));
+    expect(retryRoutes).toHaveLength(2);
+    for (const route of retryRoutes) {
       const grants = grantsOf(roleStatements(functionIdOf(route)));
       for (const needed of [
         `dynamodb:PutItem on ${tableId()}`,
@@ -293,13 +321,25 @@ describe('queues', () => {
     });
   });
 
-  it("hides a received message for at least six times the worker's timeout", () => {
-    const workerTimeout = resources[workerFunctionId()]!.Properties.Timeout as number;
-    expect(resources[mainQueueId()]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout);
+  it("hides a received message for at least six times its consumer's timeout", () => {
+    for (const queueId of [mainQueueId(), taskQueueId()]) {
+      const timeout = resources[consumerOf(queueId)]!.Properties.Timeout as number;
+      expect(resources[queueId]!.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * timeout);
+    }
   });
 
-  it('encrypts both queues and refuses requests not made over TLS', () => {
-    for (const queueId of [mainQueueId(), deadLetterQueueId()]) {
+  it('gives the tasks queue a dead-letter queue of its own, apart from the jobs\' one', () => {
+    expect(taskDeadLetterQueueId()).not.toBe(deadLetterQueueId());
+    expect(resources[taskQueueId()]!.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [taskDeadLetterQueueId(), 'Arn'] },
+      maxReceiveCount: expect.any(Number),
+    });
+  });
+
+  it('encrypts every queue and refuses requests not made over TLS', () => {
+    const queueIds = ofType('AWS::SQS::Queue').map(([id]) => id);
+    expect(queueIds).toHaveLength(4);
+    for (const queueId of queueIds) {
       expect(resources[queueId]!.Properties.SqsManagedSseEnabled).toBe(true);
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: queueId }],
@@ -318,9 +358,9 @@ describe('queues', () => {
   });
 });
 
-describe('worker event source', () => {
-  it('reports batch item failures, waits in a batching window and caps concurrency', () => {
-    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+describe('event sources', () => {
+  it("feeds the worker from the main queue: batch item failures reported, a batching window, concurrency capped", () => {
+    template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [mainQueueId(), 'Arn'] },
       FunctionResponseTypes: ['ReportBatchItemFailures'],
@@ -328,9 +368,19 @@ describe('worker event source', () => {
       MaximumBatchingWindowInSeconds: Match.anyValue(),
       ScalingConfig: { MaximumConcurrency: Match.anyValue() },
     });
-    const [[, mapping]] = ofType('AWS::Lambda::EventSourceMapping') as [[string, Resource]];
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refTarget(m.Properties.EventSourceArn) === mainQueueId())![1];
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
     expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+  });
+
+  it('feeds the retry-task runner one chunk at a time from the tasks queue, failures reported per message', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: { 'Fn::GetAtt': [taskQueueId(), 'Arn'] },
+      FunctionName: { Ref: taskRunnerFunctionId() },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+      ScalingConfig: { MaximumConcurrency: Match.anyValue() },
+    });
   });
 });
 
@@ -395,9 +445,10 @@ describe('alarms and outputs', () => {
     });
   });
 
-  it('outputs the API URL, both queue URLs and the table name', () => {
+  it('outputs the API URL, the queue URLs and the table name', () => {
     template.hasOutput('ApiUrl', { Value: Match.anyValue() });
     template.hasOutput('QueueUrl', { Value: { Ref: mainQueueId() } });
+    template.hasOutput('TaskQueueUrl', { Value: { Ref: taskQueueId() } });
     template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: deadLetterQueueId() } });
     template.hasOutput('TableName', { Value: { Ref: tableId() } });
   });
