@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
-import { RECONCILER, ROUTES, WORKER } from '../lambda/routes';
+import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
@@ -20,6 +20,9 @@ import { readSettings, SettingsError, type Settings } from './settings';
 
 /** Lambda runs a function 15 minutes at most. */
 const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
+/** As the stack sets them (infra/requeue-stack.ts). */
+const TASK_RUNNER_TIMEOUT_MS = 90_000;
+const RECONCILER_TIMEOUT_MS = 50_000;
 /** A second Ctrl-C sooner than this is the same press, delivered twice. */
 const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
@@ -29,6 +32,7 @@ interface Running {
   emulators?: Emulators;
   server?: Server;
   eventSource?: EventSource;
+  taskSource?: EventSource;
   reconciler?: Schedule;
 }
 
@@ -85,9 +89,10 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
     },
   );
-  const { Attributes } = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
+  const queueArn = async (queueUrl: string): Promise<string> => {
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
+    return Attributes!.QueueArn!;
+  };
   Object.assign(process.env, {
     REQUEUE_TABLE_NAME: resources.tableName,
     REQUEUE_QUEUE_URL: resources.queueUrl,
@@ -101,6 +106,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     await Promise.all(ROUTES.map(async (route) => [route.handler, await loadHandler<HttpHandler>(route.handler)] as const)),
   );
   const worker = await loadHandler<SqsHandler>(WORKER.handler);
+  const taskRunner = await loadHandler<SqsHandler>(TASK_RUNNER.handler);
   const reconcile = await loadHandler<ScheduledHandler>(RECONCILER.handler);
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
@@ -111,19 +117,31 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   running.eventSource = startEventSource({
     sqs,
     queueUrl: resources.queueUrl,
-    queueArn: Attributes!.QueueArn!,
+    queueArn: await queueArn(resources.queueUrl),
     region,
     handler: worker,
     functionName: `requeue-${WORKER.handler}`,
     timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
     concurrency: settings.workerConcurrency,
   });
+  // one retry-task chunk per invocation, two at a time, as on AWS
+  running.taskSource = startEventSource({
+    sqs,
+    queueUrl: resources.taskQueueUrl,
+    queueArn: await queueArn(resources.taskQueueUrl),
+    region,
+    handler: taskRunner,
+    functionName: `requeue-${TASK_RUNNER.handler}`,
+    timeoutMs: TASK_RUNNER_TIMEOUT_MS,
+    concurrency: 2,
+    batchSize: 1,
+  });
   // later on, what the schedule does on AWS: repair jobs whose message went missing
   running.reconciler = startSchedule({
     expression: RECONCILER.schedule,
     handler: reconcile,
     functionName: `requeue-${RECONCILER.handler}`,
-    timeoutMs: 60_000,
+    timeoutMs: RECONCILER_TIMEOUT_MS,
     region,
   });
   running.server = createApiGateway({ routes: ROUTES, handlers, region });
@@ -132,7 +150,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
 
 const stop = async (running: Running): Promise<void> => {
   const closing = running.server ? closeServer(running.server) : Promise.resolve();
-  await Promise.all([running.eventSource?.stop(), running.reconciler?.stop()]);
+  await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop()]);
   await closing;
   await running.emulators?.stop();
 };
@@ -165,9 +183,13 @@ const main = async (): Promise<void> => {
     stopping = true;
     firstSignalAt = Date.now();
     const busy = running.eventSource?.inFlight ?? 0;
-    if (busy > 0) {
+    const tasks = running.taskSource?.inFlight ?? 0;
+    if (busy + tasks > 0) {
+      const what = [busy > 0 ? `${busy} batch(es) of running jobs` : '', tasks > 0 ? `${tasks} retry task chunk(s)` : '']
+        .filter(Boolean)
+        .join(' and ');
       process.stderr.write(
-        `Stopping: waiting for ${busy} batch(es) of running jobs to finish. Press Ctrl-C again to stop at once (no job is lost: the next start resumes them).\n`,
+        `Stopping: waiting for ${what} to finish. Press Ctrl-C again to stop at once (no job is lost: the next start resumes them).\n`,
       );
     }
     stop(running).then(

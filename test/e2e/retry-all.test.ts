@@ -65,3 +65,26 @@ it('answers zero counts when nothing has failed', async () => {
   expect(answer.status).toBe(200);
   expect(answer.body).toEqual({ message: 'Retry operation complete', retriedCount: 0, failedCount: 0, total: 0 });
 });
+
+it('retries every failed job in the background when asked, through the task runner', async () => {
+  const K = 5;
+  for (let i = 0; i < K; i += 1) {
+    const answer = await runtime.request('POST', '/jobs', { name: 'demo.flaky', data: { failTimes: 1 }, opts: { attempts: 1 } });
+    expect(answer.status).toBe(201);
+  }
+  await eventually(async () => (await metrics()).failed === K, 10_000, `${K} failed jobs`);
+
+  const answer = await runtime.request('POST', '/jobs/retry-all-failed?async=true');
+  expect(answer.status).toBe(202);
+  expect(answer.body).toMatchObject({ taskId: expect.any(String), total: K });
+  const task = await eventually(
+    async () => {
+      const body = (await runtime.request('GET', `/jobs/retry-tasks/${answer.body.taskId}`)).body;
+      return body.status === 'COMPLETED' && body;
+    },
+    10_000,
+    'the retry task to complete',
+  );
+  expect(task).toMatchObject({ retried: K, failed: 0 });
+  await eventually(async () => (await metrics()).failed === 0 && (await metrics()).completed >= K, 10_000, 'the retried jobs to complete');
+});
