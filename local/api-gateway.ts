@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type {
   APIGatewayProxyEventV2,
@@ -29,6 +29,12 @@ export interface ApiGatewayOptions {
   readonly timeoutMs?: number;
   /** Where a failing handler's details go; clients only see a generic 500. @default stderr */
   readonly logError?: (message: string) => void;
+  /**
+   * When set, every request must carry `Authorization: Bearer <apiKey>`: the
+   * local stand-in for the authorizer every route has on AWS.
+   * @default unset: no authorization
+   */
+  readonly apiKey?: string;
 }
 
 /** API Gateway refuses larger request bodies. */
@@ -288,6 +294,14 @@ const formatError = (error: unknown): string => {
   return lines.join('\n');
 };
 
+const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
+
+/** Compares in constant time, so the answer's timing tells nothing about the key. */
+const bearerMatches = (header: string | undefined, apiKey: string): boolean => {
+  const match = /^Bearer (.+)$/i.exec(header?.trim() ?? '');
+  return match !== null && timingSafeEqual(digest(match[1]!), digest(apiKey));
+};
+
 /** The HTTP server; the caller listens on it and closes it. */
 export const createApiGateway = (options: ApiGatewayOptions): Server => {
   const matchRoute = createRouteMatcher(options.routes);
@@ -297,6 +311,14 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
   const respond = async (req: IncomingMessage, requestId: string, timeEpoch: number): Promise<HttpResponse> => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
+    if (options.apiKey !== undefined && !bearerMatches(req.headers.authorization, options.apiKey)) {
+      req.resume();
+      return errorResponse(
+        401,
+        'Missing or wrong API key: send the header Authorization: Bearer <REQUEUE_API_KEY>.',
+        'UNAUTHORIZED',
+      );
+    }
     const path = url.split('?')[0]!;
     const match = matchRoute(method, path);
     if (!match) {

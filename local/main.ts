@@ -144,7 +144,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     timeoutMs: RECONCILER_TIMEOUT_MS,
     region,
   });
-  running.server = createApiGateway({ routes: ROUTES, handlers, region });
+  running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });
   return listen(running.server, settings.port, settings.host);
 };
 

@@ -11,6 +11,8 @@ export interface Settings {
   readonly visibilityTimeoutSeconds: number;
   /** Pollers feeding the worker side by side. */
   readonly workerConcurrency: number;
+  /** When set, requests need `Authorization: Bearer <apiKey>`. */
+  readonly apiKey?: string;
 }
 
 export class SettingsError extends Error {
@@ -36,4 +38,5 @@ export const readSettings = (env: NodeJS.ProcessEnv): Settings => ({
   // SQS accepts at most 12 hours
   visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
   workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 1, 50),
+  ...(env.REQUEUE_API_KEY ? { apiKey: env.REQUEUE_API_KEY } : {}),
 });

@@ -183,6 +183,44 @@ describe('the API Gateway emulation over HTTP', () => {
   });
 });
 
+describe('the API key', () => {
+  let server: Server;
+  let base: string;
+  let calls = 0;
+
+  beforeAll(async () => {
+    server = createApiGateway({
+      routes: [route('GET', '/things', 'things')],
+      handlers: new Map<string, HttpHandler>([['things', async () => ((calls += 1), { statusCode: 204 })]]),
+      region: 'us-east-1',
+      apiKey: 's3cret-key',
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it.each([
+    ['no Authorization header', undefined],
+    ['a wrong key', 'Bearer s3cret-kez'],
+    ['the key without Bearer', 's3cret-key'],
+  ])('refuses %s with a 401 and never calls the handler', async (_, authorization) => {
+    const response = await fetch(`${base}/things`, { headers: authorization ? { authorization } : {} });
+    expect(response.status).toBe(401);
+    expect(await response.json()).toEqual({
+      error: 'Missing or wrong API key: send the header Authorization: Bearer <REQUEUE_API_KEY>.',
+      code: 'UNAUTHORIZED',
+    });
+    expect(calls).toBe(0);
+  });
+
+  it('lets the right key through', async () => {
+    const response = await fetch(`${base}/things`, { headers: { authorization: 'Bearer s3cret-key' } });
+    expect(response.status).toBe(204);
+    expect(calls).toBe(1);
+  });
+});
+
 describe('handler modules', () => {
   beforeAll(() => {
     // handlers read their settings at import; nothing is called here
