@@ -15,11 +15,13 @@ import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:f
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
+import { Duration } from 'aws-cdk-lib';
 import type { BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { build, type BuildOptions } from 'esbuild';
-import { RECONCILER, ROUTES, WORKER } from '../lambda/routes';
+import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { PROJECT_ROOT, handlerEntry } from '../infra/project-root';
 import { BUNDLING } from '../infra/requeue-function';
+import { functionEnvironment } from '../infra/requeue-stack';
 
 export interface ImportTiming {
   /** Median time of `require()` of the bundle in a fresh process, in milliseconds. */
@@ -77,16 +79,22 @@ const esbuildOptions = (bundling: BundlingOptions): BuildOptions => {
   };
 };
 
-/** What every function reads at cold start; nothing is called, so the values only need to parse. */
+/**
+ * The environment the stack gives its functions, and what Lambda adds; nothing
+ * is called at import, so the values only need to parse.
+ */
 const COLD_START_ENV = {
   AWS_REGION: 'us-east-1',
   AWS_ACCESS_KEY_ID: 'bench',
   AWS_SECRET_ACCESS_KEY: 'bench',
-  REQUEUE_TABLE_NAME: 'bench-jobs',
-  REQUEUE_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench',
-  REQUEUE_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
-  REQUEUE_VISIBILITY_TIMEOUT: '1800',
   POWERTOOLS_SERVICE_NAME: 'requeue',
+  ...functionEnvironment({
+    tableName: 'bench-jobs',
+    queueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench',
+    deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
+    taskQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-tasks',
+    visibilityTimeout: Duration.minutes(30),
+  }),
 };
 
 const IMPORT_ONCE = `
@@ -105,6 +113,9 @@ const timeImport = async (file: string, runs: number): Promise<ImportTiming> => 
   for (let i = 0; i < runs; i++) {
     const { stdout } = await run(process.execPath, ['--enable-source-maps', '-e', IMPORT_ONCE, file], {
       env: { PATH: process.env.PATH, ...COLD_START_ENV },
+    }).catch((error: { stderr?: string }) => {
+      const reason = (error.stderr ?? String(error)).split('\n').find((line) => /Error\b/.test(line));
+      throw new Error(`${path.relative(PROJECT_ROOT, file)} failed to import: ${reason ?? error.stderr}`);
     });
     samples.push(Number(stdout));
   }
@@ -128,7 +139,7 @@ export const measureBundles = async (options: { runs?: number } = {}): Promise<B
   writeFileSync(bareFile, 'exports.handler = async () => ({ statusCode: 200 });\n');
   const bare = await timeImport(bareFile, runs);
 
-  const handlers = [...ROUTES.map((r) => r.handler), WORKER.handler, RECONCILER.handler];
+  const handlers = [...ROUTES.map((r) => r.handler), WORKER.handler, TASK_RUNNER.handler, RECONCILER.handler];
   const figures: BundleFigures[] = [];
   for (const handler of handlers) {
     const file = await bundle(handler);

@@ -63,6 +63,27 @@ export interface RequeueStackProps extends StackProps {
  */
 const TASK_RUNNER_TIMEOUT = Duration.seconds(90);
 
+/** What every function reads at cold start (lambda/adapters/config.ts). */
+export interface FunctionSettings {
+  readonly tableName: string;
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  readonly taskQueueUrl: string;
+  /** The main queue's visibility timeout. */
+  readonly visibilityTimeout: Duration;
+  readonly jobRetention?: Duration;
+}
+
+/** The environment of every function; bench/bundles.ts imports the handlers with it too. */
+export const functionEnvironment = (settings: FunctionSettings): Record<string, string> => ({
+  REQUEUE_TABLE_NAME: settings.tableName,
+  REQUEUE_QUEUE_URL: settings.queueUrl,
+  REQUEUE_DLQ_URL: settings.deadLetterQueueUrl,
+  REQUEUE_TASK_QUEUE_URL: settings.taskQueueUrl,
+  REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeout.toSeconds()),
+  ...(settings.jobRetention ? { REQUEUE_RETENTION_DAYS: String(settings.jobRetention.toDays()) } : {}),
+});
+
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
 const constructId = (handler: string): string =>
   handler
@@ -111,14 +132,14 @@ export class RequeueStack extends Stack {
       deadLetterQueue: this.queues.deadLetterQueue,
       taskQueue: this.taskQueues.queue,
     };
-    const environment = {
-      REQUEUE_TABLE_NAME: this.jobTable.table.tableName,
-      REQUEUE_QUEUE_URL: this.queues.queue.queueUrl,
-      REQUEUE_DLQ_URL: this.queues.deadLetterQueue.queueUrl,
-      REQUEUE_TASK_QUEUE_URL: this.taskQueues.queue.queueUrl,
-      REQUEUE_VISIBILITY_TIMEOUT: String(visibilityTimeout.toSeconds()),
-      ...(props.jobRetention ? { REQUEUE_RETENTION_DAYS: String(props.jobRetention.toDays()) } : {}),
-    };
+    const environment = functionEnvironment({
+      tableName: this.jobTable.table.tableName,
+      queueUrl: this.queues.queue.queueUrl,
+      deadLetterQueueUrl: this.queues.deadLetterQueue.queueUrl,
+      taskQueueUrl: this.taskQueues.queue.queueUrl,
+      visibilityTimeout,
+      jobRetention: props.jobRetention,
+    });
 
     this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
       handler: WORKER.handler,
