@@ -6,12 +6,13 @@ import {
   PutCommand,
   QueryCommand,
   type QueryCommandOutput,
+  UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
-import type { Expectation } from '../core/transitions';
+import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { createDynamoDbClient } from './aws-clients';
 import { DynamoDbJobCounters } from './dynamodb-job-counters';
 import { rethrowSdkError } from './dependency-errors';
@@ -208,6 +209,52 @@ export class DynamoDbJobStore implements JobStore {
     }
     // every transition expects exactly one state: the one the job leaves
     await this.changed(expect.states[0], next.state, next.finishedAt ?? Date.now());
+  }
+
+  async claim(jobId: string, generation: number, now: number, leaseMs: number): Promise<Job | undefined> {
+    let old: Record<string, unknown> | undefined;
+    try {
+      // the same rule as transitions.ts `claim`, as one update: no read first
+      ({ Attributes: old } = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: jobKey(jobId),
+          UpdateExpression:
+            'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
+          ConditionExpression:
+            '#generation = :generation AND (#state = :waiting OR (#state = :delayed AND (attribute_not_exists(#runAt) OR #runAt <= :now)))',
+          ExpressionAttributeNames: {
+            '#state': 'state',
+            '#attempts': 'attempts',
+            '#processedAt': 'processedAt',
+            '#leaseUntil': 'leaseUntil',
+            '#runAt': 'runAt',
+            '#generation': 'generation',
+            '#spk': stateIndex.partitionKey,
+            '#ssk': stateIndex.sortKey,
+          },
+          ExpressionAttributeValues: {
+            ':active': 'active',
+            ':waiting': 'waiting',
+            ':delayed': 'delayed',
+            ':one': 1,
+            ':now': now,
+            ':lease': now + leaseMs,
+            ':generation': generation,
+            ':spk': stateKey('active'),
+          },
+          ReturnValues: 'ALL_OLD',
+        }),
+      ));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return undefined;
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    const before = fromItem(old!);
+    const claimed = claim(before, generation, now, leaseMs);
+    if (isClaimRefusal(claimed)) throw new Error(`Job ${jobId} was claimed against the rules: ${claimed.reason}`);
+    await this.changed(before.state, 'active', now);
+    return claimed.next;
   }
 
   async remove(jobId: string, expect: Expectation): Promise<void> {

@@ -19,6 +19,13 @@ export interface JobStore {
    * StateConflictError and change nothing.
    */
   save(next: Job, expect: Expectation): Promise<void>;
+  /**
+   * Start an execution in one conditional write, when the job is in
+   * `generation` and waiting, or delayed and due: the worker's common case.
+   * Resolves with the job as claimed (see `claim` in transitions.ts), or
+   * undefined when it is not claimable so; read it to learn why.
+   */
+  claim(jobId: string, generation: number, now: number, leaseMs: number): Promise<Job | undefined>;
   /** Delete a job only if it still meets `expect` (undoing an enqueue whose message was never sent). */
   remove(jobId: string, expect: Expectation): Promise<void>;
   /**

@@ -104,6 +104,12 @@ export const processJobMessage = async (
     log.warn('Dropping a message that is not a job message', { body: body.slice(0, 500) });
     return DELETE;
   }
+  if (!message.deadLettered) {
+    // the common case, in one write: the job is waiting, or delayed and due
+    const claimed = await store.claim(message.jobId, message.generation, now(), deps.leaseMs);
+    if (claimed) return execute(deps, claimed, remainingMs);
+  }
+  // otherwise read the job to see why not
   let job = await store.get(message.jobId);
   if (!job) {
     log.warn('Dropping a message for a job that does not exist', { ...message });

@@ -55,6 +55,22 @@ describe('DynamoDbJobStore', () => {
     expect(await store.get(job.id)).toEqual(first.next);
   });
 
+  it('claims a waiting or due job in one write, exactly as the core rule says, and nothing else', async () => {
+    const job = newJob();
+    await store.create(job);
+    expect(await store.claim(job.id, 1, 5_000, 30_000)).toBeUndefined(); // another generation
+    const claimed = await store.claim(job.id, 0, 5_000, 30_000);
+    expect(claimed).toEqual((claim(job, 0, 5_000, 30_000) as Transition).next);
+    expect(await store.get(job.id)).toEqual(claimed);
+    expect(await store.claim(job.id, 0, 5_001, 30_000)).toBeUndefined(); // active now
+
+    const later = createJob({ id: `job-${++seq}`, name: 'demo.echo', data: null, opts: { ...opts, delay: 10_000 } }, 1_000);
+    await store.create(later);
+    expect(await store.claim(later.id, 0, 5_000, 30_000)).toBeUndefined(); // due at 11 000
+    expect((await store.claim(later.id, 0, 11_000, 30_000))?.state).toBe('active');
+    expect(await store.claim('no-such-job', 0, 5_000, 30_000)).toBeUndefined();
+  });
+
   it('lets exactly one of 50 concurrent claims of one job through', async () => {
     const job = newJob();
     await store.create(job);
@@ -67,6 +83,12 @@ describe('DynamoDbJobStore', () => {
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     expect(results.filter((r) => r.status === 'rejected' && r.reason instanceof StateConflictError)).toHaveLength(49);
     expect((await store.get(job.id))?.attempts).toBe(1);
+    // and the one-write claim
+    const other = newJob();
+    await store.create(other);
+    const claims = await Promise.all(Array.from({ length: 50 }, () => store.claim(other.id, 0, 3_000, 30_000)));
+    expect(claims.filter((c) => c !== undefined)).toHaveLength(1);
+    expect((await store.get(other.id))?.attempts).toBe(1);
   });
 
   it('lists failed jobs newest first, page by page, and counts them', async () => {

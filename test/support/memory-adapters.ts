@@ -1,7 +1,7 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
 import { JOB_STATES, stateChangedAt, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
 import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth } from '../../lambda/core/ports';
-import type { Expectation } from '../../lambda/core/transitions';
+import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 
 /** The clock every in-memory part and the core read, moved by the test. */
@@ -52,6 +52,14 @@ export class MemoryJobStore implements JobStore {
     const current = this.jobs.get(next.id);
     if (!current || !meets(current, expect)) throw new StateConflictError(next.id, 'changed');
     this.jobs.set(next.id, next);
+  }
+
+  async claim(jobId: string, generation: number, now: number, leaseMs: number): Promise<Job | undefined> {
+    const job = this.jobs.get(jobId);
+    const claimed = job && claim(job, generation, now, leaseMs);
+    if (!claimed || isClaimRefusal(claimed)) return undefined;
+    await this.save(claimed.next, claimed.expect);
+    return claimed.next;
   }
 
   async remove(jobId: string, expect: Expectation): Promise<void> {
