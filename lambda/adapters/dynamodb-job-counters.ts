@@ -26,7 +26,10 @@ const THROUGHPUT_RETENTION_S = 24 * 60 * 60;
 export class DynamoDbJobCounters {
   private states = new Map<JobState, number>();
   private minutes = new Map<number, { completed: number; failed: number }>();
-  private pending = 0;
+  /** Changes recorded so far, and how many of them are written. */
+  private recorded = 0;
+  private written = 0;
+  private writing: Promise<void> | undefined;
 
   constructor(
     private readonly doc: DynamoDBDocumentClient,
@@ -45,28 +48,53 @@ export class DynamoDbJobCounters {
       bucket[to]++;
       this.minutes.set(minute, bucket);
     }
-    this.pending++;
+    this.recorded++;
   }
 
   get unflushed(): number {
-    return this.pending;
+    return this.recorded - this.written;
   }
 
-  /** Write every buffered change: one update for the states, one per minute bucket. */
+  /**
+   * Write every change recorded so far. Callers at the same time share the
+   * writes: one in flight at a time, each taking all changes gathered until it
+   * starts, so concurrent requests in one process cost one or two updates,
+   * not one each.
+   */
   async flush(): Promise<void> {
-    const states = [...this.states].filter(([, n]) => n !== 0);
-    const minutes = [...this.minutes];
+    const target = this.recorded;
+    while (this.written < target) {
+      this.writing ??= this.writeGathered().finally(() => {
+        this.writing = undefined;
+      });
+      await this.writing;
+    }
+  }
+
+  /** One update for the states, one per minute bucket; on failure the changes stay for the next flush. */
+  private async writeGathered(): Promise<void> {
+    const upTo = this.recorded;
+    const states = this.states;
+    const minutes = this.minutes;
     this.states = new Map();
     this.minutes = new Map();
-    this.pending = 0;
+    const nonZero = [...states].filter(([, n]) => n !== 0);
     try {
       await Promise.all([
-        states.length > 0 ? this.add({ [PK]: 'COUNTS', [SK]: `SHARD#${randomInt(COUNTER_SHARDS)}` }, Object.fromEntries(states)) : undefined,
-        ...minutes.map(([minute, counts]) =>
+        nonZero.length > 0
+          ? this.add({ [PK]: 'COUNTS', [SK]: `SHARD#${randomInt(COUNTER_SHARDS)}` }, Object.fromEntries(nonZero))
+          : undefined,
+        ...[...minutes].map(([minute, counts]) =>
           this.add({ [PK]: 'THROUGHPUT', [SK]: `MINUTE#${minute}` }, counts, (minute * MINUTE) / 1000 + THROUGHPUT_RETENTION_S),
         ),
       ]);
+      this.written = upTo;
     } catch (error) {
+      for (const [state, n] of states) this.states.set(state, (this.states.get(state) ?? 0) + n);
+      for (const [minute, counts] of minutes) {
+        const bucket = this.minutes.get(minute) ?? { completed: 0, failed: 0 };
+        this.minutes.set(minute, { completed: bucket.completed + counts.completed, failed: bucket.failed + counts.failed });
+      }
       rethrowSdkError(error, 'DynamoDB');
     }
   }
