@@ -115,16 +115,6 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
     }
   };
 
-  let inFlight = 0;
-  const runBatch = async (messages: readonly Message[]): Promise<void> => {
-    inFlight += 1;
-    try {
-      await invokeAndDelete(messages);
-    } finally {
-      inFlight -= 1;
-    }
-  };
-
   const invokeAndDelete = async (messages: readonly Message[]): Promise<void> => {
     const records = messages.map((m) => toSqsRecord(m, options.queueArn, options.region));
     let response: unknown;
@@ -139,6 +129,16 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
       await deleteHandled(recordsToDelete(records, response));
     } catch (error) {
       logError(`${fn.functionName}: could not delete handled messages\n${describe(error)}`);
+    }
+  };
+
+  let inFlight = 0;
+  const runBatch = async (messages: readonly Message[]): Promise<void> => {
+    inFlight += 1;
+    try {
+      await invokeAndDelete(messages);
+    } finally {
+      inFlight -= 1;
     }
   };
 

@@ -155,6 +155,12 @@ const stop = async (running: Running): Promise<void> => {
   await running.emulators?.stop();
 };
 
+/** Loopback and every-interface addresses are reachable as localhost; any other is named as it is. */
+const displayHost = (host: string): string => {
+  if (['127.0.0.1', '::1', '0.0.0.0', '::', 'localhost'].includes(host)) return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
+};
+
 const explain = (error: unknown): string => {
   const e = error as NodeJS.ErrnoException & { port?: number };
   if (e.code === 'EADDRINUSE') {
@@ -210,7 +216,7 @@ const main = async (): Promise<void> => {
     const settings = readSettings(process.env);
     const port = await start(settings, running);
     if (stopping) return;
-    process.stdout.write(`requeue is running at http://localhost:${port}\n`);
+    process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}\n`);
   } catch (error) {
     process.stderr.write(`${explain(error)}\n`);
     await stop(running).catch(() => undefined);
