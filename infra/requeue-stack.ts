@@ -144,7 +144,8 @@ export class RequeueStack extends Stack {
     this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
       handler: WORKER.handler,
       description: WORKER.description,
-      environment,
+      // a job's default time limit: the worker's own, less time to record the outcome
+      environment: { ...environment, REQUEUE_JOB_TIMEOUT_MS: String(Math.max(1, workerTimeout.toSeconds() - 10) * 1000) },
       timeout: workerTimeout,
     });
     grantPermissions(this.worker.function, WORKER.permissions, grantTargets);

@@ -50,6 +50,8 @@ export const provision = async (
       QueueName: names.queueName,
       Attributes: {
         VisibilityTimeout: String(names.visibilityTimeoutSeconds),
+        // as on AWS: a job may be delayed 7 days, its message must outlive that
+        MessageRetentionPeriod: String(14 * 24 * 60 * 60),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
           maxReceiveCount: String(QUEUE_SETTINGS.safetyNetMaxReceiveCount),

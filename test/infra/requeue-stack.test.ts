@@ -373,6 +373,13 @@ describe('event sources', () => {
     expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
   });
 
+  it("gives the worker's jobs a default time limit inside the worker's own timeout", () => {
+    const worker = ofType('AWS::Lambda::Function').find(([id]) => id === workerFunctionId())![1];
+    const limitMs = Number(worker.Properties.Environment.Variables.REQUEUE_JOB_TIMEOUT_MS);
+    expect(limitMs).toBeGreaterThan(0);
+    expect(limitMs).toBeLessThan(worker.Properties.Timeout * 1000);
+  });
+
   it('feeds the retry-task runner one chunk at a time from the tasks queue, failures reported per message', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: { 'Fn::GetAtt': [taskQueueId(), 'Arn'] },
