@@ -1,0 +1,95 @@
+/** Ways to put load on the runtime and time it. */
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export const now = (): number => performance.now();
+
+/**
+ * Call `fn(0 … count-1)` with at most `concurrency` calls in flight; resolves
+ * with the wall time in milliseconds. The first error stops the run.
+ */
+export const runConcurrently = async (
+  count: number,
+  concurrency: number,
+  fn: (i: number) => Promise<void>,
+): Promise<number> => {
+  let next = 0;
+  let failure: unknown;
+  const start = now();
+  const lane = async () => {
+    while (next < count && failure === undefined) {
+      const i = next++;
+      try {
+        await fn(i);
+      } catch (error) {
+        failure ??= error;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
+  if (failure !== undefined) throw failure;
+  return now() - start;
+};
+
+export interface Latency {
+  readonly medianMs: number;
+  readonly p90Ms: number;
+  readonly minMs: number;
+  readonly maxMs: number;
+  readonly samples: number;
+}
+
+const round = (ms: number, digits = 2) => Math.round(ms * 10 ** digits) / 10 ** digits;
+
+export const summarize = (samples: readonly number[]): Latency => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  const median =
+    sorted.length % 2 === 1
+      ? sorted[(sorted.length - 1) / 2]!
+      : (sorted[sorted.length / 2 - 1]! + sorted[sorted.length / 2]!) / 2;
+  return {
+    medianMs: round(median),
+    p90Ms: round(at(0.9)),
+    minMs: round(sorted[0]!),
+    maxMs: round(sorted.at(-1)!),
+    samples: sorted.length,
+  };
+};
+
+/** One call at a time, `samples` times after `warmUp` untimed calls. */
+export const timeCalls = async (samples: number, fn: () => Promise<void>, warmUp = 5): Promise<Latency> => {
+  for (let i = 0; i < warmUp; i++) await fn();
+  const times: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const start = now();
+    await fn();
+    times.push(now() - start);
+  }
+  return summarize(times);
+};
+
+/**
+ * Read `probe` every `intervalMs` until `done` accepts what it read; resolves
+ * with that reading. Fails past `timeoutMs`, naming the last reading.
+ */
+export const waitFor = async <T>(
+  probe: () => Promise<T>,
+  done: (reading: T) => boolean,
+  what: string,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> => {
+  const deadline = now() + timeoutMs;
+  for (;;) {
+    const reading = await probe();
+    if (done(reading)) return reading;
+    if (now() > deadline) {
+      throw new Error(`Waited ${Math.round(timeoutMs / 1000)} s for ${what}; last seen: ${JSON.stringify(reading)}`);
+    }
+    await sleep(intervalMs);
+  }
+};
+
+/** Per second, from a count and milliseconds. */
+export const perSecond = (count: number, ms: number): number => (ms > 0 ? (count * 1000) / ms : Number.POSITIVE_INFINITY);

@@ -1,0 +1,315 @@
+/**
+ * docs/BENCHMARKS.md from one run's figures: the command, the machine, each
+ * figure, each ratio against the targets of issue 5 with PASS or FAIL, and
+ * the raw figures as JSON. Whatever follows the KEEP_BELOW marker in an
+ * existing report (the analysis, written by hand) is kept as it is.
+ */
+import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
+import type { BundleReport } from './bundles';
+import type { Floor } from './floor';
+import type { Latency } from './load';
+import type { BenchOptions } from './options';
+
+export const KEEP_BELOW = '<!-- written by hand below this line; npm run bench keeps it -->';
+export const RAW_FIGURES = '## Raw figures';
+
+export interface Machine {
+  readonly cpu: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly node: string;
+  readonly os: string;
+  /** 1-minute load average when the run began and ended: was anything else busy? */
+  readonly loadAtStart: number;
+  loadAtEnd?: number;
+}
+
+export const describeMachine = (): Machine => ({
+  cpu: cpus()[0]?.model.trim() ?? 'unknown',
+  cores: cpus().length,
+  memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
+  node: process.version,
+  os: `${osType()} ${release()}`,
+  loadAtStart: Math.round(loadavg()[0]! * 100) / 100,
+});
+
+export interface Rate {
+  readonly jobs: number;
+  readonly ms: number;
+  readonly perSecond: number;
+}
+
+export interface RetryAllFigures extends Rate {
+  /** A background task (202) or at once (200). */
+  readonly mode: 'task' | 'sync';
+  readonly total: number;
+  readonly failed: number;
+  /** From the request until every retried job had completed. */
+  readonly allCompletedMs: number;
+  /** From the request until the dead-letter queue was empty (stale copies swept). */
+  readonly deadLettersSweptMs: number;
+}
+
+export interface Seeding {
+  readonly jobs: number;
+  readonly failed: number;
+  readonly completed: number;
+  readonly ms: number;
+  readonly recountMs: number;
+}
+
+export interface LatencyPair {
+  readonly metrics: Latency;
+  readonly failedPage: Latency;
+  /** Jobs in the table (metrics' total) while measured. */
+  readonly jobs: number;
+}
+
+export interface BenchResults {
+  readonly command: string;
+  readonly date: string;
+  readonly durationS: number;
+  readonly machine: Machine;
+  readonly options: Omit<BenchOptions, 'out'>;
+  readonly runtime: { readonly startupMs: number; readonly workerConcurrency: string; readonly recountedBySchedule: boolean };
+  readonly floor: Floor;
+  /** The same measure at the end, on the full table: how much the floor moved as the table grew. */
+  readonly floorAtEnd: Floor;
+  readonly enqueue: Rate;
+  readonly endToEnd: Rate;
+  readonly seedingForRetries: Seeding;
+  readonly singleRetries: Rate;
+  readonly retryAll: RetryAllFigures;
+  readonly seedingForLatency: Seeding;
+  readonly latencyEmpty: LatencyPair;
+  readonly latencyFull: LatencyPair;
+  readonly bundles: BundleReport;
+}
+
+export interface Target {
+  readonly name: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly ratio: number;
+  readonly pass: boolean;
+}
+
+const fixed = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const rate = (r: { perSecond: number }) => `${fixed(r.perSecond)}/s`;
+const seconds = (ms: number) => `${fixed(ms / 1000, 2)} s`;
+const pct = (ratio: number) => `${fixed(ratio * 100, 1)}%`;
+
+export const evaluateTargets = (r: BenchResults): Target[] => {
+  const floor = r.floor.perSecond;
+  const retryAllShare = r.retryAll.perSecond / floor;
+  const endToEndShare = r.endToEnd.perSecond / floor;
+  const loopSlower = r.retryAll.perSecond / r.singleRetries.perSecond;
+  const metrics = r.latencyFull.metrics.medianMs / r.latencyEmpty.metrics.medianMs;
+  const page = r.latencyFull.failedPage.medianMs / r.latencyEmpty.failedPage.medianMs;
+  return [
+    {
+      name: `retry-all of ${fixed(r.retryAll.jobs)} failed jobs vs the floor`,
+      target: '≥ 70% of the floor',
+      measured: `${rate(r.retryAll)} / ${rate(r.floor)} = ${pct(retryAllShare)}`,
+      ratio: retryAllShare,
+      pass: retryAllShare >= 0.7,
+    },
+    {
+      name: 'end-to-end (enqueue → completed) vs the floor',
+      target: '≥ 30% of the floor',
+      measured: `${rate(r.endToEnd)} / ${rate(r.floor)} = ${pct(endToEndShare)}`,
+      ratio: endToEndShare,
+      pass: endToEndShare >= 0.3,
+    },
+    {
+      name: 'loop of single retries vs retry-all',
+      target: 'loop ≥ 3× slower',
+      measured: `${rate(r.retryAll)} / ${rate(r.singleRetries)} = ${fixed(loopSlower, 2)}×`,
+      ratio: loopSlower,
+      pass: loopSlower >= 3,
+    },
+    {
+      name: `GET /jobs/metrics at ${fixed(r.latencyFull.jobs)} jobs vs at ${fixed(r.latencyEmpty.jobs)}`,
+      target: '≤ 1.5×',
+      measured: `${r.latencyFull.metrics.medianMs} ms / ${r.latencyEmpty.metrics.medianMs} ms = ${fixed(metrics, 2)}×`,
+      ratio: metrics,
+      pass: metrics <= 1.5,
+    },
+    {
+      name: `GET /jobs/failed?limit=50 at ${fixed(r.latencyFull.jobs)} jobs vs at ${fixed(r.latencyEmpty.jobs)}`,
+      target: '≤ 1.5×',
+      measured: `${r.latencyFull.failedPage.medianMs} ms / ${r.latencyEmpty.failedPage.medianMs} ms = ${fixed(page, 2)}×`,
+      ratio: page,
+      pass: page <= 1.5,
+    },
+  ];
+};
+
+const table = (rows: readonly (readonly string[])[]): string[] => [
+  `| ${rows[0]!.join(' | ')} |`,
+  `|${rows[0]!.map(() => '---').join('|')}|`,
+  ...rows.slice(1).map((row) => `| ${row.join(' | ')} |`),
+];
+
+const latencyRow = (what: string, l: Latency) => [what, `${l.medianMs} ms`, `${l.p90Ms} ms`, `${l.minMs}–${l.maxMs} ms`];
+
+const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`;
+
+export const formatReport = (r: BenchResults, kept?: string): string => {
+  const targets = evaluateTargets(r);
+  const passed = targets.filter((t) => t.pass).length;
+  const m = r.machine;
+  const o = r.options;
+  const lines = [
+    '# Benchmarks',
+    '',
+    `Made by \`${r.command}\` on ${r.date} (${fixed(r.durationS)} s). Every rate is measured in that one run, on`,
+    'one machine, against the local runtime (`npm start`: dynalite, fauxqs, the API Gateway and SQS event-source',
+    'emulations and every handler in one Node.js process) and compared with a floor measured in the same run.',
+    'The figures are of this machine and this runtime, not of AWS; the ratios are what the targets of issue 5 ask.',
+    '',
+    '## Machine',
+    '',
+    ...table([
+      ['cpu', 'cores', 'memory', 'node', 'os', 'load average (1 min) at start → end'],
+      [m.cpu, String(m.cores), `${m.memoryGiB} GiB`, m.node, m.os, `${m.loadAtStart} → ${m.loadAtEnd ?? '?'}`],
+    ]),
+    '',
+    `The bench (the client side of every load) runs in its own process beside the runtime. Concurrency C = ${o.concurrency}`,
+    `for every client-side load, the floor's included. Worker pollers: ${r.runtime.workerConcurrency}. Runtime ready in ${fixed(r.runtime.startupMs)} ms.`,
+    ...(r.runtime.recountedBySchedule
+      ? ['', '**Note:** the reconciler\'s hourly recount ran during this run and may have slowed the phase it overlapped.']
+      : []),
+    '',
+    `## Targets: ${passed} of ${targets.length} pass`,
+    '',
+    ...table([
+      ['what', 'target', 'measured', 'result'],
+      ...targets.map((t) => [t.name, t.target, t.measured, t.pass ? '**PASS**' : '**FAIL**']),
+    ]),
+    '',
+    '## Figures',
+    '',
+    ...table([
+      ['figure', 'jobs / calls', 'time', 'rate', 'vs floor'],
+      [
+        `**floor**: conditional UpdateItem (\`SET #n = :v\`, \`attribute_exists(pk)\`) on small items, C = ${r.floor.concurrency}`,
+        fixed(r.floor.updates),
+        seconds(r.floor.ms),
+        rate(r.floor),
+        '100%',
+      ],
+      [
+        `floor again at the end (${fixed(r.latencyFull.jobs)} jobs in the table)`,
+        fixed(r.floorAtEnd.updates),
+        seconds(r.floorAtEnd.ms),
+        rate(r.floorAtEnd),
+        pct(r.floorAtEnd.perSecond / r.floor.perSecond),
+      ],
+      ['enqueue: `POST /jobs` (`demo.echo`), C = ' + o.concurrency, fixed(r.enqueue.jobs), seconds(r.enqueue.ms), rate(r.enqueue), pct(r.enqueue.perSecond / r.floor.perSecond)],
+      ['end-to-end: first enqueue → all completed (metrics)', fixed(r.endToEnd.jobs), seconds(r.endToEnd.ms), rate(r.endToEnd), pct(r.endToEnd.perSecond / r.floor.perSecond)],
+      [
+        `retry-all: \`POST /jobs/retry-all-failed\` → ${r.retryAll.mode === 'task' ? 'task COMPLETED' : '200'}`,
+        fixed(r.retryAll.jobs),
+        seconds(r.retryAll.ms),
+        rate(r.retryAll),
+        pct(r.retryAll.perSecond / r.floor.perSecond),
+      ],
+      [
+        'single retries: `POST /jobs/retry/{id}`, C = ' + o.concurrency,
+        fixed(r.singleRetries.jobs),
+        seconds(r.singleRetries.ms),
+        rate(r.singleRetries),
+        pct(r.singleRetries.perSecond / r.floor.perSecond),
+      ],
+    ]),
+    '',
+    `Retry-all ran as ${r.retryAll.mode === 'task' ? `a background task (202, then \`GET /jobs/retry-tasks/{taskId}\` polled every 100 ms until COMPLETED)` : 'one request (200)'}:`,
+    `${fixed(r.retryAll.jobs)} retried, ${fixed(r.retryAll.failed)} not, of ${fixed(r.retryAll.total)}. The worker ran the retried jobs meanwhile, in the same process;`,
+    `every one had completed ${seconds(r.retryAll.allCompletedMs)} after the request, and the stale dead-letter copies were swept by ${seconds(r.retryAll.deadLettersSweptMs)}.`,
+    `End-to-end is timed by polling \`GET /jobs/metrics\` every 100 ms after the last enqueue answered.`,
+    '',
+    '### Metrics and one page of failed jobs, empty and full',
+    '',
+    `Median of ${o.samples} calls one after another (after 5 untimed), client-side.`,
+    '',
+    ...table([
+      ['call', 'median', 'p90', 'min–max'],
+      latencyRow(`\`GET /jobs/metrics\`, ${fixed(r.latencyEmpty.jobs)} jobs`, r.latencyEmpty.metrics),
+      latencyRow(`\`GET /jobs/metrics\`, ${fixed(r.latencyFull.jobs)} jobs`, r.latencyFull.metrics),
+      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyEmpty.jobs)} jobs`, r.latencyEmpty.failedPage),
+      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyFull.jobs)} jobs`, r.latencyFull.failedPage),
+    ]),
+    '',
+    'The empty table\'s page is an empty array; the full table\'s carries 50 jobs.',
+    '',
+    '### Seeding',
+    '',
+    'Jobs written straight into the table with BatchWriteItem (25 a call, C calls in flight), each built by the core',
+    "transitions and the adapter's `toItem` exactly as the worker would have left it (`demo.echo`, 3 attempts;",
+    'failed ones with their error, stack and history), failed ones with their dead-letter copy (SendMessageBatch);',
+    'then `DynamoDbJobStore.recount()` to set the counters. Not timed as part of any figure above.',
+    '',
+    ...table([
+      ['for', 'failed', 'completed', 'write time', 'items/s', 'recount'],
+      [
+        'the retries',
+        fixed(r.seedingForRetries.failed),
+        fixed(r.seedingForRetries.completed),
+        seconds(r.seedingForRetries.ms),
+        `${fixed((r.seedingForRetries.jobs * 1000) / r.seedingForRetries.ms)}/s`,
+        seconds(r.seedingForRetries.recountMs),
+      ],
+      [
+        'the full table',
+        fixed(r.seedingForLatency.failed),
+        fixed(r.seedingForLatency.completed),
+        seconds(r.seedingForLatency.ms),
+        `${fixed((r.seedingForLatency.jobs * 1000) / Math.max(1, r.seedingForLatency.ms))}/s`,
+        seconds(r.seedingForLatency.recountMs),
+      ],
+    ]),
+    '',
+    '## Bundles',
+    '',
+    `From \`bench/bundles.ts\` (also \`npm run bench:bundles\`): each function bundled as the stack bundles it, then`,
+    `\`require()\`d in a fresh Node.js ${r.bundles.node} process with \`--enable-source-maps\`, median of ${r.bundles.runs}; run after the runtime stopped.`,
+    '',
+    ...table([
+      ['handler', 'index.js', 'gzipped', 'source map', 'cold import (median)', 'min–max', 'over a bare handler'],
+      ['(bare handler)', '', '', '', `${r.bundles.bare.medianMs} ms`, `${r.bundles.bare.minMs}–${r.bundles.bare.maxMs} ms`, ''],
+      ...r.bundles.handlers.map((h) => [
+        h.handler,
+        kib(h.bytes),
+        kib(h.gzipBytes),
+        kib(h.sourceMapBytes),
+        `${h.coldImport.medianMs} ms`,
+        `${h.coldImport.minMs}–${h.coldImport.maxMs} ms`,
+        `+${h.overBareMs} ms`,
+      ]),
+    ]),
+    '',
+    '## Sizes',
+    '',
+    'Every size is a flag or an environment variable of `npm run bench` (`npm run bench -- --help` lists them);',
+    'this run used:',
+    '',
+    ...table([['knob', 'value'], ...Object.entries(o).map(([k, v]) => [k, fixed(v)])]),
+    '',
+    RAW_FIGURES,
+    '',
+    '```json',
+    JSON.stringify({ ...r, targets }, null, 2),
+    '```',
+    '',
+    KEEP_BELOW,
+  ];
+  return `${lines.join('\n')}\n${kept ?? ''}`;
+};
+
+/** The hand-written part of an existing report, after the marker. */
+export const keptPart = (existing: string | undefined): string | undefined => {
+  if (!existing) return undefined;
+  const at = existing.indexOf(KEEP_BELOW);
+  return at < 0 ? undefined : existing.slice(at + KEEP_BELOW.length).replace(/^\n/, '');
+};
