@@ -98,7 +98,11 @@ export const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv, roo
   return { ...values, out: path.resolve(root, out) };
 };
 
-export const DEFAULT_OPTIONS = Object.fromEntries(Object.entries(KNOBS).map(([key, knob]) => [key, knob.fallback])) as Record<
-  keyof typeof KNOBS,
-  number
->;
+/** How to make this run again: the variables that took effect, then the command and its flags. */
+export const commandLine = (argv: readonly string[], env: NodeJS.ProcessEnv): string => {
+  const flags = parseFlags(argv);
+  const knobs: { flag: string; env: string }[] = [...Object.values(KNOBS), { flag: 'out', env: 'BENCH_OUT' }];
+  const fromEnv = knobs.filter((k) => !flags.has(k.flag) && env[k.env]).map((k) => `${k.env}=${env[k.env]}`);
+  const worker = env.REQUEUE_WORKER_CONCURRENCY ? [`REQUEUE_WORKER_CONCURRENCY=${env.REQUEUE_WORKER_CONCURRENCY}`] : [];
+  return [...worker, ...fromEnv, 'npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
+};

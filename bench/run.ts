@@ -25,7 +25,7 @@ import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/sup
 import { measureBundles } from './bundles';
 import { createFloorItems, measureFloor } from './floor';
 import { now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
-import { BenchOptionsError, readOptions, usage, type BenchOptions } from './options';
+import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
 import {
   describeMachine,
   evaluateTargets,
@@ -267,13 +267,6 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
   };
 };
 
-const commandLine = (argv: readonly string[]): string => {
-  const env = Object.entries(process.env)
-    .filter(([name]) => name.startsWith('BENCH_') || name === 'REQUEUE_WORKER_CONCURRENCY')
-    .map(([name, value]) => `${name}=${value}`);
-  return [...env, 'npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
-};
-
 const main = async (): Promise<void> => {
   const argv = process.argv.slice(2);
   if (argv.includes('--help')) {
@@ -306,7 +299,7 @@ const main = async (): Promise<void> => {
 
   const { out, ...sizes } = options;
   const results: BenchResults = {
-    command: commandLine(argv),
+    command: commandLine(argv, process.env),
     date,
     durationS: (now() - began) / 1000,
     machine,
