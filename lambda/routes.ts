@@ -62,6 +62,7 @@ export const ROUTES: readonly Route[] = [
     path: '/jobs/retry/{jobId}',
     handler: 'retry-job',
     description: 'Retry one failed job',
+    // consume: it clears the stale dead-letter copies it comes across
     permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'] },
   },
   {
@@ -119,14 +120,16 @@ export const TASK_RUNNER = {
 
 /**
  * The reconciler, on a schedule: re-sends jobs that should run but may have
- * no message (see lambda/core/resend-pending-jobs.ts).
+ * no message (see lambda/core/resend-pending-jobs.ts), resumes retry tasks
+ * whose runner stopped, and clears stale dead-letter copies.
  */
 export const RECONCILER = {
   handler: 'reconcile',
   description: 'Re-send jobs left without a message',
   /** EventBridge schedule expression. */
   schedule: 'rate(1 minute)',
-  permissions: { table: 'readWrite', mainQueue: ['send'], taskQueue: ['send'] },
+  // consume: it clears dead-letter copies of jobs retried since
+  permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */

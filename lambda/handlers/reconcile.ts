@@ -1,18 +1,24 @@
 import { resendPendingJobs, type ResendCounts } from '../core/resend-pending-jobs';
+import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { resumeAbandonedTasks } from '../core/run-retry-task';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
 const { store, queue, tasks, taskQueue, config } = services();
 
+/** Dead-letter messages looked at per pass. */
+const DLQ_SWEEP_PER_PASS = 100;
+
 /** Runs on a schedule (every minute on AWS, a timer in the local runtime). */
-export const handler = async (): Promise<ResendCounts & { tasks: number }> => {
+export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
   const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs });
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });
   await store.flush();
+  // a single retry leaves the job's dead-letter copy behind: clear a few each pass
+  const cleared = await queue.sweepDeadLetters((message) => isStaleCopy(store, message), DLQ_SWEEP_PER_PASS);
   // counters drift when a process dies before writing them, or jobs expire: set them right once an hour
   if (new Date().getUTCMinutes() === 0) logger.info('Recounted jobs per state', { ...(await store.recount()) });
   if (counts.waiting + counts.delayed + counts.active > 0) logger.warn('Re-sent jobs left without a message', { ...counts });
-  return { ...counts, tasks: resumed };
+  return { ...counts, tasks: resumed, deadLettersCleared: cleared };
 };

@@ -1,11 +1,20 @@
+import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { retryFailedJob } from '../core/retry-failed-job';
 import { services } from '../adapters/services';
 import { httpHandler, jobIdParam, json } from './http';
+import { logger } from './logger';
 
 const { store, queue } = services();
+
+/** Dead-letter messages looked at after a retry: one receive. */
+const SWEEP = 10;
 
 export const handler = httpHandler(async (event) => {
   const jobId = jobIdParam(event);
   await retryFailedJob({ store, queue }, jobId);
+  // the job's dead-letter copy is stale now; clear what stale copies one receive brings (the reconciler does the rest)
+  await queue
+    .sweepDeadLetters((message) => isStaleCopy(store, message), SWEEP)
+    .catch((error: unknown) => logger.warn('Could not clear stale dead-letter copies', { error: error as Error }));
   return json(200, { message: `Job '${jobId}' has been queued for retry`, jobId });
 });
