@@ -57,11 +57,7 @@ export interface RequeueStackProps extends StackProps {
   readonly jobRetention?: Duration;
 }
 
-/**
- * The retry-task runner stops starting pages 15 s before its timeout and runs
- * a chunk for at most 60 s (lambda/handlers/retry-task-runner.ts).
- */
-const TASK_RUNNER_TIMEOUT = Duration.seconds(90);
+const TASK_RUNNER_TIMEOUT = Duration.seconds(TASK_RUNNER.timeoutSeconds);
 
 /** What every function reads at cold start (lambda/adapters/config.ts). */
 export interface FunctionSettings {
@@ -178,8 +174,7 @@ export class RequeueStack extends Stack {
       handler: RECONCILER.handler,
       description: RECONCILER.description,
       environment,
-      // one run ends before the next is due
-      timeout: Duration.seconds(50),
+      timeout: Duration.seconds(RECONCILER.timeoutSeconds),
     });
     grantPermissions(this.reconciler.function, RECONCILER.permissions, grantTargets);
     // a missed or failed run is made up by the next one, a minute later: no retries

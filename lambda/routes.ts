@@ -110,13 +110,15 @@ export const WORKER = {
 export const TASK_RUNNER = {
   handler: 'retry-task-runner',
   description: 'Run background retry tasks',
+  /** A chunk runs at most 60 s and stops starting pages 15 s before this (retry-task-runner.ts). */
+  timeoutSeconds: 90,
   permissions: {
     table: 'readWrite',
     mainQueue: ['send'],
     deadLetterQueue: ['consume'],
     taskQueue: ['consume', 'send'],
   },
-} as const satisfies Omit<Route, 'method' | 'path'>;
+} as const satisfies Omit<Route, 'method' | 'path'> & { timeoutSeconds: number };
 
 /**
  * The reconciler, on a schedule: re-sends jobs that should run but may have
@@ -128,9 +130,11 @@ export const RECONCILER = {
   description: 'Re-send jobs left without a message',
   /** EventBridge schedule expression. */
   schedule: 'rate(1 minute)',
+  /** One run ends before the next is due. */
+  timeoutSeconds: 50,
   // consume: it clears dead-letter copies of jobs retried since
   permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
-} as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string };
+} as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string; timeoutSeconds: number };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
 export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;

@@ -20,9 +20,6 @@ import { readSettings, SettingsError, type Settings } from './settings';
 
 /** Lambda runs a function 15 minutes at most. */
 const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
-/** As the stack sets them (infra/requeue-stack.ts). */
-const TASK_RUNNER_TIMEOUT_MS = 90_000;
-const RECONCILER_TIMEOUT_MS = 50_000;
 /** A second Ctrl-C sooner than this is the same press, delivered twice. */
 const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
@@ -132,7 +129,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     region,
     handler: taskRunner,
     functionName: `requeue-${TASK_RUNNER.handler}`,
-    timeoutMs: TASK_RUNNER_TIMEOUT_MS,
+    timeoutMs: TASK_RUNNER.timeoutSeconds * 1000,
     concurrency: 2,
     batchSize: 1,
   });
@@ -141,7 +138,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     expression: RECONCILER.schedule,
     handler: reconcile,
     functionName: `requeue-${RECONCILER.handler}`,
-    timeoutMs: RECONCILER_TIMEOUT_MS,
+    timeoutMs: RECONCILER.timeoutSeconds * 1000,
     region,
   });
   running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });

@@ -56,18 +56,22 @@ export const parseJobMessage = (body: string): JobMessage | undefined => {
 };
 
 class ExecutionTimeoutError extends Error {
-  constructor(ms: number) {
-    super(`Job timed out after ${ms} ms`);
+  constructor(ms: number, cutShort: boolean) {
+    super(
+      cutShort
+        ? `Job timed out after ${ms} ms: the worker had no more time left (its function timeout); lower opts.timeout or raise the worker's`
+        : `Job timed out after ${ms} ms`,
+    );
     this.name = 'ExecutionTimeoutError';
   }
 }
 
-const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number): Promise<unknown> => {
+const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number, cutShort: boolean): Promise<unknown> => {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      const error = new ExecutionTimeoutError(timeoutMs);
+      const error = new ExecutionTimeoutError(timeoutMs, cutShort);
       controller.abort(error);
       reject(error);
     }, timeoutMs);
@@ -160,7 +164,8 @@ const write = async ({ store }: WorkerDeps, transition: Transition): Promise<Job
 
 const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise<MessageOutcome> => {
   const { log, now = Date.now } = deps;
-  const start = now();
+  // the execution started when it was claimed
+  const start = job.processedAt ?? now();
   const processor = deps.findProcessor(job.name);
   let transition: Transition;
   if (!processor) {
@@ -170,9 +175,10 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
     });
   } else {
     // leave the worker a moment to record the outcome before its own time runs out
-    const timeoutMs = Math.max(1, Math.min(job.opts.timeout ?? deps.defaultTimeoutMs, remainingMs - 2000));
+    const wanted = job.opts.timeout ?? deps.defaultTimeoutMs;
+    const timeoutMs = Math.max(1, Math.min(wanted, remainingMs - 2000));
     try {
-      const returnValue = await runWithTimeout(processor, job, timeoutMs);
+      const returnValue = await runWithTimeout(processor, job, timeoutMs, timeoutMs < wanted);
       transition = moveToCompleted(job, start, now(), returnValue ?? null);
     } catch (error) {
       transition = moveAfterFailure(job, start, now(), describeFailure(error, error instanceof ExecutionTimeoutError));
