@@ -107,9 +107,14 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const reconcile = await loadHandler<ScheduledHandler>(RECONCILER.handler);
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
+  const { resumeAbandonedTasks } = await import('../lambda/core/run-retry-task');
 
-  // the local SQS starts empty: give every unfinished job a message again
+  // the local SQS starts empty: give every unfinished job a message again,
+  // and every open retry task (no runner of the last run survives it)
   await resendPendingJobs(services());
+  await resumeAbandonedTasks(services(), { everyOpenTask: true });
+  // a process killed before writing its counter changes left them behind: count afresh
+  await services().store.recount();
 
   running.eventSource = startEventSource({
     sqs,

@@ -140,9 +140,23 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
   }
 };
 
-/** The reconciler's part: wake a runner for each running task whose runner died. */
-export const resumeAbandonedTasks = async ({ tasks, taskQueue, now = Date.now }: Pick<TaskDeps, 'tasks' | 'taskQueue' | 'now'>) => {
-  const abandoned = await tasks.listAbandonedTasks(now());
-  for (const task of abandoned) await taskQueue.sendTask(task.id);
+/**
+ * The reconciler's part: wake a runner for each open task whose runner died
+ * (its lease ended before `now`). After a restart of the local runtime no
+ * runner can be alive, so `everyOpenTask` takes them all and ends their leases.
+ */
+export const resumeAbandonedTasks = async (
+  { tasks, taskQueue, now = Date.now }: Pick<TaskDeps, 'tasks' | 'taskQueue' | 'now'>,
+  { everyOpenTask = false }: { everyOpenTask?: boolean } = {},
+): Promise<number> => {
+  const abandoned = await tasks.listAbandonedTasks(everyOpenTask ? Number.MAX_SAFE_INTEGER : now());
+  for (const task of abandoned) {
+    if (task.leaseUntil !== undefined) {
+      await write(tasks, task, { leaseUntil: undefined }).catch((error: unknown) => {
+        if (!(error instanceof StateConflictError)) throw error;
+      });
+    }
+    await taskQueue.sendTask(task.id);
+  }
   return abandoned.length;
 };
