@@ -29,9 +29,22 @@ const integer = (env: NodeJS.ProcessEnv, name: string, fallback: number, min: nu
   return value;
 };
 
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+/** Without an API key anyone who reaches the port may call the API: only loopback then. */
+const host = (env: NodeJS.ProcessEnv): string => {
+  const value = env.HOST?.trim() || '127.0.0.1';
+  if (!LOOPBACK.test(value) && !env.REQUEUE_API_KEY) {
+    throw new SettingsError(
+      `HOST=${value} would open the API to other machines without authentication; set REQUEUE_API_KEY as well, or leave HOST unset.`,
+    );
+  }
+  return value;
+};
+
 export const readSettings = (env: NodeJS.ProcessEnv): Settings => ({
   port: integer(env, 'PORT', 3000, 0, 65535),
-  host: env.HOST?.trim() || '127.0.0.1',
+  host: host(env),
   sqsPort: integer(env, 'SQS_PORT', 9324, 0, 65535),
   dynamoDbPort: integer(env, 'DYNAMODB_PORT', 8000, 0, 65535),
   dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',

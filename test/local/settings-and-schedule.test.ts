@@ -14,6 +14,11 @@ describe('local runtime settings', () => {
     });
   });
 
+  it('listens beyond loopback only with an API key', () => {
+    expect(readSettings({ HOST: '0.0.0.0', REQUEUE_API_KEY: 'k' })).toMatchObject({ host: '0.0.0.0', apiKey: 'k' });
+    expect(readSettings({ HOST: '::1' }).host).toBe('::1');
+  });
+
   it('takes 0 for a free port', () => {
     expect(readSettings({ PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0' })).toMatchObject({ port: 0, sqsPort: 0, dynamoDbPort: 0 });
   });
@@ -23,6 +28,7 @@ describe('local runtime settings', () => {
     [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535, got '70000'."],
     [{ REQUEUE_VISIBILITY_TIMEOUT: '0' }, "REQUEUE_VISIBILITY_TIMEOUT must be a whole number from 1 to 43200, got '0'."],
     [{ REQUEUE_WORKER_CONCURRENCY: '1.5' }, "REQUEUE_WORKER_CONCURRENCY must be a whole number from 1 to 50, got '1.5'."],
+    [{ HOST: '0.0.0.0' }, 'HOST=0.0.0.0 would open the API to other machines without authentication; set REQUEUE_API_KEY as well'],
   ])('refuses %j with a sentence naming the setting', (env, message) => {
     expect(() => readSettings(env)).toThrow(message);
   });
