@@ -4,7 +4,7 @@ import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { SqsJobQueue } from '../../lambda/adapters/sqs-job-queue';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { retryFailedJob } from '../../lambda/core/retry-failed-job';
-import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
+import { storeFailedJob } from '../support/job-fixtures';
 import type { HttpHandler } from '../../local/api-gateway';
 import { loadHandler } from '../../local/handler-modules';
 import { freshResources } from '../support/resources';
@@ -35,15 +35,7 @@ const call = async (name: string, event: Record<string, unknown>) => {
   return { status: result.statusCode, body: JSON.parse(result.body) };
 };
 
-const failedJob = async (id: string) => {
-  const job = createJob({ id, name: 'demo.echo', data: null, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } }, Date.now());
-  await store.create(job);
-  const active = claim(job, 0, Date.now(), 30_000) as Transition;
-  await store.save(active.next, active.expect);
-  const failed = moveAfterFailure(active.next, Date.now(), Date.now(), { message: 'outage' });
-  await store.save(failed.next, failed.expect);
-  return failed.next;
-};
+const failedJob = (id: string) => storeFailedJob(store, { id, name: 'demo.echo', error: 'outage' });
 
 describe('with SQS unavailable', () => {
   it('an enqueue answers 503 DEPENDENCY_UNAVAILABLE and leaves no job behind', async () => {

@@ -2,6 +2,7 @@ import { DuplicateJobError, StateConflictError, ValidationError } from '../../la
 import type { Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
 
 let store: DynamoDbJobStore;
@@ -17,16 +18,8 @@ let seq = 0;
 const newJob = (data: unknown = null, name = 'demo.echo'): Job =>
   createJob({ id: `job-${++seq}`, name, data, opts }, 1_000 + seq);
 
-/** Store a job and take it through one failed execution, failing at `failedAt`. */
-const failedJob = async (failedAt: number, name = 'demo.fail'): Promise<Job> => {
-  const job = newJob({ n: failedAt }, name);
-  await store.create(job);
-  const active = claim(job, 0, failedAt - 10, 30_000) as Transition;
-  await store.save(active.next, active.expect);
-  const failed = moveAfterFailure(active.next, failedAt - 10, failedAt, { message: `boom ${failedAt}` });
-  await store.save(failed.next, failed.expect);
-  return failed.next;
-};
+const failedJob = (failedAt: number) =>
+  storeFailedJob(store, { id: `job-${++seq}`, name: 'demo.fail', data: { n: failedAt }, failedAt, error: `boom ${failedAt}` });
 
 describe('DynamoDbJobStore', () => {
   it('stores a job and reads it back exactly, whatever JSON its data holds', async () => {

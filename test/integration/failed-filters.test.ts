@@ -1,24 +1,9 @@
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
-import type { Job } from '../../lambda/core/job';
-import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
+import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
 let h: Harness;
 let store: DynamoDbJobStore;
-
-/** A failed demo.flaky job (it succeeds on its next execution), failed at `failedAt` with `error`. */
-const plantFailed = async (id: string, name: string, failedAt: number, error: string): Promise<Job> => {
-  const job = createJob(
-    { id, name, data: { failTimes: 1 }, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } },
-    failedAt - 100,
-  );
-  await store.create(job);
-  const active = claim(job, 0, failedAt - 50, 30_000) as Transition;
-  await store.save(active.next, active.expect);
-  const failed = moveAfterFailure(active.next, failedAt - 50, failedAt, { message: error });
-  await store.save(failed.next, failed.expect);
-  return failed.next;
-};
 
 const T = 1_700_000_000_000;
 
@@ -27,12 +12,12 @@ beforeAll(async () => {
   store = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
   // 12 failed jobs: names alternate, one per minute, two kinds of error
   for (let i = 0; i < 12; i++) {
-    await plantFailed(
-      `f${String(i).padStart(2, '0')}`,
-      i % 2 === 0 ? 'demo.flaky' : 'email.send',
-      T + i * 60_000,
-      i % 3 === 0 ? 'ECONNRESET talking to smtp' : 'card declined',
-    );
+    await storeFailedJob(store, {
+      id: `f${String(i).padStart(2, '0')}`,
+      name: i % 2 === 0 ? 'demo.flaky' : 'email.send',
+      failedAt: T + i * 60_000,
+      error: i % 3 === 0 ? 'ECONNRESET talking to smtp' : 'card declined',
+    });
   }
   await store.flush();
 });

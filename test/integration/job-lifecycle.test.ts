@@ -15,13 +15,8 @@ const enqueue = async (body: unknown): Promise<string> => {
   return answer.body.id;
 };
 
-const details = async (id: string) => (await h.request('GET', `/jobs/details/${id}`)).body;
-
-const untilState = (id: string, state: string, timeoutMs = 10_000) =>
-  eventually(async () => {
-    const job = await details(id);
-    return job.state === state && job;
-  }, timeoutMs, `job ${id} to be ${state}`);
+const details = (id: string) => h.details(id);
+const untilState = (id: string, state: string) => h.untilState(id, state);
 
 /** Receive every message now visible in the dead-letter queue (and delete them). */
 const drainDeadLetters = async (): Promise<{ jobId: string; generation: number; deadLettered?: boolean }[]> => {

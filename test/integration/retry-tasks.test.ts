@@ -3,7 +3,7 @@ import { DynamoDbRetryTaskStore } from '../../lambda/adapters/dynamodb-retry-tas
 import { SqsTaskQueue } from '../../lambda/adapters/sqs-job-queue';
 import type { Job } from '../../lambda/core/job';
 import { resumeAbandonedTasks } from '../../lambda/core/run-retry-task';
-import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
+import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
 let h: Harness;
@@ -13,19 +13,7 @@ let seq = 0;
 /** `n` failed demo.flaky jobs of `name` (each succeeds on its next execution). */
 const plantFailed = async (n: number, name: string): Promise<Job[]> => {
   const jobs: Job[] = [];
-  for (let i = 0; i < n; i++) {
-    const at = Date.now();
-    const job = createJob(
-      { id: `${name}-${++seq}`, name, data: { failTimes: 1 }, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } },
-      at,
-    );
-    await store.create(job);
-    const active = claim(job, 0, at, 30_000) as Transition;
-    await store.save(active.next, active.expect);
-    const failed = moveAfterFailure(active.next, at, at, { message: 'outage' });
-    await store.save(failed.next, failed.expect);
-    jobs.push(failed.next);
-  }
+  for (let i = 0; i < n; i++) jobs.push(await storeFailedJob(store, { id: `${name}-${++seq}`, name, error: 'outage' }));
   await store.flush();
   return jobs;
 };

@@ -9,13 +9,8 @@ beforeAll(async () => {
 });
 afterAll(() => h.stop());
 
-const details = async (id: string) => (await h.request('GET', `/jobs/details/${id}`)).body;
-
-const untilState = (id: string, state: string, timeoutMs = 10_000) =>
-  eventually(async () => {
-    const job = await details(id);
-    return job.state === state && job;
-  }, timeoutMs, `job ${id} to be ${state}`);
+const details = (id: string) => h.details(id);
+const untilState = (id: string, state: string) => h.untilState(id, state);
 
 /** Enqueue a job that fails `failTimes` executions in all, with one attempt per generation. */
 const failedFlakyJob = async (failTimes = 1): Promise<string> => {

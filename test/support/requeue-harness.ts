@@ -81,10 +81,21 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   };
 
+  /** `GET /jobs/details/:id`'s body. */
+  const details = async (id: string) => (await request('GET', `/jobs/details/${id}`)).body;
+  /** The job once it is in `state`, polled. */
+  const untilState = (id: string, state: string, timeoutMs = 10_000) =>
+    eventually(async () => {
+      const job = await details(id);
+      return job.state === state && job;
+    }, timeoutMs, `job ${id} to be ${state}`);
+
   return {
     ...resources,
     baseUrl,
     request,
+    details,
+    untilState,
     startWorker,
     stopWorker,
     startTaskRunner,
