@@ -10,7 +10,8 @@ import { JOB_TABLE } from '../lambda/adapters/table-schema';
 import { now, perSecond, runConcurrently } from './load';
 
 const ITEMS = 1_000;
-const WARM_UP = 200;
+/** Untimed updates before each measure: the JIT and LevelDB settle first. */
+export const FLOOR_WARM_UP = 1_000;
 
 const floorKey = (i: number) => ({ [JOB_TABLE.partitionKey]: `BENCH#FLOOR#${i % ITEMS}`, [JOB_TABLE.sortKey]: 'FLOOR' });
 
@@ -24,18 +25,21 @@ export const createFloorItems = async (doc: DynamoDBDocumentClient, tableName: s
 };
 
 export interface Floor {
+  /** When in the run it was measured. */
+  readonly when: string;
   readonly updates: number;
   readonly concurrency: number;
   readonly ms: number;
   readonly perSecond: number;
 }
 
-/** `updates` conditional UpdateItems spread over the floor items, `concurrency` at a time. */
+/** `updates` conditional UpdateItems spread over the floor items, `concurrency` at a time, after untimed ones to warm up. */
 export const measureFloor = async (
   doc: DynamoDBDocumentClient,
   tableName: string,
   updates: number,
   concurrency: number,
+  when: string,
 ): Promise<Floor> => {
   const update = (i: number) =>
     doc
@@ -50,8 +54,8 @@ export const measureFloor = async (
         }),
       )
       .then(() => undefined);
-  await runConcurrently(Math.min(WARM_UP, updates), concurrency, update);
+  await runConcurrently(Math.min(FLOOR_WARM_UP, updates), concurrency, update);
   const start = now();
   const ms = await runConcurrently(updates, concurrency, update);
-  return { updates, concurrency, ms, perSecond: perSecond(updates, now() - start) };
+  return { when, updates, concurrency, ms, perSecond: perSecond(updates, now() - start) };
 };

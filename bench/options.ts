@@ -26,6 +26,8 @@ export interface BenchOptions {
   readonly bundleRuns: number;
   /** Where the report goes. */
   readonly out: string;
+  /** Profile the runtime's CPU into this folder and add where its time went, phase by phase, to the report. */
+  readonly cpuProf?: string;
 }
 
 interface Knob {
@@ -57,6 +59,7 @@ export const usage = (): string =>
     'npm run bench [-- --flag=value ...]   (each flag also as an environment variable)',
     ...Object.values(KNOBS).map((k) => `  --${k.flag.padEnd(15)} ${k.env.padEnd(21)} ${k.help} (default ${k.fallback})`),
     `  --${'out'.padEnd(15)} ${'BENCH_OUT'.padEnd(21)} the report's path (default docs/BENCHMARKS.md)`,
+    `  --${'cpu-prof'.padEnd(15)} ${'BENCH_CPU_PROF'.padEnd(21)} profile the runtime into this folder; the report says where its time went (slows it)`,
   ].join('\n');
 
 /** `--name=value` and `--name value` pairs; anything else is refused. */
@@ -74,7 +77,7 @@ const parseFlags = (argv: readonly string[]): Map<string, string> => {
 
 export const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions => {
   const flags = parseFlags(argv);
-  const known = new Set([...Object.values(KNOBS).map((k) => k.flag), 'out']);
+  const known = new Set([...Object.values(KNOBS).map((k) => k.flag), 'out', 'cpu-prof']);
   for (const flag of flags.keys()) {
     if (!known.has(flag)) throw new BenchOptionsError(`Unknown flag --${flag}.\n${usage()}`);
   }
@@ -95,13 +98,18 @@ export const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv, roo
     throw new BenchOptionsError(`--seed-failed (${values.seedFailed}) cannot exceed --seed-total (${values.seedTotal}).`);
   }
   const out = flags.get('out') ?? env.BENCH_OUT ?? path.join('docs', 'BENCHMARKS.md');
-  return { ...values, out: path.resolve(root, out) };
+  const cpuProf = flags.get('cpu-prof') ?? env.BENCH_CPU_PROF;
+  return { ...values, out: path.resolve(root, out), ...(cpuProf ? { cpuProf: path.resolve(root, cpuProf) } : {}) };
 };
 
 /** How to make this run again: the variables that took effect, then the command and its flags. */
 export const commandLine = (argv: readonly string[], env: NodeJS.ProcessEnv): string => {
   const flags = parseFlags(argv);
-  const knobs: { flag: string; env: string }[] = [...Object.values(KNOBS), { flag: 'out', env: 'BENCH_OUT' }];
+  const knobs: { flag: string; env: string }[] = [
+    ...Object.values(KNOBS),
+    { flag: 'out', env: 'BENCH_OUT' },
+    { flag: 'cpu-prof', env: 'BENCH_CPU_PROF' },
+  ];
   const fromEnv = knobs.filter((k) => !flags.has(k.flag) && env[k.env]).map((k) => `${k.env}=${env[k.env]}`);
   const worker = env.REQUEUE_WORKER_CONCURRENCY ? [`REQUEUE_WORKER_CONCURRENCY=${env.REQUEUE_WORKER_CONCURRENCY}`] : [];
   return [...worker, ...fromEnv, 'npm run bench', ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');

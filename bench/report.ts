@@ -6,8 +6,10 @@
  */
 import { cpus, loadavg, release, totalmem, type as osType } from 'node:os';
 import type { BundleReport } from './bundles';
-import type { Floor } from './floor';
+import { formatProfiles, type PhaseProfile } from './cpu-profile';
+import { FLOOR_WARM_UP, type Floor } from './floor';
 import type { Latency } from './load';
+import type { Phase } from './phases';
 import type { BenchOptions } from './options';
 
 export const KEEP_BELOW = '<!-- written by hand below this line; npm run bench keeps it -->';
@@ -67,14 +69,17 @@ export interface LatencyPair {
 
 export interface BenchResults {
   readonly command: string;
+  /** The commit measured, and the files under lambda/ and local/ that differed from it (the runtime bundles the working tree). */
+  readonly code: { readonly commit: string; readonly uncommitted: readonly string[] };
   readonly date: string;
   readonly durationS: number;
   readonly machine: Machine;
-  readonly options: Omit<BenchOptions, 'out'>;
+  readonly options: Omit<BenchOptions, 'out' | 'cpuProf'>;
   readonly runtime: { readonly startupMs: number; readonly workerConcurrency: string; readonly recountedBySchedule: boolean };
+  /** The floor as measured at the start, before the retries and at the end, on the full table. */
+  readonly floors: readonly Floor[];
+  /** The fastest of them: every ratio is against it, so a floor slowed by a cold start or a busy moment flatters nothing. */
   readonly floor: Floor;
-  /** The same measure at the end, on the full table: how much the floor moved as the table grew. */
-  readonly floorAtEnd: Floor;
   readonly enqueue: Rate;
   readonly endToEnd: Rate;
   readonly seedingForRetries: Seeding;
@@ -82,8 +87,14 @@ export interface BenchResults {
   readonly retryAll: RetryAllFigures;
   readonly seedingForLatency: Seeding;
   readonly latencyEmpty: LatencyPair;
+  /** With one full page of failed jobs in the table: the page's own cost, on a small table. */
+  readonly latencyOnePage: LatencyPair;
   readonly latencyFull: LatencyPair;
   readonly bundles: BundleReport;
+  /** The timed stretches of the run, on the monotonic clock. */
+  readonly phases: readonly Phase[];
+  /** With --cpu-prof: where the runtime's time went in each. */
+  readonly profile?: readonly PhaseProfile[];
 }
 
 export interface Target {
@@ -163,7 +174,9 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
   const lines = [
     '# Benchmarks',
     '',
-    `Made by \`${r.command}\` on ${r.date} (${fixed(r.durationS)} s). Every rate is measured in that one run, on`,
+    `Made by \`${r.command}\` on ${r.date} (${fixed(r.durationS)} s), at commit \`${r.code.commit.slice(0, 10)}\`${
+      r.code.uncommitted.length > 0 ? ` with uncommitted changes to ${r.code.uncommitted.map((f) => `\`${f}\``).join(', ')}` : ''
+    }. Every rate is measured in that one run, on`,
     'one machine, against the local runtime (`npm start`: dynalite, fauxqs, the API Gateway and SQS event-source',
     'emulations and every handler in one Node.js process) and compared with a floor measured in the same run.',
     'The figures are of this machine and this runtime, not of AWS; the ratios are what the targets of issue 5 ask.',
@@ -192,20 +205,13 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     '',
     ...table([
       ['figure', 'jobs / calls', 'time', 'rate', 'vs floor'],
-      [
-        `**floor**: conditional UpdateItem (\`SET #n = :v\`, \`attribute_exists(pk)\`) on small items, C = ${r.floor.concurrency}`,
-        fixed(r.floor.updates),
-        seconds(r.floor.ms),
-        rate(r.floor),
-        '100%',
-      ],
-      [
-        `floor again at the end (${fixed(r.latencyFull.jobs)} jobs in the table)`,
-        fixed(r.floorAtEnd.updates),
-        seconds(r.floorAtEnd.ms),
-        rate(r.floorAtEnd),
-        pct(r.floorAtEnd.perSecond / r.floor.perSecond),
-      ],
+      ...r.floors.map((f) => [
+        `${f === r.floor ? '**floor**' : 'floor'} ${f.when}: conditional UpdateItem (\`SET #n = :v\`, \`attribute_exists(pk)\`) on small items, C = ${f.concurrency}`,
+        fixed(f.updates),
+        seconds(f.ms),
+        f === r.floor ? `**${rate(f)}**` : rate(f),
+        pct(f.perSecond / r.floor.perSecond),
+      ]),
       ['enqueue: `POST /jobs` (`demo.echo`), C = ' + o.concurrency, fixed(r.enqueue.jobs), seconds(r.enqueue.ms), rate(r.enqueue), pct(r.enqueue.perSecond / r.floor.perSecond)],
       ['end-to-end: first enqueue → all completed (metrics)', fixed(r.endToEnd.jobs), seconds(r.endToEnd.ms), rate(r.endToEnd), pct(r.endToEnd.perSecond / r.floor.perSecond)],
       [
@@ -224,10 +230,28 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
       ],
     ]),
     '',
+    `The floor was measured ${r.floors.length} times (each after ${fixed(FLOOR_WARM_UP)} untimed updates); every ratio is against the fastest, in bold,`,
+    'so that a floor slowed by a cold start or by other work on the machine flatters no figure.',
+    '',
     `Retry-all ran as ${r.retryAll.mode === 'task' ? `a background task (202, then \`GET /jobs/retry-tasks/{taskId}\` polled every 100 ms until COMPLETED)` : 'one request (200)'}:`,
     `${fixed(r.retryAll.jobs)} retried, ${fixed(r.retryAll.failed)} not, of ${fixed(r.retryAll.total)}. The worker ran the retried jobs meanwhile, in the same process;`,
     `every one had completed ${seconds(r.retryAll.allCompletedMs)} after the request, and the stale dead-letter copies were swept by ${seconds(r.retryAll.deadLettersSweptMs)}.`,
     `End-to-end is timed by polling \`GET /jobs/metrics\` every 100 ms after the last enqueue answered.`,
+    '',
+    '### CPU per phase',
+    '',
+    "The runtime is one Node.js process: dynalite, fauxqs, the emulations and every handler share its one JavaScript",
+    "thread (LevelDB adds a few threads of its own, counted here too). Near 100% of one core, that thread is the limit.",
+    `"Others" is every other process on the machine: work not ours competing for its ${m.cores} cores.`,
+    '',
+    ...table([
+      ['phase', 'wall', 'runtime process CPU', 'bench process CPU', 'others'],
+      ...r.phases.map((p) => {
+        const wall = (p.endUs - p.startUs) / 1000;
+        const share = (ms: number | undefined) => (ms === undefined ? '?' : `${seconds(ms)} (${fixed((ms / wall) * 100)}% of a core)`);
+        return [p.name, seconds(wall), share(p.runtimeCpuMs), share(p.benchCpuMs), share(p.othersCpuMs)];
+      }),
+    ]),
     '',
     '### Metrics and one page of failed jobs, empty and full',
     '',
@@ -236,12 +260,17 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     ...table([
       ['call', 'median', 'p90', 'min–max'],
       latencyRow(`\`GET /jobs/metrics\`, ${fixed(r.latencyEmpty.jobs)} jobs`, r.latencyEmpty.metrics),
+      latencyRow(`\`GET /jobs/metrics\`, ${fixed(r.latencyOnePage.jobs)} failed jobs`, r.latencyOnePage.metrics),
       latencyRow(`\`GET /jobs/metrics\`, ${fixed(r.latencyFull.jobs)} jobs`, r.latencyFull.metrics),
-      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyEmpty.jobs)} jobs`, r.latencyEmpty.failedPage),
-      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyFull.jobs)} jobs`, r.latencyFull.failedPage),
+      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyEmpty.jobs)} jobs (an empty page)`, r.latencyEmpty.failedPage),
+      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyOnePage.jobs)} failed jobs (a full page)`, r.latencyOnePage.failedPage),
+      latencyRow(`\`GET /jobs/failed?limit=50\`, ${fixed(r.latencyFull.jobs)} jobs (a full page)`, r.latencyFull.failedPage),
     ]),
     '',
-    'The empty table\'s page is an empty array; the full table\'s carries 50 jobs.',
+    'At 0 jobs the page is an empty array; the target compares it with a full page of 50 jobs. The middle rows,',
+    `with just one page of failed jobs in the table, tell what the 50 jobs of a page cost from what the table's size costs:`,
+    `a full page at ${fixed(r.latencyFull.jobs)} jobs takes ${fixed(r.latencyFull.failedPage.medianMs / r.latencyOnePage.failedPage.medianMs, 2)}× a full page at ${fixed(r.latencyOnePage.jobs)};`,
+    `metrics, ${fixed(r.latencyFull.metrics.medianMs / r.latencyOnePage.metrics.medianMs, 2)}×.`,
     '',
     '### Seeding',
     '',
@@ -289,6 +318,16 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
       ]),
     ]),
     '',
+    ...(r.profile
+      ? [
+          "## Where the runtime's time went",
+          '',
+          'This run profiled the runtime (`--cpu-prof`), which slows it: its rates are not the reference figures.',
+          "Samples of the runtime's one thread, summed per phase.",
+          '',
+          ...formatProfiles(r.profile),
+        ]
+      : []),
     '## Sizes',
     '',
     'Every size is a flag or an environment variable of `npm run bench` (`npm run bench -- --help` lists them);',

@@ -4,6 +4,7 @@
  *
  *  1. `GET /jobs/metrics` and `GET /jobs/failed?limit=50` on the empty table
  *  2. the floor: conditional UpdateItems on the runtime's own dynalite
+ *     (measured again before the retries and at the end; the fastest counts)
  *  3. enqueue N jobs at concurrency C; end-to-end until all completed
  *  4. seed failed jobs; retry some one request each, then all the rest with
  *     one retry-all, followed until its task is COMPLETED
@@ -13,6 +14,7 @@
  *
  * and writes docs/BENCHMARKS.md. Sizes: `npm run bench -- --help`.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -23,9 +25,11 @@ import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
 import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import { measureBundles } from './bundles';
-import { createFloorItems, measureFloor } from './floor';
+import { findRuntimeProfile, profilerPreload, summarizeProfile } from './cpu-profile';
+import { createFloorItems, measureFloor, type Floor } from './floor';
 import { now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
 import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
+import { findRuntimePid, Phases } from './phases';
 import {
   describeMachine,
   evaluateTargets,
@@ -41,6 +45,8 @@ import { completedJob, failedJob, seedJobs, type SeedTarget } from './seed';
 const TABLE_NAME = 'requeue-jobs';
 const DEAD_LETTER_QUEUE_NAME = 'requeue-jobs-dlq';
 const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+/** The failed page the bench times: GET /jobs/failed?limit=50. */
+const PAGE = 50;
 
 interface Metrics {
   readonly waiting: number;
@@ -104,7 +110,7 @@ const budgetFor = (jobs: number) => Math.max(60_000, jobs * 50);
 const measureLatency = async (api: Api, samples: number): Promise<LatencyPair> => {
   const jobs = (await api.metrics()).total;
   const metrics = await timeCalls(samples, async () => void (await api.call('GET', '/jobs/metrics', 200)));
-  const failedPage = await timeCalls(samples, async () => void (await api.call('GET', '/jobs/failed?limit=50', 200)));
+  const failedPage = await timeCalls(samples, async () => void (await api.call('GET', `/jobs/failed?limit=${PAGE}`, 200)));
   return { metrics, failedPage, jobs };
 };
 
@@ -128,9 +134,15 @@ const seed = async (
   };
 };
 
-const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamoDb: number; sqs: number }) => {
+const run = async (
+  options: BenchOptions,
+  runtime: LocalRuntime,
+  ports: { dynamoDb: number; sqs: number },
+  phases: Phases,
+) => {
   const C = options.concurrency;
   const api = new Api(runtime);
+  const phase = <T>(name: string, fn: () => Promise<T>): Promise<T> => phases.time(name, fn);
 
   // the bench's own SDK clients, on the runtime's emulators, with throwaway credentials
   delete process.env.AWS_PROFILE;
@@ -152,21 +164,46 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
   const target: SeedTarget = { doc, tableName: TABLE_NAME, sqs, deadLetterQueueUrl: deadLetterQueueUrl!, concurrency: C };
 
   log(`metrics and a failed page on the empty table, ${options.samples} calls each`);
-  const latencyEmpty = await measureLatency(api, options.samples);
+  const latencyEmpty = await phase('metrics and a failed page, empty table', () => measureLatency(api, options.samples));
 
-  log(`floor: ${options.floorUpdates} conditional UpdateItems at C = ${C}`);
+  // at 0 jobs the page is empty; a full page on a small table tells the cost of its 50 jobs from that of a large table
+  log(`metrics and a failed page at ${PAGE} failed jobs`);
+  await seed(target, store, { failed: PAGE, completed: 0 }, 0);
+  const latencyOnePage = await phase(`metrics and a failed page, ${PAGE} failed jobs`, () => measureLatency(api, options.samples));
+  await api.call('POST', '/jobs/retry-all-failed', 200);
+  await waitFor(
+    api.metrics,
+    (m) => m.completed === PAGE && pending(m) === 0 && deadLetters(m) === 0,
+    `the ${PAGE} jobs of the page to be retried and complete`,
+    budgetFor(PAGE),
+  );
+  const baseline = PAGE;
+
   await createFloorItems(doc, TABLE_NAME);
-  const floor = await measureFloor(doc, TABLE_NAME, options.floorUpdates, C);
-  log(`floor: ${Math.round(floor.perSecond)}/s`);
+  const floors: Floor[] = [];
+  const measureTheFloor = async (when: string) => {
+    log(`floor (${when}): ${options.floorUpdates} conditional UpdateItems at C = ${C}`);
+    const floor = await phase(`floor (${when})`, () => measureFloor(doc, TABLE_NAME, options.floorUpdates, C, when));
+    log(`floor (${when}): ${Math.round(floor.perSecond)}/s`);
+    floors.push(floor);
+  };
+  await measureTheFloor('at the start');
 
   log(`enqueue ${options.jobs} demo.echo jobs at C = ${C}`);
+  const endToEnd = phases.begin('end-to-end (first enqueue → all completed)', options.jobs);
   const e2eStart = now();
-  const enqueueMs = await runConcurrently(options.jobs, C, async (i) => {
-    await api.call('POST', '/jobs', 201, { name: 'demo.echo', data: { n: i } });
-  });
+  const enqueueMs = await phases.time(
+    'enqueue (the worker running beside it)',
+    () =>
+      runConcurrently(options.jobs, C, async (i) => {
+        await api.call('POST', '/jobs', 201, { name: 'demo.echo', data: { n: i } });
+      }),
+    options.jobs,
+  );
   log(`enqueue: ${Math.round(perSecond(options.jobs, enqueueMs))}/s; waiting for all to complete`);
-  const done = await waitFor(api.metrics, (m) => m.completed + m.failed >= options.jobs, `${options.jobs} jobs to finish`, budgetFor(options.jobs));
+  const done = await waitFor(api.metrics, (m) => m.completed + m.failed >= baseline + options.jobs, `${options.jobs} jobs to finish`, budgetFor(options.jobs));
   const e2eMs = now() - e2eStart;
+  endToEnd();
   if (done.failed > 0) throw new Error(`${done.failed} demo.echo job(s) failed: ${JSON.stringify(done)}`);
   log(`end-to-end: ${Math.round(perSecond(options.jobs, e2eMs))}/s`);
 
@@ -176,13 +213,20 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
   const seeded = await api.metrics();
   if (seeded.failed !== retryJobs) throw new Error(`expected ${retryJobs} failed jobs after seeding: ${JSON.stringify(seeded)}`);
 
+  await measureTheFloor('before the retries');
+
   log(`${options.singleRetries} single retries at C = ${C}`);
   const singleIds = forRetries.failedIds.slice(0, options.singleRetries);
-  const singleMs = await runConcurrently(singleIds.length, C, async (i) => {
-    await api.call('POST', `/jobs/retry/${singleIds[i]}`, 200);
-  });
+  const singleMs = await phases.time(
+    'single retries (the worker running beside them)',
+    () =>
+      runConcurrently(singleIds.length, C, async (i) => {
+        await api.call('POST', `/jobs/retry/${singleIds[i]}`, 200);
+      }),
+    singleIds.length,
+  );
   log(`single retries: ${Math.round(perSecond(singleIds.length, singleMs))}/s; waiting for them to complete`);
-  const completedBefore = options.jobs + options.singleRetries;
+  const completedBefore = baseline + options.jobs + options.singleRetries;
   await waitFor(
     api.metrics,
     (m) => m.completed === completedBefore && pending(m) === 0 && m.failed === options.retryAll,
@@ -191,15 +235,14 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
   );
 
   log(`retry-all over ${options.retryAll} failed jobs`);
-  const retryStart = now();
-  const answer = await api.raw('POST', '/jobs/retry-all-failed');
-  let retryAllMs: number;
-  let retried: number;
-  let notRetried: number;
-  let total: number;
-  let mode: 'task' | 'sync';
-  if (answer.status === 202) {
-    mode = 'task';
+  const retryAll = await phases.time('retry-all (request → task COMPLETED)', async () => {
+    const start = now();
+    const answer = await api.raw('POST', '/jobs/retry-all-failed');
+    if (answer.status === 200) {
+      const { retriedCount, failedCount, total } = answer.body;
+      return { mode: 'sync' as const, start, ms: now() - start, retried: retriedCount as number, notRetried: failedCount as number, total: total as number };
+    }
+    if (answer.status !== 202) throw new Error(`POST /jobs/retry-all-failed answered ${answer.status}: ${answer.text.slice(0, 500)}`);
     const taskId = answer.body.taskId as string;
     const task = await waitFor(
       () => api.call('GET', `/jobs/retry-tasks/${taskId}`, 200),
@@ -207,28 +250,26 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
       `retry task ${taskId} to finish`,
       budgetFor(options.retryAll),
     );
-    retryAllMs = now() - retryStart;
+    const ms = now() - start;
     if (task.status !== 'COMPLETED') throw new Error(`retry task ended ${task.status}: ${JSON.stringify(task)}`);
-    ({ retried, failed: notRetried, total } = task);
-  } else if (answer.status === 200) {
-    mode = 'sync';
-    retryAllMs = now() - retryStart;
-    ({ retriedCount: retried, failedCount: notRetried, total } = answer.body);
-  } else {
-    throw new Error(`POST /jobs/retry-all-failed answered ${answer.status}: ${answer.text.slice(0, 500)}`);
-  }
-  log(`retry-all (${mode}): ${Math.round(perSecond(retried, retryAllMs))}/s; waiting for the jobs and the dead-letter sweep`);
+    return { mode: 'task' as const, start, ms, retried: task.retried as number, notRetried: task.failed as number, total: task.total as number };
+  }, options.retryAll);
+  const retryStart = retryAll.start;
+  log(`retry-all (${retryAll.mode}): ${Math.round(perSecond(retryAll.retried, retryAll.ms))}/s; waiting for the jobs and the dead-letter sweep`);
   let allCompletedMs: number | undefined;
-  await waitFor(
-    api.metrics,
-    (m) => {
-      if (allCompletedMs === undefined && m.completed === completedBefore + options.retryAll && pending(m) === 0) {
-        allCompletedMs = now() - retryStart;
-      }
-      return allCompletedMs !== undefined && deadLetters(m) === 0;
-    },
-    'the retried jobs to complete and the dead-letter queue to be swept',
-    budgetFor(options.retryAll),
+  await phases.time('after retry-all: the retried jobs completing, dead letters swept', () =>
+    waitFor(
+      api.metrics,
+      (m) => {
+        if (allCompletedMs === undefined && m.completed === completedBefore + options.retryAll && pending(m) === 0) {
+          allCompletedMs = now() - retryStart;
+        }
+        return allCompletedMs !== undefined && deadLetters(m) === 0;
+      },
+      'the retried jobs to complete and the dead-letter queue to be swept',
+      budgetFor(options.retryAll),
+    ),
+    options.retryAll,
   );
   const deadLettersSweptMs = now() - retryStart;
 
@@ -239,32 +280,46 @@ const run = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamo
   log(`seeded in ${Math.round(forLatency.seeding.ms / 1000)} s, recounted in ${Math.round(forLatency.seeding.recountMs / 1000)} s`);
 
   log(`metrics and a failed page at ${existing + forLatency.seeding.jobs} jobs`);
-  const latencyFull = await measureLatency(api, options.samples);
+  const latencyFull = await phase('metrics and a failed page, full table', () => measureLatency(api, options.samples));
 
-  log('floor again, on the full table');
-  const floorAtEnd = await measureFloor(doc, TABLE_NAME, options.floorUpdates, C);
+  await measureTheFloor('at the end, on the full table');
 
   return {
-    floor,
-    floorAtEnd,
+    floors,
+    floor: floors.reduce((best, f) => (f.perSecond > best.perSecond ? f : best)),
     enqueue: { jobs: options.jobs, ms: enqueueMs, perSecond: perSecond(options.jobs, enqueueMs) },
     endToEnd: { jobs: options.jobs, ms: e2eMs, perSecond: perSecond(options.jobs, e2eMs) },
     seedingForRetries: forRetries.seeding,
     singleRetries: { jobs: singleIds.length, ms: singleMs, perSecond: perSecond(singleIds.length, singleMs) },
     retryAll: {
-      jobs: retried,
-      ms: retryAllMs,
-      perSecond: perSecond(retried, retryAllMs),
-      mode,
-      total,
-      failed: notRetried,
+      jobs: retryAll.retried,
+      ms: retryAll.ms,
+      perSecond: perSecond(retryAll.retried, retryAll.ms),
+      mode: retryAll.mode,
+      total: retryAll.total,
+      failed: retryAll.notRetried,
       allCompletedMs: allCompletedMs!,
       deadLettersSweptMs,
     },
     seedingForLatency: forLatency.seeding,
     latencyEmpty,
+    latencyOnePage,
     latencyFull,
   };
+};
+
+/** The commit, and what under lambda/ and local/ differs from it: the runtime runs the working tree. */
+const codeState = (): BenchResults['code'] => {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  try {
+    const uncommitted = git('status', '--porcelain', '--', 'lambda', 'local')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.slice(3));
+    return { commit: git('rev-parse', 'HEAD'), uncommitted };
+  } catch {
+    return { commit: 'unknown (not a git checkout)', uncommitted: [] };
+  }
 };
 
 const main = async (): Promise<void> => {
@@ -277,12 +332,19 @@ const main = async (): Promise<void> => {
   const began = now();
   const machine = describeMachine();
   const date = new Date().toISOString();
+  const code = codeState();
   const [dynamoDb, sqs] = await freePorts();
-  log(`starting the local runtime (dynalite on ${dynamoDb}, fauxqs on ${sqs})`);
-  const runtime = await startLocalRuntime({ env: { DYNAMODB_PORT: String(dynamoDb), SQS_PORT: String(sqs) } });
+  const profiling: Record<string, string> = {};
+  if (options.cpuProf) {
+    mkdirSync(options.cpuProf, { recursive: true });
+    profiling.NODE_OPTIONS = [process.env.NODE_OPTIONS, profilerPreload(options.cpuProf)].filter(Boolean).join(' ');
+  }
+  log(`starting the local runtime (dynalite on ${dynamoDb}, fauxqs on ${sqs})${options.cpuProf ? ', profiled' : ''}`);
+  const runtime = await startLocalRuntime({ env: { DYNAMODB_PORT: String(dynamoDb), SQS_PORT: String(sqs), ...profiling } });
+  const phases = new Phases(findRuntimePid(dynamoDb));
   let figures: Awaited<ReturnType<typeof run>>;
   try {
-    figures = await run(options, runtime, { dynamoDb, sqs });
+    figures = await run(options, runtime, { dynamoDb, sqs }, phases);
     log('stopping the runtime');
     await runtime.interrupt();
   } catch (error) {
@@ -293,13 +355,16 @@ const main = async (): Promise<void> => {
     removeDataDir(runtime.dataDir);
   }
 
+  const profile = options.cpuProf ? summarizeProfile(findRuntimeProfile(options.cpuProf), phases.list) : undefined;
+
   log(`bundles: ${options.bundleRuns} cold import(s) per handler`);
   const bundles = await measureBundles({ runs: options.bundleRuns });
   machine.loadAtEnd = describeMachine().loadAtStart;
 
-  const { out, ...sizes } = options;
+  const { out, cpuProf, ...sizes } = options;
   const results: BenchResults = {
     command: commandLine(argv, process.env),
+    code,
     date,
     durationS: (now() - began) / 1000,
     machine,
@@ -311,6 +376,8 @@ const main = async (): Promise<void> => {
     },
     ...figures,
     bundles,
+    phases: phases.list,
+    ...(profile ? { profile } : {}),
   };
   let existing: string | undefined;
   try {

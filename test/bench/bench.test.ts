@@ -30,7 +30,8 @@ beforeAll(async () => {
   // a hand-written part of an earlier report is kept
   writeFileSync(out, `# old figures\n\n${KEEP_BELOW}\n## Analysis\n\nwritten by hand\n`);
   const flags = Object.entries(TINY).map(([flag, value]) => `--${flag}=${value}`);
-  const child = spawn('npm', ['run', 'bench', '--', ...flags, `--out=${out}`], {
+  // profiled, so that path is proven too
+  const child = spawn('npm', ['run', 'bench', '--', ...flags, `--out=${out}`, `--cpu-prof=${path.join(dir, 'profile')}`], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BENCH_JOBS: '100000' }, // a flag wins over its variable
@@ -65,6 +66,18 @@ it('writes the command, the machine, a row per target and every section', () => 
   expect(report).toMatch(new RegExp(`\\| ${process.version} \\|`));
 });
 
+it("says where the runtime's time went, with the calls it served per job", () => {
+  const r = rawFigures();
+  expect(report).toContain("\n## Where the runtime's time went\n");
+  const retryAll = r.profile.find((p: { name: string }) => p.name === 'retry-all (request → task COMPLETED)');
+  expect(retryAll.busyMs).toBeGreaterThan(0);
+  expect(retryAll.byOwner.map((o: { owner: string }) => o.owner)).toEqual(expect.arrayContaining(['dynalite', 'AWS SDK']));
+  expect(retryAll.calls).toEqual(expect.arrayContaining([{ call: 'HTTP POST /jobs/retry-all-failed', count: 1 }]));
+  const enqueue = r.profile.find((p: { name: string }) => p.name === 'enqueue (the worker running beside it)');
+  expect(enqueue.calls).toEqual(expect.arrayContaining([{ call: 'HTTP POST /jobs', count: 20 }]));
+  expect(enqueue.calls.map((c: { call: string }) => c.call)).toContain('DynamoDB PutItem');
+});
+
 it('keeps the hand-written part of the report it replaces', () => {
   expect(report).not.toContain('# old figures');
   expect(report.endsWith(`${KEEP_BELOW}\n## Analysis\n\nwritten by hand\n`)).toBe(true);
@@ -73,7 +86,9 @@ it('keeps the hand-written part of the report it replaces', () => {
 it('records figures that add up for the sizes asked', () => {
   const r = rawFigures();
   expect(r.options).toMatchObject({ jobs: 20, singleRetries: 20, retryAll: 100, seedTotal: 200, seedFailed: 100, concurrency: 16 });
-  for (const rate of [r.floor, r.floorAtEnd, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll]) {
+  expect(r.floors).toHaveLength(3);
+  expect(r.floor.perSecond).toBe(Math.max(...r.floors.map((f: { perSecond: number }) => f.perSecond)));
+  for (const rate of [...r.floors, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll]) {
     expect(rate.perSecond).toBeGreaterThan(0);
     expect(Number.isFinite(rate.perSecond)).toBe(true);
   }
@@ -81,15 +96,20 @@ it('records figures that add up for the sizes asked', () => {
   expect(r.singleRetries.jobs).toBe(20);
   expect(r.retryAll).toMatchObject({ jobs: 100, total: 100, failed: 0, mode: 'sync' });
   expect(r.seedingForRetries).toMatchObject({ failed: 120, completed: 0 });
-  // 140 jobs already there when the table is filled: 100 failed more, and no completed ones needed
+  // 190 jobs already there when the table is filled (a page's 50, 20 enqueued, 120 retried): 100 failed more, no completed ones needed
   expect(r.seedingForLatency).toMatchObject({ failed: 100, completed: 0 });
   expect(r.latencyEmpty.jobs).toBe(0);
-  expect(r.latencyFull.jobs).toBe(240);
-  for (const pair of [r.latencyEmpty, r.latencyFull]) {
+  expect(r.latencyOnePage.jobs).toBe(50);
+  expect(r.latencyFull.jobs).toBe(290);
+  for (const pair of [r.latencyEmpty, r.latencyOnePage, r.latencyFull]) {
     expect(pair.metrics.samples).toBe(5);
     expect(pair.failedPage.samples).toBe(5);
   }
   expect(r.targets).toHaveLength(5);
+  expect(r.code.commit).toMatch(/^[0-9a-f]{40}$/);
+  expect(r.phases.map((p: { name: string }) => p.name)).toEqual(
+    expect.arrayContaining(['end-to-end (first enqueue → all completed)', 'retry-all (request → task COMPLETED)']),
+  );
   expect(r.bundles.handlers.map((h: { handler: string }) => h.handler)).toEqual(
     expect.arrayContaining(['enqueue-job', 'worker', 'retry-task-runner', 'reconcile']),
   );

@@ -1,0 +1,233 @@
+/**
+ * Where the runtime's time goes, phase by phase: `npm run bench -- --cpu-prof=<dir>`
+ * runs the runtime under V8's sampling profiler, and notes the time and kind
+ * of every request its HTTP servers receive (dynalite's, fauxqs's, the API's).
+ * Once it stopped, the samples of each phase are summed by who spent them,
+ * and its DynamoDB and SQS calls are counted, per job.
+ *
+ * `--cpu-prof` itself is not allowed in NODE_OPTIONS, and `npm start` is how
+ * the bench starts the runtime, so a preloaded script drives the profiler
+ * through node:inspector instead, in the runtime's process only.
+ */
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Phase } from './phases';
+
+/** A stretch of the run, on the monotonic clock V8's profiles use (microseconds). */
+export type PhaseWindow = Pick<Phase, 'name' | 'startUs' | 'endUs'>;
+
+const PROFILE_PREFIX = 'runtime-';
+
+/** Write the preload script into `dir`; resolves with the NODE_OPTIONS that load it. */
+export const profilerPreload = (dir: string): string => {
+  // an earlier run's profile would be taken for this one's
+  for (const old of readdirSync(dir).filter((f) => f.startsWith(PROFILE_PREFIX))) rmSync(path.join(dir, old));
+  const file = path.join(dir, 'profile-runtime.cjs');
+  const prefix = JSON.stringify(path.join(dir, PROFILE_PREFIX));
+  writeFileSync(
+    file,
+    `// written by bench/cpu-profile.ts: profile the process that runs local/start.mjs and note every request it serves
+if ((process.argv[1] || '').endsWith('local/start.mjs')) {
+  const inspector = require('node:inspector');
+  const http = require('node:http');
+  const fs = require('node:fs');
+  const session = new inspector.Session();
+  session.connect();
+  session.post('Profiler.enable');
+  session.post('Profiler.setSamplingInterval', { interval: 1000 });
+  session.post('Profiler.start');
+
+  const names = [];
+  const index = new Map();
+  const times = [];
+  const kinds = [];
+  const note = (name) => {
+    let kind = index.get(name);
+    if (kind === undefined) {
+      kind = names.length;
+      names.push(name);
+      index.set(name, kind);
+    }
+    times.push(Number(process.hrtime.bigint() / 1000n));
+    kinds.push(kind);
+  };
+  const emit = http.Server.prototype.emit;
+  http.Server.prototype.emit = function (event, request) {
+    if (event === 'request') {
+      const target = request.headers['x-amz-target'];
+      if (target) note(String(target).replace(/^DynamoDB_\\d+\\./, 'DynamoDB ').replace(/^AmazonSQS\\./, 'SQS '));
+      else note('HTTP ' + request.method + ' ' + String(request.url).split('?')[0].replace(/\\/[0-9a-f-]{36}(?=\\/|$)/g, '/{id}'));
+    }
+    return emit.apply(this, arguments);
+  };
+
+  process.on('exit', () => {
+    fs.writeFileSync(${prefix} + process.pid + '.calls.json', JSON.stringify({ names, times, kinds }));
+    session.post('Profiler.stop', (error, result) => {
+      if (!error) fs.writeFileSync(${prefix} + process.pid + '.cpuprofile', JSON.stringify(result.profile));
+    });
+  });
+}
+`,
+  );
+  return `--require ${file}`;
+};
+
+export const findRuntimeProfile = (dir: string): string => {
+  const files = readdirSync(dir).filter((f) => f.startsWith(PROFILE_PREFIX) && f.endsWith('.cpuprofile'));
+  if (files.length !== 1) throw new Error(`expected one runtime profile in ${dir}, found ${files.length}`);
+  return path.join(dir, files[0]!);
+};
+
+interface CallLog {
+  readonly names: readonly string[];
+  readonly times: readonly number[];
+  readonly kinds: readonly number[];
+}
+
+interface CallFrame {
+  readonly functionName: string;
+  readonly url: string;
+  readonly lineNumber: number;
+}
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: CallFrame;
+  readonly children?: readonly number[];
+}
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+const SPECIAL = new Set(['(garbage collector)', '(idle)', '(program)', '(root)']);
+
+/**
+ * Who a frame belongs to: a package under node_modules, the runtime's own
+ * bundle (requeue: lambda/ and local/), or Node.js itself.
+ */
+const ownerOf = (frame: CallFrame): string | undefined => {
+  if (SPECIAL.has(frame.functionName) && frame.url === '') return frame.functionName;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(frame.url);
+  if (pkg) {
+    const name = pkg[1]!;
+    if (name.startsWith('@aws-sdk/') || name.startsWith('@smithy/') || name.startsWith('@aws-crypto/')) return 'AWS SDK';
+    return name;
+  }
+  if (/dist\/local\/main\.mjs$/.test(frame.url)) return 'requeue (lambda/, local/)';
+  return undefined; // Node.js internals and anonymous frames: charged to whoever called them
+};
+
+export interface PhaseProfile {
+  readonly name: string;
+  readonly jobs?: number;
+  /** Requests the runtime's servers received, by kind, most first. */
+  readonly calls: readonly { readonly call: string; readonly count: number }[];
+  readonly wallMs: number;
+  /** Sampled time not idle: the runtime's one thread at work. */
+  readonly busyMs: number;
+  /** Owner → ms, Node.js internals charged to the nearest caller that has an owner. */
+  readonly byOwner: readonly { readonly owner: string; readonly ms: number }[];
+  /** Function → self ms. */
+  readonly topFunctions: readonly { readonly name: string; readonly ms: number }[];
+}
+
+const top = (totals: Map<string, number>, n: number) =>
+  [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(([key, us]) => ({ key, ms: Math.round(us / 100) / 10 }));
+
+/** The requests of `log` within each window, by kind. */
+const countCalls = (log: CallLog, w: PhaseWindow) => {
+  const counts = new Map<string, number>();
+  log.times.forEach((t, i) => {
+    if (t < w.startUs || t > w.endUs) return;
+    const name = log.names[log.kinds[i]!]!;
+    counts.set(name, (counts.get(name) ?? 0) + 1);
+  });
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([call, count]) => ({ call, count }));
+};
+
+export const summarizeProfile = (file: string, windows: readonly (PhaseWindow & { jobs?: number })[]): PhaseProfile[] => {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const calls = JSON.parse(readFileSync(file.replace(/\.cpuprofile$/, '.calls.json'), 'utf8')) as CallLog;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const ownerCache = new Map<number, string>();
+  const ownerOfNode = (id: number): string => {
+    const cached = ownerCache.get(id);
+    if (cached) return cached;
+    let owner = 'node internals';
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const found = ownerOf(byId.get(at)!.callFrame);
+      if (found) {
+        owner = found;
+        break;
+      }
+    }
+    ownerCache.set(id, owner);
+    return owner;
+  };
+  const label = (frame: CallFrame) => {
+    const where = frame.url ? `${frame.url.replace(/^.*node_modules\//, '').replace(/^.*\/dist\//, 'dist/')}:${frame.lineNumber + 1}` : '';
+    return `${frame.functionName || '(anonymous)'}${where ? ` ${where}` : ''}`;
+  };
+
+  return windows.map((w) => {
+    const owners = new Map<string, number>();
+    const functions = new Map<string, number>();
+    let busy = 0;
+    let t = profile.startTime;
+    for (let i = 0; i < profile.samples.length; i++) {
+      t += profile.timeDeltas[i]!;
+      if (t < w.startUs || t > w.endUs) continue;
+      // a sample stands for the time until the next one
+      const us = profile.timeDeltas[i + 1] ?? 0;
+      const id = profile.samples[i]!;
+      const frame = byId.get(id)!.callFrame;
+      if (frame.functionName === '(idle)') continue;
+      busy += us;
+      const owner = ownerOfNode(id);
+      owners.set(owner, (owners.get(owner) ?? 0) + us);
+      functions.set(label(frame), (functions.get(label(frame)) ?? 0) + us);
+    }
+    return {
+      name: w.name,
+      ...(w.jobs !== undefined ? { jobs: w.jobs } : {}),
+      calls: countCalls(calls, w),
+      wallMs: Math.round((w.endUs - w.startUs) / 1000),
+      busyMs: Math.round(busy / 1000),
+      byOwner: top(owners, 12).map(({ key, ms }) => ({ owner: key, ms })),
+      topFunctions: top(functions, 12).map(({ key, ms }) => ({ name: key, ms })),
+    };
+  });
+};
+
+export const formatProfiles = (phases: readonly PhaseProfile[]): string[] => {
+  const lines: string[] = [];
+  for (const p of phases) {
+    const share = (ms: number) => `${Math.round((ms / Math.max(1, p.busyMs)) * 100)}%`;
+    lines.push(
+      `### ${p.name}: ${p.wallMs} ms wall, the runtime's thread busy ${p.busyMs} ms (${Math.round((p.busyMs / Math.max(1, p.wallMs)) * 100)}%)`,
+      '',
+      '| who (Node.js internals charged to their caller) | ms | share of busy |',
+      '|---|---|---|',
+      ...p.byOwner.map((o) => `| ${o.owner} | ${o.ms} | ${share(o.ms)} |`),
+      '',
+      '| function (self time) | ms |',
+      '|---|---|',
+      ...p.topFunctions.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.ms} |`),
+      '',
+      `| request received by the runtime | count${p.jobs ? ` | per job (${p.jobs} jobs)` : ''} |`,
+      `|---|---${p.jobs ? '|---' : ''}|`,
+      ...p.calls.map((c) => `| ${c.call} | ${c.count}${p.jobs ? ` | ${(c.count / p.jobs).toFixed(2)}` : ''} |`),
+      '',
+    );
+  }
+  return lines;
+};
