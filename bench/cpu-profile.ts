@@ -1,13 +1,16 @@
 /**
  * Where the runtime's time goes, phase by phase: `npm run bench -- --cpu-prof=<dir>`
- * runs the runtime under V8's sampling profiler, and notes the time and kind
- * of every request its HTTP servers receive (dynalite's, fauxqs's, the API's).
- * Once it stopped, the samples of each phase are summed by who spent them,
- * and its DynamoDB and SQS calls are counted, per job.
+ * runs every thread of the runtime (the main one: handlers, emulations,
+ * fauxqs; dynalite's own) under V8's sampling profiler, and notes the time
+ * and kind of every request its HTTP servers receive. Once it stopped, the
+ * samples of each phase are summed per thread by who spent them, and its
+ * DynamoDB, SQS and API calls are counted, per job.
  *
  * `--cpu-prof` itself is not allowed in NODE_OPTIONS, and `npm start` is how
  * the bench starts the runtime, so a preloaded script drives the profiler
- * through node:inspector instead, in the runtime's process only.
+ * through node:inspector instead, in the runtime's process only. The main
+ * thread writes its profile when the process exits; a worker thread when its
+ * HTTP server closes (a clean stop closes dynalite's, then ends its thread).
  */
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,8 +29,13 @@ export const profilerPreload = (dir: string): string => {
   const prefix = JSON.stringify(path.join(dir, PROFILE_PREFIX));
   writeFileSync(
     file,
-    `// written by bench/cpu-profile.ts: profile the process that runs local/start.mjs and note every request it serves
-if ((process.argv[1] || '').endsWith('local/start.mjs')) {
+    `// written by bench/cpu-profile.ts: profile every thread of the process that runs local/start.mjs,
+// and note every request its HTTP servers receive
+const { isMainThread, threadId } = require('node:worker_threads');
+const FLAG = 'REQUEUE_BENCH_PROFILED_PROCESS';
+// a worker thread's argv names no script; the main thread marks the environment its workers copy
+if (isMainThread && (process.argv[1] || '').endsWith('local/start.mjs')) process.env[FLAG] = String(process.pid);
+if (process.env[FLAG] === String(process.pid)) {
   const inspector = require('node:inspector');
   const http = require('node:http');
   const fs = require('node:fs');
@@ -61,22 +69,45 @@ if ((process.argv[1] || '').endsWith('local/start.mjs')) {
     return emit.apply(this, arguments);
   };
 
-  process.on('exit', () => {
-    fs.writeFileSync(${prefix} + process.pid + '.calls.json', JSON.stringify({ names, times, kinds }));
+  let written = false;
+  const write = () => {
+    if (written) return;
+    written = true;
+    const base = ${prefix} + process.pid + '-' + (isMainThread ? 'main' : 'thread' + threadId);
+    fs.writeFileSync(base + '.calls.json', JSON.stringify({ names, times, kinds }));
     session.post('Profiler.stop', (error, result) => {
-      if (!error) fs.writeFileSync(${prefix} + process.pid + '.cpuprofile', JSON.stringify(result.profile));
+      if (!error) fs.writeFileSync(base + '.cpuprofile', JSON.stringify(result.profile));
     });
-  });
+  };
+  if (isMainThread) process.on('exit', write);
+  else {
+    const close = http.Server.prototype.close;
+    http.Server.prototype.close = function () {
+      write();
+      return close.apply(this, arguments);
+    };
+  }
 }
 `,
   );
   return `--require ${file}`;
 };
 
-export const findRuntimeProfile = (dir: string): string => {
-  const files = readdirSync(dir).filter((f) => f.startsWith(PROFILE_PREFIX) && f.endsWith('.cpuprofile'));
-  if (files.length !== 1) throw new Error(`expected one runtime profile in ${dir}, found ${files.length}`);
-  return path.join(dir, files[0]!);
+export interface ThreadProfile {
+  /** \`main\` or \`thread<id>\`. */
+  readonly thread: string;
+  readonly file: string;
+}
+
+/** The runtime's profiles, its main thread's first. */
+export const findRuntimeProfiles = (dir: string): ThreadProfile[] => {
+  const found = readdirSync(dir)
+    .map((f) => /^runtime-\d+-(main|thread\d+)\.cpuprofile$/.exec(f))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ thread: m[1]!, file: path.join(dir, m[0]) }))
+    .sort((a, b) => (a.thread === 'main' ? -1 : b.thread === 'main' ? 1 : a.thread.localeCompare(b.thread)));
+  if (!found.some((p) => p.thread === 'main')) throw new Error(`no profile of the runtime's main thread in ${dir}`);
+  return found;
 };
 
 interface CallLog {
@@ -121,18 +152,23 @@ const ownerOf = (frame: CallFrame): string | undefined => {
   return undefined; // Node.js internals and anonymous frames: charged to whoever called them
 };
 
-export interface PhaseProfile {
-  readonly name: string;
-  readonly jobs?: number;
-  /** Requests the runtime's servers received, by kind, most first. */
-  readonly calls: readonly { readonly call: string; readonly count: number }[];
-  readonly wallMs: number;
-  /** Sampled time not idle: the runtime's one thread at work. */
+export interface ThreadPhase {
+  readonly thread: string;
+  /** Sampled time not idle: the thread at work. */
   readonly busyMs: number;
   /** Owner → ms, Node.js internals charged to the nearest caller that has an owner. */
   readonly byOwner: readonly { readonly owner: string; readonly ms: number }[];
   /** Function → self ms. */
   readonly topFunctions: readonly { readonly name: string; readonly ms: number }[];
+}
+
+export interface PhaseProfile {
+  readonly name: string;
+  readonly jobs?: number;
+  readonly wallMs: number;
+  /** Requests the runtime's servers received (every thread's), by kind, most first. */
+  readonly calls: readonly { readonly call: string; readonly count: number }[];
+  readonly threads: readonly ThreadPhase[];
 }
 
 const top = (totals: Map<string, number>, n: number) =>
@@ -141,20 +177,36 @@ const top = (totals: Map<string, number>, n: number) =>
     .slice(0, n)
     .map(([key, us]) => ({ key, ms: Math.round(us / 100) / 10 }));
 
-/** The requests of `log` within each window, by kind. */
-const countCalls = (log: CallLog, w: PhaseWindow) => {
+/** The requests of `logs` within a window, by kind. */
+const countCalls = (logs: readonly CallLog[], w: PhaseWindow) => {
   const counts = new Map<string, number>();
-  log.times.forEach((t, i) => {
-    if (t < w.startUs || t > w.endUs) return;
-    const name = log.names[log.kinds[i]!]!;
-    counts.set(name, (counts.get(name) ?? 0) + 1);
-  });
+  for (const log of logs) {
+    log.times.forEach((t, i) => {
+      if (t < w.startUs || t > w.endUs) return;
+      const name = log.names[log.kinds[i]!]!;
+      counts.set(name, (counts.get(name) ?? 0) + 1);
+    });
+  }
   return [...counts].sort((a, b) => b[1] - a[1]).map(([call, count]) => ({ call, count }));
 };
 
-export const summarizeProfile = (file: string, windows: readonly (PhaseWindow & { jobs?: number })[]): PhaseProfile[] => {
+export const summarizeProfiles = (
+  profiles: readonly ThreadProfile[],
+  windows: readonly (PhaseWindow & { jobs?: number })[],
+): PhaseProfile[] => {
+  const logs = profiles.map((p) => JSON.parse(readFileSync(p.file.replace(/\.cpuprofile$/, '.calls.json'), 'utf8')) as CallLog);
+  const perThread = profiles.map((p) => summarizeThread(p, windows));
+  return windows.map((w, i) => ({
+    name: w.name,
+    ...(w.jobs !== undefined ? { jobs: w.jobs } : {}),
+    wallMs: Math.round((w.endUs - w.startUs) / 1000),
+    calls: countCalls(logs, w),
+    threads: perThread.map((phases) => phases[i]!),
+  }));
+};
+
+const summarizeThread = ({ thread, file }: ThreadProfile, windows: readonly PhaseWindow[]): ThreadPhase[] => {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const calls = JSON.parse(readFileSync(file.replace(/\.cpuprofile$/, '.calls.json'), 'utf8')) as CallLog;
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const parent = new Map<number, number>();
   for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
@@ -197,10 +249,7 @@ export const summarizeProfile = (file: string, windows: readonly (PhaseWindow & 
       functions.set(label(frame), (functions.get(label(frame)) ?? 0) + us);
     }
     return {
-      name: w.name,
-      ...(w.jobs !== undefined ? { jobs: w.jobs } : {}),
-      calls: countCalls(calls, w),
-      wallMs: Math.round((w.endUs - w.startUs) / 1000),
+      thread,
       busyMs: Math.round(busy / 1000),
       byOwner: top(owners, 12).map(({ key, ms }) => ({ owner: key, ms })),
       topFunctions: top(functions, 12).map(({ key, ms }) => ({ name: key, ms })),
@@ -208,21 +257,27 @@ export const summarizeProfile = (file: string, windows: readonly (PhaseWindow & 
   });
 };
 
+const threadName = (thread: string) => (thread === 'main' ? 'main thread' : `worker ${thread}`);
+
 export const formatProfiles = (phases: readonly PhaseProfile[]): string[] => {
   const lines: string[] = [];
   for (const p of phases) {
-    const share = (ms: number) => `${Math.round((ms / Math.max(1, p.busyMs)) * 100)}%`;
+    const busy = p.threads.map((t) => `${threadName(t.thread)} ${t.busyMs} ms (${Math.round((t.busyMs / Math.max(1, p.wallMs)) * 100)}%)`);
+    lines.push(`### ${p.name}: ${p.wallMs} ms wall; busy: ${busy.join(', ')}`, '');
+    for (const t of p.threads) {
+      const share = (ms: number) => `${Math.round((ms / Math.max(1, t.busyMs)) * 100)}%`;
+      lines.push(
+        `| ${threadName(t.thread)}: who (Node.js internals charged to their caller) | ms | share of busy |`,
+        '|---|---|---|',
+        ...t.byOwner.map((o) => `| ${o.owner} | ${o.ms} | ${share(o.ms)} |`),
+        '',
+        `| ${threadName(t.thread)}: function (self time) | ms |`,
+        '|---|---|',
+        ...t.topFunctions.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.ms} |`),
+        '',
+      );
+    }
     lines.push(
-      `### ${p.name}: ${p.wallMs} ms wall, the runtime's thread busy ${p.busyMs} ms (${Math.round((p.busyMs / Math.max(1, p.wallMs)) * 100)}%)`,
-      '',
-      '| who (Node.js internals charged to their caller) | ms | share of busy |',
-      '|---|---|---|',
-      ...p.byOwner.map((o) => `| ${o.owner} | ${o.ms} | ${share(o.ms)} |`),
-      '',
-      '| function (self time) | ms |',
-      '|---|---|',
-      ...p.topFunctions.map((f) => `| \`${f.name.replace(/\|/g, '\\|')}\` | ${f.ms} |`),
-      '',
       `| request received by the runtime | count${p.jobs ? ` | per job (${p.jobs} jobs)` : ''} |`,
       `|---|---${p.jobs ? '|---' : ''}|`,
       ...p.calls.map((c) => `| ${c.call} | ${c.count}${p.jobs ? ` | ${(c.count / p.jobs).toFixed(2)}` : ''} |`),

@@ -9,7 +9,8 @@
  *  4. seed failed jobs; retry some one request each, then all the rest with
  *     one retry-all, followed until its task is COMPLETED
  *  5. seed up to 100,000 jobs; the two calls of step 1 again
- *  6. the floor again, on the full table; stop the runtime
+ *  6. the floor again, on the full table; retry-all's loop alone, run from
+ *     the bench's process as the floor is; stop the runtime
  *  7. each handler's bundle size and cold-import time (bench/bundles.ts)
  *
  * and writes docs/BENCHMARKS.md. Sizes: `npm run bench -- --help`.
@@ -18,14 +19,16 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
-import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
+import { CreateQueueCommand, GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
+import { SqsJobQueue } from '../lambda/adapters/sqs-job-queue';
+import { forEachFailedPage, retryPage } from '../lambda/core/retry-all-failed-jobs';
 import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import { measureBundles } from './bundles';
-import { findRuntimeProfile, profilerPreload, summarizeProfile } from './cpu-profile';
+import { findRuntimeProfiles, profilerPreload, summarizeProfiles } from './cpu-profile';
 import { createFloorItems, measureFloor, type Floor } from './floor';
 import { now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
 import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
@@ -107,11 +110,15 @@ const deadLetters = (m: Metrics) => m.queues.deadLetter.visible + m.queues.deadL
 /** Generous: no phase should ever run slower than 20 jobs a second. */
 const budgetFor = (jobs: number) => Math.max(60_000, jobs * 50);
 
-const measureLatency = async (api: Api, samples: number): Promise<LatencyPair> => {
-  const jobs = (await api.metrics()).total;
-  const metrics = await timeCalls(samples, async () => void (await api.call('GET', '/jobs/metrics', 200)));
-  const failedPage = await timeCalls(samples, async () => void (await api.call('GET', `/jobs/failed?limit=${PAGE}`, 200)));
-  return { metrics, failedPage, jobs };
+/** Metrics and a failed page, `samples` calls each, once the runtime has fallen idle. */
+const measureLatency = async (api: Api, phases: Phases, name: string, samples: number): Promise<LatencyPair> => {
+  const settledMs = await phases.settle();
+  return phases.time(name, async () => {
+    const jobs = (await api.metrics()).total;
+    const metrics = await timeCalls(samples, async () => void (await api.call('GET', '/jobs/metrics', 200)));
+    const failedPage = await timeCalls(samples, async () => void (await api.call('GET', `/jobs/failed?limit=${PAGE}`, 200)));
+    return { metrics, failedPage, jobs, settledMs };
+  });
 };
 
 const seed = async (
@@ -164,12 +171,12 @@ const run = async (
   const target: SeedTarget = { doc, tableName: TABLE_NAME, sqs, deadLetterQueueUrl: deadLetterQueueUrl!, concurrency: C };
 
   log(`metrics and a failed page on the empty table, ${options.samples} calls each`);
-  const latencyEmpty = await phase('metrics and a failed page, empty table', () => measureLatency(api, options.samples));
+  const latencyEmpty = await measureLatency(api, phases, 'metrics and a failed page, empty table', options.samples);
 
   // at 0 jobs the page is empty; a full page on a small table tells the cost of its 50 jobs from that of a large table
   log(`metrics and a failed page at ${PAGE} failed jobs`);
   await seed(target, store, { failed: PAGE, completed: 0 }, 0);
-  const latencyOnePage = await phase(`metrics and a failed page, ${PAGE} failed jobs`, () => measureLatency(api, options.samples));
+  const latencyOnePage = await measureLatency(api, phases, `metrics and a failed page, ${PAGE} failed jobs`, options.samples);
   await api.call('POST', '/jobs/retry-all-failed', 200);
   await waitFor(
     api.metrics,
@@ -181,7 +188,13 @@ const run = async (
 
   await createFloorItems(doc, TABLE_NAME);
   const floors: Floor[] = [];
+  /** Every timed phase starts on an idle runtime: no compaction left over from a bulk load. */
+  const settle = async () => {
+    const waited = await phases.settle();
+    if (waited > 5_000) log(`waited ${Math.round(waited / 1000)} s for the runtime to fall idle`);
+  };
   const measureTheFloor = async (when: string) => {
+    await settle();
     log(`floor (${when}): ${options.floorUpdates} conditional UpdateItems at C = ${C}`);
     const floor = await phase(`floor (${when})`, () => measureFloor(doc, TABLE_NAME, options.floorUpdates, C, when));
     log(`floor (${when}): ${Math.round(floor.perSecond)}/s`);
@@ -189,6 +202,7 @@ const run = async (
   };
   await measureTheFloor('at the start');
 
+  await settle();
   log(`enqueue ${options.jobs} demo.echo jobs at C = ${C}`);
   const endToEnd = phases.begin('end-to-end (first enqueue → all completed)', options.jobs);
   const e2eStart = now();
@@ -215,6 +229,7 @@ const run = async (
 
   await measureTheFloor('before the retries');
 
+  await settle();
   log(`${options.singleRetries} single retries at C = ${C}`);
   const singleIds = forRetries.failedIds.slice(0, options.singleRetries);
   const singleMs = await phases.time(
@@ -234,6 +249,7 @@ const run = async (
     budgetFor(options.singleRetries),
   );
 
+  await settle();
   log(`retry-all over ${options.retryAll} failed jobs`);
   const retryAll = await phases.time('retry-all (request → task COMPLETED)', async () => {
     const start = now();
@@ -280,9 +296,32 @@ const run = async (
   log(`seeded in ${Math.round(forLatency.seeding.ms / 1000)} s, recounted in ${Math.round(forLatency.seeding.recountMs / 1000)} s`);
 
   log(`metrics and a failed page at ${existing + forLatency.seeding.jobs} jobs`);
-  const latencyFull = await phase('metrics and a failed page, full table', () => measureLatency(api, options.samples));
+  const latencyFull = await measureLatency(api, phases, 'metrics and a failed page, full table', options.samples);
 
   await measureTheFloor('at the end, on the full table');
+
+  // Last, as it leaves jobs waiting whose messages no worker reads: retry-all's own loop, run from this
+  // process as the floor is, so it has a core to itself and no worker runs its jobs beside it.
+  log(`retry-all's loop alone: ${options.retryAll} more failed jobs, retried from the bench's process`);
+  await seed(target, store, { failed: options.retryAll, completed: 0 }, options.jobs + retryJobs + forLatency.seeding.jobs);
+  const { QueueUrl: scratchQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-retry-all-alone' }));
+  const scratch = new SqsJobQueue({ queueUrl: scratchQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, client: sqs });
+  await settle();
+  let aloneRetried = 0;
+  const aloneMs = await phases.time(
+    "retry-all's loop alone (from the bench's process)",
+    async () => {
+      const start = now();
+      // the task runner's loop: pages of 100 newest first, each retried by retryPage
+      await forEachFailedPage(store, { limit: options.retryAll }, 100, async (jobs) => {
+        aloneRetried += (await retryPage({ store, queue: scratch }, jobs)).retried;
+      });
+      await store.flush();
+      return now() - start;
+    },
+    options.retryAll,
+  );
+  log(`retry-all's loop alone: ${Math.round(perSecond(aloneRetried, aloneMs))}/s`);
 
   return {
     floors,
@@ -302,6 +341,7 @@ const run = async (
       deadLettersSweptMs,
     },
     seedingForLatency: forLatency.seeding,
+    retryAllAlone: { jobs: aloneRetried, ms: aloneMs, perSecond: perSecond(aloneRetried, aloneMs) },
     latencyEmpty,
     latencyOnePage,
     latencyFull,
@@ -355,7 +395,7 @@ const main = async (): Promise<void> => {
     removeDataDir(runtime.dataDir);
   }
 
-  const profile = options.cpuProf ? summarizeProfile(findRuntimeProfile(options.cpuProf), phases.list) : undefined;
+  const profile = options.cpuProf ? summarizeProfiles(findRuntimeProfiles(options.cpuProf), phases.list) : undefined;
 
   log(`bundles: ${options.bundleRuns} cold import(s) per handler`);
   const bundles = await measureBundles({ runs: options.bundleRuns });
