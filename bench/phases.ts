@@ -84,7 +84,14 @@ const benchCpuMs = () => {
 export class Phases {
   readonly list: Phase[] = [];
 
-  constructor(private readonly runtimePid: number | undefined) {}
+  /**
+   * @param idleShare the share of a core below which the runtime counts as idle: a profiled
+   *   runtime never falls as low, its sampling profiler keeping each of its threads a little busy
+   */
+  constructor(
+    private readonly runtimePid: number | undefined,
+    private readonly idleShare = 0.1,
+  ) {}
 
   /** Start a phase; call the answer to end it. */
   begin(name: string, jobs?: number): () => void {
@@ -114,12 +121,12 @@ export class Phases {
   }
 
   /**
-   * Wait until the runtime's process is idle (below `idleShare` of a core over
+   * Wait until the runtime's process is idle (below the idle share of a core over
    * `windowMs`), at most `maxMs`: after a bulk load LevelDB compacts for a
    * while on threads of its own, and a latency measured meanwhile is the
    * compaction's, not the table's. Resolves with the time waited.
    */
-  async settle(maxMs = 120_000, windowMs = 1_000, idleShare = 0.1): Promise<number> {
+  async settle(maxMs = 120_000, windowMs = 1_000, idleShare = this.idleShare): Promise<number> {
     if (this.runtimePid === undefined) return 0;
     const start = monotonicUs();
     let before = processCpuMs(this.runtimePid);
