@@ -173,16 +173,20 @@ export class DynamoDbJobCounters {
 
   /**
    * Bring the counters back to the truth after drift: `actual` was counted
-   * from the jobs themselves; the difference goes to one shard.
+   * from the jobs themselves; the difference goes to one shard. Only when the
+   * counters still read `keptBefore` (nothing moved while the jobs were
+   * counted): resolves false, changing nothing, otherwise.
    */
-  async correct(actual: Record<JobState, number>): Promise<void> {
+  async correct(actual: Record<JobState, number>, keptBefore: Record<JobState, number>): Promise<boolean> {
     const kept = await this.read();
+    if (JOB_STATES.some((state) => kept[state] !== keptBefore[state])) return false;
     const deltas = Object.fromEntries(JOB_STATES.map((state) => [state, actual[state] - kept[state]]).filter(([, d]) => d !== 0));
-    if (Object.keys(deltas).length === 0) return;
+    if (Object.keys(deltas).length === 0) return true;
     try {
       await this.add({ [PK]: 'COUNTS', [SK]: 'SHARD#0' }, deltas);
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }
+    return true;
   }
 }

@@ -39,8 +39,11 @@ export interface JobStore {
   countFailed(filter: FailedJobFilter, upTo?: number): Promise<number>;
   /** Jobs per state, from counters kept with each change: the same cost at any number of jobs. */
   countByState(): Promise<Record<JobState, number>>;
-  /** Count every job by reading them all (slow), and set the counters to the result. */
-  recount(): Promise<Record<JobState, number>>;
+  /**
+   * Count every job by reading them all (slow) and set the counters to the
+   * result; undefined, changing nothing, when jobs moved meanwhile.
+   */
+  recount(): Promise<Record<JobState, number> | undefined>;
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */

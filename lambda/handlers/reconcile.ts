@@ -18,7 +18,11 @@ export const handler = async (): Promise<ResendCounts & { tasks: number; deadLet
   // a single retry leaves the job's dead-letter copy behind: clear a few each pass
   const cleared = await queue.sweepDeadLetters((message) => isStaleCopy(store, message), DLQ_SWEEP_PER_PASS);
   // counters drift when a process dies before writing them, or jobs expire: set them right once an hour
-  if (new Date().getUTCMinutes() === 0) logger.info('Recounted jobs per state', { ...(await store.recount()) });
+  if (new Date().getUTCMinutes() === 0) {
+    const recounted = await store.recount();
+    if (recounted) logger.info('Recounted jobs per state', { ...recounted });
+    else logger.info('Jobs moved during the recount; counters left as they were');
+  }
   if (counts.waiting + counts.delayed + counts.active > 0) logger.warn('Re-sent jobs left without a message', { ...counts });
   return { ...counts, tasks: resumed, deadLettersCleared: cleared };
 };

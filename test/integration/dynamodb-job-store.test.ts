@@ -2,6 +2,9 @@ import { DuplicateJobError, StateConflictError, ValidationError } from '../../la
 import type { Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
+import { DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
 
@@ -103,7 +106,7 @@ describe('DynamoDbJobStore', () => {
   });
 
   it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {
-    const before = await store.recount();
+    const before = (await store.recount())!;
     const job = newJob();
     await store.create(job);
     const active = claim(job, 0, Date.now(), 30_000) as Transition;
@@ -117,6 +120,21 @@ describe('DynamoDbJobStore', () => {
     expect(await store.countByState()).toEqual({ ...before, active: before.active + 1 });
     expect(await store.recount()).toEqual({ ...before, failed: before.failed + 1 });
     expect(await store.countByState()).toEqual({ ...before, failed: before.failed + 1 });
+  });
+
+  it('leaves the counters alone when they changed while the jobs were counted', async () => {
+    const counters = new DynamoDbJobCounters(DynamoDBDocumentClient.from(createDynamoDbClient()), tableName);
+    const kept = await counters.read();
+    const actual = { ...kept, waiting: kept.waiting + 5 };
+    // a change lands between the first read and the correction
+    counters.record(undefined, 'completed', Date.now());
+    await counters.flush();
+    expect(await counters.correct(actual, kept)).toBe(false);
+    expect(await counters.read()).toEqual({ ...kept, completed: kept.completed + 1 });
+    // with nothing moving, the correction applies
+    const now = await counters.read();
+    expect(await counters.correct({ ...now, waiting: now.waiting + 5 }, now)).toBe(true);
+    expect((await counters.read()).waiting).toBe(now.waiting + 5);
   });
 
   it('counts executions completed and failed per minute', async () => {
