@@ -221,7 +221,7 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
         pct(f.perSecond / r.floor.perSecond),
       ]),
       ['enqueue: `POST /jobs` (`demo.echo`), C = ' + o.concurrency, fixed(r.enqueue.jobs), seconds(r.enqueue.ms), rate(r.enqueue), pct(r.enqueue.perSecond / r.floor.perSecond)],
-      ['end-to-end: first enqueue → all completed (metrics)', fixed(r.endToEnd.jobs), seconds(r.endToEnd.ms), rate(r.endToEnd), pct(r.endToEnd.perSecond / r.floor.perSecond)],
+      ['end-to-end: first enqueue → all completed (no job left to run in the table)', fixed(r.endToEnd.jobs), seconds(r.endToEnd.ms), rate(r.endToEnd), pct(r.endToEnd.perSecond / r.floor.perSecond)],
       [
         `retry-all: \`POST /jobs/retry-all-failed\` → ${r.retryAll.mode === 'task' ? 'task COMPLETED' : '200'}`,
         fixed(r.retryAll.jobs),
@@ -263,8 +263,9 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     '',
     '### CPU per phase',
     '',
-    "The runtime is one Node.js process: dynalite, fauxqs, the emulations and every handler share its one JavaScript",
-    "thread (LevelDB adds a few threads of its own, counted here too). Near 100% of one core, that thread is the limit.",
+    'The runtime is one Node.js process: the handlers, the API Gateway and event-source emulations and fauxqs share its',
+    'main thread; dynalite has a worker thread of its own (`local/emulators.ts`) and LevelDB a few more. Its CPU counts',
+    'every thread, so it can pass 100% of a core; the main thread alone cannot (`--cpu-prof` shows each thread apart).',
     `"Others" is every other process on the machine: work not ours competing for its ${m.cores} cores.`,
     '',
     ...table([
