@@ -313,7 +313,7 @@ const run = async (
   const deadLettersSweptMs = now() - retryStart;
 
   // the truth, and counters set right by it, whatever a recount racing with the worker left them at
-  const existing = Object.values(await store.recount()).reduce((sum, n) => sum + n, 0);
+  const existing = Object.values((await store.recount()) ?? (await store.countByState())).reduce((sum, n) => sum + n, 0);
   const toSeed = { failed: options.seedFailed, completed: Math.max(0, options.seedTotal - options.seedFailed - existing) };
   log(`seeding ${toSeed.failed} failed and ${toSeed.completed} completed jobs (${existing} in the table)`);
   const forLatency = await seed(target, store, toSeed, options.jobs + retryJobs);
