@@ -209,6 +209,7 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
       ...targets.map((t) => [t.name, t.target, t.measured, t.pass ? '**PASS**' : '**FAIL**']),
     ]),
     '',
+    ...(kept?.trim() ? ['Where the time goes and what would fix each failing target: the analysis at the end, after the raw figures.', ''] : []),
     '## Figures',
     '',
     ...table([
