@@ -16,6 +16,7 @@
  * and writes docs/BENCHMARKS.md. Sizes: `npm run bench -- --help`.
  */
 import { execFileSync } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -152,6 +153,20 @@ const measureLatency = async (api: Api, phases: Phases, name: string, samples: n
   });
 };
 
+/**
+ * Count the jobs and set the counters to the count. A recount declines when a
+ * job moved while it counted (the worker may still be finishing a batch, the
+ * reconciler flushing): try again a moment later.
+ */
+const recount = async (store: DynamoDbJobStore): Promise<Record<string, number>> => {
+  for (let attempt = 1; ; attempt++) {
+    const counts = await store.recount();
+    if (counts) return counts;
+    if (attempt === 20) throw new Error('the jobs kept moving: 20 recounts in a row declined');
+    await sleep(500);
+  }
+};
+
 const seed = async (
   target: SeedTarget,
   store: DynamoDbJobStore,
@@ -164,7 +179,7 @@ const seed = async (
   const failed = await seedJobs(target, counts.failed, (i) => failedJob(firstN + counts.completed + i, base + counts.completed + i));
   const ms = now() - start;
   const recountStart = now();
-  await store.recount();
+  await recount(store);
   const recountMs = now() - recountStart;
   return {
     seeding: { jobs: counts.failed + counts.completed, failed: counts.failed, completed: counts.completed, ms, recountMs },
@@ -313,7 +328,7 @@ const run = async (
   const deadLettersSweptMs = now() - retryStart;
 
   // the truth, and counters set right by it, whatever a recount racing with the worker left them at
-  const existing = Object.values((await store.recount()) ?? (await store.countByState())).reduce((sum, n) => sum + n, 0);
+  const existing = Object.values(await recount(store)).reduce((sum, n) => sum + n, 0);
   const toSeed = { failed: options.seedFailed, completed: Math.max(0, options.seedTotal - options.seedFailed - existing) };
   log(`seeding ${toSeed.failed} failed and ${toSeed.completed} completed jobs (${existing} in the table)`);
   const forLatency = await seed(target, store, toSeed, options.jobs + retryJobs);
