@@ -114,7 +114,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   await resendPendingJobs(services());
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
   // a process killed before writing its counter changes left them behind: count afresh
-  await services().store.recount();
+  await services().store.recount({ whenQuiet: false });
 
   running.eventSource = startEventSource({
     sqs,

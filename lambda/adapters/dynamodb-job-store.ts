@@ -345,14 +345,14 @@ export class DynamoDbJobStore implements JobStore {
     return this.counters.read();
   }
 
-  async recount(): Promise<Record<JobState, number> | undefined> {
+  async recount({ whenQuiet = true }: { whenQuiet?: boolean } = {}): Promise<Record<JobState, number> | undefined> {
     await this.flush();
-    const before = await this.counters.read();
+    const before = whenQuiet ? await this.counters.read() : undefined;
     const counts = await Promise.all(JOB_STATES.map((state) => this.count(state)));
     const actual = Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
     // a job that moved while the states were counted may be counted in the wrong
     // state: correct only from a count no change overlapped, else leave it to the next try
-    const corrected = await this.counters.correct(actual, before);
+    const corrected = await this.counters.correct(actual, before ?? (await this.counters.read()));
     return corrected ? actual : undefined;
   }
 

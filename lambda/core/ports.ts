@@ -41,9 +41,10 @@ export interface JobStore {
   countByState(): Promise<Record<JobState, number>>;
   /**
    * Count every job by reading them all (slow) and set the counters to the
-   * result; undefined, changing nothing, when jobs moved meanwhile.
+   * result; undefined, changing nothing, when jobs moved meanwhile. With
+   * `whenQuiet: false` (nothing else runs: a local start-up) it always corrects.
    */
-  recount(): Promise<Record<JobState, number> | undefined>;
+  recount(options?: { whenQuiet?: boolean }): Promise<Record<JobState, number> | undefined>;
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -23,6 +23,7 @@ let dir: string;
 let report: string;
 let output = '';
 let exitCode: number | null;
+let child: ChildProcess | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(tmpdir(), 'requeue-bench-'));
@@ -31,18 +32,27 @@ beforeAll(async () => {
   writeFileSync(out, `# old figures\n\n${KEEP_BELOW}\n## Analysis\n\nwritten by hand\n`);
   const flags = Object.entries(TINY).map(([flag, value]) => `--${flag}=${value}`);
   // profiled, so that path is proven too
-  const child = spawn('npm', ['run', 'bench', '--', ...flags, `--out=${out}`, `--cpu-prof=${path.join(dir, 'profile')}`], {
+  child = spawn('npm', ['run', 'bench', '--', ...flags, `--out=${out}`, `--cpu-prof=${path.join(dir, 'profile')}`], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BENCH_JOBS: '100000' }, // a flag wins over its variable
   });
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  exitCode = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const bench = child;
+  bench.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  bench.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  exitCode = await new Promise<number | null>((resolve) => bench.once('exit', resolve));
   report = readFileSync(out, 'utf8');
 }, 120_000);
 
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  // still running when beforeAll gave up: the bench stops its runtime on SIGTERM
+  if (child && child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child!.once('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
 
 const rawFigures = () => {
   const json = /```json\n([\s\S]*?)\n```/.exec(report.slice(report.indexOf(RAW_FIGURES)));

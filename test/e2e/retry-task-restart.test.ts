@@ -45,7 +45,7 @@ it('resumes a retry task after a kill -9, retrying each job exactly once', async
   const task = await eventually(async () => {
     const t = (await second.request('GET', `/jobs/retry-tasks/${taskId}`)).body;
     return t.status === 'COMPLETED' && t;
-  }, 30_000, 'the task to complete after the restart');
+  }, 60_000, 'the task to complete after the restart');
   // a page retried after the last checkpoint is not counted again, so at most one page short
   expect(task.retried).toBeLessThanOrEqual(JOBS);
   expect(task.retried).toBeGreaterThanOrEqual(JOBS - PER_SECOND);
@@ -58,4 +58,4 @@ it('resumes a retry task after a kill -9, retrying each job exactly once', async
     const runs = job.history.map((e: { generation: number; attempt: number }) => `${e.generation}/${e.attempt}`);
     expect(new Set(runs).size).toBe(runs.length);
   }
-}, 120_000);
+}, 240_000);
