@@ -50,7 +50,7 @@ it('resumes a retry task after a kill -9, retrying each job exactly once', async
   expect(task.retried).toBeLessThanOrEqual(JOBS);
   expect(task.retried).toBeGreaterThanOrEqual(JOBS - PER_SECOND);
 
-  await eventually(async () => (await second.request('GET', '/jobs/metrics')).body.completed === JOBS, 30_000, 'every job to complete');
+  await eventually(async () => (await second.request('GET', '/jobs/metrics')).body.completed === JOBS, 90_000, 'every job to complete');
   for (const id of ids) {
     const job = (await second.request('GET', `/jobs/details/${id}`)).body;
     // retried once (a second retry would be generation 2), no attempt run twice
