@@ -387,6 +387,46 @@ const run = async (
   };
 };
 
+/**
+ * The runtime runs in a process group of its own, so it outlives a bench that
+ * is killed, or whose reader went away (a closed pipe), unless told: stop it
+ * on a signal, and at the latest when this process exits.
+ */
+const stopRuntimeIfAbandoned = (runtime: LocalRuntime, runtimePid: number | undefined) => {
+  // the group npm leads; read now, while the runtime is there to ask
+  let group: number | undefined;
+  try {
+    group = runtimePid === undefined ? undefined : Number(readFileSync(`/proc/${runtimePid}/stat`, 'utf8').split(') ')[1]!.split(' ')[2]);
+  } catch {
+    group = undefined;
+  }
+  const killNow = () => {
+    for (const target of [group === undefined ? undefined : -group, runtimePid]) {
+      if (target === undefined) continue;
+      try {
+        process.kill(target, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  };
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`bench: ${signal}; stopping the runtime\n`);
+    void runtime.kill().finally(() => process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGHUP' ? 1 : 15)));
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const signal of signals) process.on(signal, onSignal);
+  process.on('exit', killNow);
+  // a reader that went away must not crash the run half-way and strand the runtime
+  for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+  return {
+    release: () => {
+      for (const signal of signals) process.off(signal, onSignal);
+      process.off('exit', killNow);
+    },
+  };
+};
+
 /** The commit, and what under lambda/ and local/ differs from it: the runtime runs the working tree. */
 const codeState = (): BenchResults['code'] => {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
@@ -420,7 +460,9 @@ const main = async (): Promise<void> => {
   }
   log(`starting the local runtime (dynalite on ${dynamoDb}, fauxqs on ${sqs})${options.cpuProf ? ', profiled' : ''}`);
   const runtime = await startLocalRuntime({ env: { DYNAMODB_PORT: String(dynamoDb), SQS_PORT: String(sqs), ...profiling } });
-  const phases = new Phases(findRuntimePid(dynamoDb), options.cpuProf ? 0.4 : 0.1);
+  const runtimePid = findRuntimePid(dynamoDb);
+  const phases = new Phases(runtimePid, options.cpuProf ? 0.4 : 0.1);
+  const abandon = stopRuntimeIfAbandoned(runtime, runtimePid);
   let figures: Awaited<ReturnType<typeof run>>;
   try {
     figures = await run(options, runtime, { dynamoDb, sqs }, phases);
@@ -431,6 +473,7 @@ const main = async (): Promise<void> => {
     process.stderr.write(`The runtime's last output:\n${runtime.output().slice(-4000)}\n`);
     throw error;
   } finally {
+    abandon.release();
     removeDataDir(runtime.dataDir);
   }
 

@@ -35,6 +35,7 @@ beforeAll(async () => {
   child = spawn('npm', ['run', 'bench', '--', ...flags, `--out=${out}`, `--cpu-prof=${path.join(dir, 'profile')}`], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // a group of its own, for afterAll to signal
     env: { ...process.env, BENCH_JOBS: '100000' }, // a flag wins over its variable
   });
   const bench = child;
@@ -48,7 +49,7 @@ afterAll(async () => {
   // still running when beforeAll gave up: the bench stops its runtime on SIGTERM
   if (child && child.exitCode === null && child.signalCode === null) {
     const exited = new Promise((resolve) => child!.once('exit', resolve));
-    child.kill('SIGTERM');
+    process.kill(-child.pid!, 'SIGTERM');
     await exited;
   }
   rmSync(dir, { recursive: true, force: true });
