@@ -221,8 +221,9 @@ export class DynamoDbJobStore implements JobStore {
           Key: jobKey(jobId),
           UpdateExpression:
             'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
+          // one level of parentheses: dynalite's parser backtracks on each level (6 ms a parse at three)
           ConditionExpression:
-            '#generation = :generation AND (#state = :waiting OR (#state = :delayed AND (attribute_not_exists(#runAt) OR #runAt <= :now)))',
+            '#generation = :generation AND #state IN (:waiting, :delayed) AND (#state = :waiting OR attribute_not_exists(#runAt) OR #runAt <= :now)',
           ExpressionAttributeNames: {
             '#state': 'state',
             '#attempts': 'attempts',
