@@ -177,8 +177,14 @@ describe('the event-source emulation', () => {
       calls += 1;
       if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 1500));
     });
+    // the visibility timeout equals the function timeout, so the message may come
+    // back before the timed-out invocation is reported: wait for both
     await eventually(async () => received().length >= 2, 8_000, 'the message to come back');
-    expect(errors.join('\n')).toContain('Task timed out after 1.00 seconds');
+    await eventually(
+      async () => errors.join('\n').includes('Task timed out after 1.00 seconds'),
+      5_000,
+      'the timeout to be reported',
+    );
     await eventually(async () => (await depth()) === 0, 5_000, 'the message to be deleted');
   });
 
