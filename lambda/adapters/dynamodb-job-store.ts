@@ -86,6 +86,43 @@ const conditionFor = (expect: Expectation) => {
   return { ConditionExpression: parts.join(' AND '), ExpressionAttributeNames: names, ExpressionAttributeValues: values };
 };
 
+/**
+ * An update that turns the item `from` into the item `to`, attribute by
+ * attribute, under `condition`: SET what differs, REMOVE what `to` lacks.
+ */
+export const changesBetween = (
+  from: Record<string, unknown>,
+  to: Record<string, unknown>,
+  condition: ReturnType<typeof conditionFor>,
+) => {
+  const names: Record<string, string> = { ...condition.ExpressionAttributeNames };
+  const values: Record<string, unknown> = { ...condition.ExpressionAttributeValues };
+  const set: string[] = [];
+  const remove: string[] = [];
+  let n = 0;
+  for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
+    if (key === PK || key === SK) continue;
+    const [before, after] = [from[key], to[key]];
+    if (after === undefined ? before === undefined : JSON.stringify(after) === JSON.stringify(before)) continue;
+    names[`#c${n}`] = key;
+    if (after === undefined) {
+      remove.push(`#c${n}`);
+    } else {
+      values[`:c${n}`] = after;
+      set.push(`#c${n} = :c${n}`);
+    }
+    n++;
+  }
+  const clauses = [set.length > 0 ? `SET ${set.join(', ')}` : '', remove.length > 0 ? `REMOVE ${remove.join(', ')}` : ''];
+  return {
+    // an unchanged job still has its condition checked: SET one attribute to what it is
+    UpdateExpression: clauses.filter(Boolean).join(' ') || 'SET #state = #state',
+    ConditionExpression: condition.ConditionExpression,
+    ExpressionAttributeNames: names,
+    ExpressionAttributeValues: values,
+  };
+};
+
 const encodeCursor = (key: QueryCommandOutput['LastEvaluatedKey']): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 
@@ -194,13 +231,20 @@ export class DynamoDbJobStore implements JobStore {
     }
   }
 
-  async save(next: Job, expect: Expectation): Promise<void> {
+  async save(next: Job, expect: Expectation, previous?: Job): Promise<void> {
     try {
-      // One conditional put per transition: of two writers that read the same
+      // One conditional write per transition: of two writers that read the same
       // job (two workers, two retries), only the first still finds it as read.
-      await this.doc.send(
-        new PutCommand({ TableName: this.tableName, Item: toItem(next, this.retentionMs), ...conditionFor(expect) }),
-      );
+      // Knowing the job as read, only what changed is sent: the history,
+      // data and error of a job stay where they are.
+      const item = toItem(next, this.retentionMs);
+      const condition = conditionFor(expect);
+      if (previous === undefined) {
+        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }));
+      } else {
+        const changes = changesBetween(toItem(previous, this.retentionMs), item, condition);
+        await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: jobKey(next.id), ...changes }));
+      }
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(next.id, `Job ${next.id} changed since it was read`, { cause: error });

@@ -16,9 +16,10 @@ export interface JobStore {
   get(jobId: string): Promise<Job | undefined>;
   /**
    * Write `next` only if the stored job still meets `expect`; otherwise throw
-   * StateConflictError and change nothing.
+   * StateConflictError and change nothing. With `previous`, the job as read
+   * (that `expect` describes), a store may write only what differs from it.
    */
-  save(next: Job, expect: Expectation): Promise<void>;
+  save(next: Job, expect: Expectation, previous?: Job): Promise<void>;
   /**
    * Start an execution in one conditional write, when the job is in
    * `generation` and waiting, or delayed and due: the worker's common case.

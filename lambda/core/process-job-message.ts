@@ -124,7 +124,7 @@ export const processJobMessage = async (
   }
   let decision = claim(job, message.generation, now(), deps.leaseMs);
   if (isClaimRefusal(decision) && decision.reason === 'lost-execution') {
-    const recovered = await write(deps, recoverLostExecution(job, now()));
+    const recovered = await write(deps, recoverLostExecution(job, now()), job);
     if (!recovered) return later(deps.leaseMs);
     log.warn('Recovered a lost execution', { jobId: job.id, state: recovered.state, attempts: recovered.attempts });
     if (recovered.state === 'failed') return moveToDeadLetter(deps, recovered);
@@ -145,16 +145,16 @@ export const processJobMessage = async (
         return later(deps.leaseMs);
     }
   }
-  const active = await write(deps, decision);
+  const active = await write(deps, decision, job);
   // another delivery of this message claimed it first: look again once its lease ends
   if (!active) return later(deps.leaseMs);
   return execute(deps, active, remainingMs);
 };
 
-/** A conditional write that may lose a race; resolves with the written job, or undefined when it lost. */
-const write = async ({ store }: WorkerDeps, transition: Transition): Promise<Job | undefined> => {
+/** A conditional write from `previous`, that may lose a race; resolves with the written job, or undefined when it lost. */
+const write = async ({ store }: WorkerDeps, transition: Transition, previous: Job): Promise<Job | undefined> => {
   try {
-    await store.save(transition.next, transition.expect);
+    await store.save(transition.next, transition.expect, previous);
     return transition.next;
   } catch (error) {
     if (error instanceof StateConflictError) return undefined;
@@ -184,7 +184,7 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
       transition = moveAfterFailure(job, start, now(), describeFailure(error, error instanceof ExecutionTimeoutError));
     }
   }
-  const next = await write(deps, transition);
+  const next = await write(deps, transition, job);
   if (!next) {
     log.warn('Outcome not recorded: the job changed while it ran (lease lost)', { jobId: job.id });
     return DELETE;

@@ -28,6 +28,7 @@ const markResent = async (store: JobStore, job: Job, at: number): Promise<void> 
     await store.save(
       { ...job, resentAt: at },
       { states: [job.state], generation: job.generation, attempts: job.attempts },
+      job,
     );
   } catch (error) {
     if (!(error instanceof StateConflictError)) throw error;

@@ -23,7 +23,7 @@ export const claimRetry = async (store: JobStore, job: Job, at: number, source: 
   const transition = retry(job, at, source);
   if (!transition) throw new JobNotFailedError(job.id, job.state);
   try {
-    await store.save(transition.next, transition.expect);
+    await store.save(transition.next, transition.expect, job);
   } catch (error) {
     if (error instanceof StateConflictError) throw await refusal(store, job.id);
     throw error;
@@ -36,7 +36,7 @@ export const revertUnsent = async (store: JobStore, pairs: readonly { before: Jo
   await Promise.all(
     pairs.map(async ({ before, after }) => {
       const undo = revertRetry(before, after);
-      await store.save(undo.next, undo.expect).catch((error: unknown) => {
+      await store.save(undo.next, undo.expect, after).catch((error: unknown) => {
         if (!(error instanceof StateConflictError)) throw error;
       });
     }),

@@ -2,7 +2,7 @@ import { DuplicateJobError, StateConflictError, ValidationError } from '../../la
 import type { Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
 import { storeFailedJob } from '../support/job-fixtures';
@@ -49,6 +49,36 @@ describe('DynamoDbJobStore', () => {
     const second = claim(job, 0, 2_001, 30_000) as Transition;
     await expect(store.save(second.next, second.expect)).rejects.toThrow(StateConflictError);
     expect(await store.get(job.id)).toEqual(first.next);
+  });
+
+  it('given the job as read, writes only what changed, and the result is the next job', async () => {
+    const job = newJob({ payload: 'kept where it is' });
+    await store.create(job);
+    const active = claim(job, 0, 2_000, 30_000) as Transition;
+    await store.save(active.next, active.expect, job);
+    // failed: error, stack and failedAt set, leaseUntil removed, the failedByName index keys added
+    // an attribute neither version knows of stays: nothing but the changes was written
+    const doc = DynamoDBDocumentClient.from(createDynamoDbClient());
+    const key = { pk: `JOB#${job.id}`, sk: 'JOB' };
+    await doc.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'SET probe = :p', ExpressionAttributeValues: { ':p': 1 } }));
+    const failed = moveAfterFailure(active.next, 2_000, 2_500, { message: 'boom', stack: 'Error: boom' });
+    await store.save(failed.next, failed.expect, active.next);
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
+    expect(Item).toMatchObject({ probe: 1, state: 'failed', error: 'boom' });
+    expect(Item).not.toHaveProperty('leaseUntil');
+    await doc.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'REMOVE probe' }));
+    expect(await store.get(job.id)).toEqual(failed.next);
+    expect((await store.listFailed({ name: job.name }, 10)).items.map((j) => j.id)).toContain(job.id);
+    // a writer whose read is out of date loses, as with a whole-item write
+    const stale = claim(job, 0, 2_001, 30_000) as Transition;
+    await expect(store.save(stale.next, stale.expect, job)).rejects.toThrow(StateConflictError);
+    await expect(store.save({ ...failed.next, attempts: 9 }, { states: ['failed'], generation: 1 }, failed.next)).rejects.toThrow(
+      StateConflictError,
+    );
+    expect(await store.get(job.id)).toEqual(failed.next);
+    await expect(store.save(job, { states: ['waiting'], generation: 0 }, job)).rejects.toThrow(StateConflictError);
+    // out of the way of the listings and counts below
+    await store.remove(job.id, { states: ['failed'], generation: 0 });
   });
 
   it('claims a waiting or due job in one write, exactly as the core rule says, and nothing else', async () => {
