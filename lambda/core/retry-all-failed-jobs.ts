@@ -43,33 +43,58 @@ export const mapBounded = async <T, R>(items: readonly T[], limit: number, fn: (
   return results;
 };
 
+/** Jobs claimed and then sent together: one SendMessageBatch holds at most 10 messages. */
+const SEND_BATCH = 10;
+
 /**
- * Retry one page of failed jobs: a conditional failed → waiting write for
- * each (bounded concurrency), then their messages in batches; a job whose
- * message could not be sent is put back as it was. A job retried by someone
- * else in the meantime loses the write: counted as not retried, never run twice.
+ * Retry one page of failed jobs, in batches of 10 (several batches at once,
+ * about `concurrency` writes in flight): a conditional failed → waiting write
+ * for each job of a batch, then the batch's messages in one send, while the
+ * other batches write; a job whose message could not be sent is put back as
+ * it was. A job retried by someone else in the meantime loses the write:
+ * counted as not retried, never run twice.
  */
 export const retryPage = async (
   { store, queue, now = Date.now, concurrency = 32 }: RetryAllDeps,
   jobs: readonly Job[],
   source: RetrySource = 'api',
 ): Promise<{ retried: number; failed: number }> => {
-  const claimed = await mapBounded(jobs, concurrency, async (job) => {
-    try {
-      return { before: job, after: (await claimRetry(store, job, now(), source)).next };
-    } catch {
-      return undefined;
-    }
+  const batches: Job[][] = [];
+  for (let i = 0; i < jobs.length; i += SEND_BATCH) batches.push(jobs.slice(i, i + SEND_BATCH));
+  const retriedPerBatch = await mapBounded(batches, Math.max(1, Math.ceil(concurrency / SEND_BATCH)), async (batch) => {
+    const claimed = await Promise.all(
+      batch.map(async (job) => {
+        try {
+          return { before: job, after: (await claimRetry(store, job, now(), source)).next };
+        } catch {
+          return undefined;
+        }
+      }),
+    );
+    const pairs = claimed.filter((pair): pair is { before: Job; after: Job } => pair !== undefined);
+    if (pairs.length === 0) return 0;
+    const messages: JobMessage[] = pairs.map(({ after }) => ({ jobId: after.id, generation: after.generation }));
+    const unsentIds = new Set((await queue.send(messages)).map((message) => message.jobId));
+    await revertUnsent(store, pairs.filter(({ after }) => unsentIds.has(after.id)));
+    return pairs.length - unsentIds.size;
   });
-  const pairs = claimed.filter((pair): pair is { before: Job; after: Job } => pair !== undefined);
-  const messages: JobMessage[] = pairs.map(({ after }) => ({ jobId: after.id, generation: after.generation }));
-  const unsentIds = new Set((await queue.send(messages)).map((message) => message.jobId));
-  await revertUnsent(store, pairs.filter(({ after }) => unsentIds.has(after.id)));
-  const retried = pairs.length - unsentIds.size;
+  const retried = retriedPerBatch.reduce((sum, n) => sum + n, 0);
   return { retried, failed: jobs.length - retried };
 };
 
-/** Every failed job matching the options, page by page; `visit` sees each page once. */
+/**
+ * A read started before it is awaited: its failure, if any, is the awaiter's
+ * to handle, not an unhandled rejection while other work goes on.
+ */
+export const readAhead = <T>(read: Promise<T>): Promise<T> => {
+  read.catch(() => undefined);
+  return read;
+};
+
+/**
+ * Every failed job matching the options, page by page; `visit` sees each page
+ * once. The next page is read while `visit` works on the current one.
+ */
 export const forEachFailedPage = async (
   store: JobStore,
   { filter = {}, limit = Number.POSITIVE_INFINITY }: RetryAllOptions,
@@ -77,14 +102,15 @@ export const forEachFailedPage = async (
   visit: (jobs: readonly Job[]) => Promise<void>,
 ): Promise<number> => {
   let seen = 0;
-  let cursor: string | undefined;
-  do {
-    const page = await store.listFailed(filter, Math.min(pageSize, limit - seen), cursor);
-    cursor = page.cursor;
+  let reading = readAhead(store.listFailed(filter, Math.min(pageSize, limit), undefined));
+  for (;;) {
+    const page = await reading;
     seen += page.items.length;
+    const more = page.cursor !== undefined && seen < limit;
+    if (more) reading = readAhead(store.listFailed(filter, Math.min(pageSize, limit - seen), page.cursor));
     if (page.items.length > 0) await visit(page.items);
-  } while (cursor && seen < limit);
-  return seen;
+    if (!more) return seen;
+  }
 };
 
 /** Dead-letter copies of jobs that are no longer failed in that generation: safe to delete. */

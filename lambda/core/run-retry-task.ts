@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { StateConflictError } from './errors';
 import type { FailedJobFilter } from './failed-job-filter';
-import type { JobQueue, JobStore, RetryTaskStore, TaskQueue } from './ports';
-import { isStaleCopy, retryPage } from './retry-all-failed-jobs';
+import type { Job } from './job';
+import type { JobQueue, JobStore, Page, RetryTaskStore, TaskQueue } from './ports';
+import { isStaleCopy, readAhead, retryPage } from './retry-all-failed-jobs';
 import { isFinished, type RetryTask, type TaskStatus } from './retry-task';
 
 export interface TaskDeps {
@@ -93,14 +94,22 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
   }
 
   let handled = 0;
+  const { filter, maxPerSecond } = task;
+  const pageSize = (left: number) => Math.max(0, Math.min(PAGE, maxPerSecond ?? PAGE, left));
+  const read = (size: number, cursor: string | undefined): Promise<Page<Job>> =>
+    size > 0 ? readAhead(store.listFailed(filter, size, cursor)) : Promise.resolve({ items: [], cursor: undefined });
+  let left = (task.limit ?? Number.POSITIVE_INFINITY) - task.retried - task.failed;
+  let reading = read(pageSize(left), task.cursor);
   for (;;) {
-    const left = (task.limit ?? Number.POSITIVE_INFINITY) - task.retried - task.failed;
-    const size = Math.max(0, Math.min(PAGE, task.maxPerSecond ?? PAGE, left));
-    const page = size > 0 ? await store.listFailed(task.filter, size, task.cursor) : { items: [], cursor: undefined };
+    const page = await reading;
+    left -= page.items.length;
+    // the next page is read while this one is retried; its cursor is saved only after this page's writes
+    const nextSize = page.cursor ? pageSize(left) : 0;
+    if (nextSize > 0) reading = read(nextSize, page.cursor);
     const result = page.items.length > 0 ? await retryPage(deps, page.items) : { retried: 0, failed: 0 };
     handled += page.items.length;
     const at = now();
-    const finished = !page.cursor || left - page.items.length <= 0;
+    const finished = !page.cursor || left <= 0;
     const outOfTime = at - start >= budgetMs;
     const progress: Partial<RetryTask> = {
       retried: task.retried + result.retried,
@@ -132,9 +141,9 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
       return 'done';
     }
     if (outOfTime) return 'continue';
-    if (task.maxPerSecond) {
+    if (maxPerSecond) {
       // keep to the velocity: `handled` jobs may take no less than handled / maxPerSecond seconds
-      const ahead = (handled / task.maxPerSecond) * 1000 - (now() - start);
+      const ahead = (handled / maxPerSecond) * 1000 - (now() - start);
       if (ahead > 0) await wait(Math.min(ahead, Math.max(0, budgetMs - (now() - start))));
     }
   }
