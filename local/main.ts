@@ -116,16 +116,18 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   // a process killed before writing its counter changes left them behind: count afresh
   await services().store.recount({ whenQuiet: false });
 
-  running.eventSource = startEventSource({
-    sqs,
-    queueUrl: resources.queueUrl,
-    queueArn: await queueArn(resources.queueUrl),
-    region,
-    handler: worker,
-    functionName: `requeue-${WORKER.handler}`,
-    timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
-    concurrency: settings.workerConcurrency,
-  });
+  if (settings.workerConcurrency > 0) {
+    running.eventSource = startEventSource({
+      sqs,
+      queueUrl: resources.queueUrl,
+      queueArn: await queueArn(resources.queueUrl),
+      region,
+      handler: worker,
+      functionName: `requeue-${WORKER.handler}`,
+      timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
+      concurrency: settings.workerConcurrency,
+    });
+  }
   // one retry-task chunk per invocation, two at a time, as on AWS
   running.taskSource = startEventSource({
     sqs,
@@ -218,7 +220,8 @@ const main = async (): Promise<void> => {
     const settings = readSettings(process.env);
     const port = await start(settings, running);
     if (stopping) return;
-    process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}\n`);
+    const paused = settings.workerConcurrency === 0 ? ' (worker paused: REQUEUE_WORKER_CONCURRENCY=0; jobs wait in the queue)' : '';
+    process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}${paused}\n`);
   } catch (error) {
     process.stderr.write(`${explain(error)}\n`);
     await stop(running).catch(() => undefined);

@@ -50,6 +50,7 @@ export const readSettings = (env: NodeJS.ProcessEnv): Settings => ({
   dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',
   // SQS accepts at most 12 hours
   visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
-  workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 1, 50),
+  // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
+  workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 0, 50),
   ...(env.REQUEUE_API_KEY ? { apiKey: env.REQUEUE_API_KEY } : {}),
 });

@@ -27,7 +27,7 @@ describe('local runtime settings', () => {
     [{ PORT: 'abc' }, "PORT must be a whole number from 0 to 65535, got 'abc'."],
     [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535, got '70000'."],
     [{ REQUEUE_VISIBILITY_TIMEOUT: '0' }, "REQUEUE_VISIBILITY_TIMEOUT must be a whole number from 1 to 43200, got '0'."],
-    [{ REQUEUE_WORKER_CONCURRENCY: '1.5' }, "REQUEUE_WORKER_CONCURRENCY must be a whole number from 1 to 50, got '1.5'."],
+    [{ REQUEUE_WORKER_CONCURRENCY: '1.5' }, "REQUEUE_WORKER_CONCURRENCY must be a whole number from 0 to 50, got '1.5'."],
     [{ HOST: '0.0.0.0' }, 'HOST=0.0.0.0 would open the API to other machines without authentication; set REQUEUE_API_KEY as well'],
   ])('refuses %j with a sentence naming the setting', (env, message) => {
     expect(() => readSettings(env)).toThrow(message);

@@ -1,0 +1,40 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { eventually } from '../support/requeue-harness';
+import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+
+// REQUEUE_WORKER_CONCURRENCY=0 pauses the worker, as disabling the event source
+// mapping does on AWS: jobs are accepted and wait; a start with pollers runs them.
+
+const dataDir = tempDataDir();
+const started: LocalRuntime[] = [];
+
+afterAll(async () => {
+  for (const runtime of started) await runtime.kill();
+  removeDataDir(dataDir);
+});
+
+it('accepts jobs with the worker paused and runs them once it is back', async () => {
+  const paused = await startLocalRuntime({ dataDir, env: { REQUEUE_WORKER_CONCURRENCY: '0' } });
+  started.push(paused);
+  expect(paused.output()).toContain('worker paused');
+  const ids: string[] = [];
+  for (let i = 0; i < 3; i++) {
+    const answer = await paused.request('POST', '/jobs', { name: 'demo.echo', data: { i } });
+    expect(answer.status).toBe(201);
+    ids.push(answer.body.id);
+  }
+  await sleep(1_500);
+  const waiting = (await paused.request('GET', '/jobs/metrics')).body;
+  expect({ waiting: waiting.waiting, completed: waiting.completed }).toEqual({ waiting: 3, completed: 0 });
+  expect(waiting.queues.main.visible).toBe(3);
+  await paused.interrupt();
+
+  const running = await startLocalRuntime({ dataDir });
+  started.push(running);
+  expect(running.output()).not.toContain('worker paused');
+  await eventually(async () => (await running.request('GET', '/jobs/metrics')).body.completed === 3, 20_000, 'the jobs to run');
+  for (const id of ids) {
+    const job = (await running.request('GET', `/jobs/details/${id}`)).body;
+    expect({ state: job.state, attempts: job.attempts, runs: job.history.length }).toEqual({ state: 'completed', attempts: 1, runs: 1 });
+  }
+}, 60_000);
