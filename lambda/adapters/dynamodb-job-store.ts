@@ -10,7 +10,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
-import { JOB_STATES, stateChangedAt, type Job, type JobState } from '../core/job';
+import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { createDynamoDbClient } from './aws-clients';
@@ -179,6 +179,27 @@ const indexQuery = (
   };
 };
 
+/** Which attributes a query returns (all when absent), and what it makes of each item. */
+interface Projection<T> {
+  readonly attributes?: readonly string[];
+  readonly map: (item: Record<string, unknown>) => T;
+}
+
+const WHOLE_JOB: Projection<Job> = { map: fromItem };
+
+const SUMMARY: Projection<FailedJobSummary> = {
+  attributes: ['id', 'name', 'data', 'error', 'failedAt', 'attempts', 'maxAttempts'],
+  map: (item) => ({
+    id: item.id as string,
+    name: item.name as string,
+    data: JSON.parse(item.data as string),
+    error: (item.error as string | undefined) ?? null,
+    failedAt: (item.failedAt as number | undefined) ?? null,
+    attempts: item.attempts as number,
+    maxAttempts: item.maxAttempts as number,
+  }),
+};
+
 export interface DynamoDbJobStoreProps {
   readonly tableName: string;
   /** Completed jobs expire (TTL) this long after they finish. */
@@ -324,6 +345,13 @@ export class DynamoDbJobStore implements JobStore {
     return this.queryIndex(index, partition, limit, cursor, filter);
   }
 
+  async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
+    const [index, partition] =
+      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
+    // only the listing's fields come back: a job's history and stack trace stay in the table
+    return this.queryIndex(index, partition, limit, cursor, filter, SUMMARY);
+  }
+
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
     if (filter.name === undefined && filter.since === undefined && filter.until === undefined && filter.error === undefined) {
       // every failed job: the counters know, at no cost
@@ -358,26 +386,32 @@ export class DynamoDbJobStore implements JobStore {
    * [since, until]. With an `error` filter DynamoDB counts the items it reads,
    * not those it keeps, against Limit: read on until the page is full.
    */
-  private async queryIndex(
+  private async queryIndex<T = Job>(
     index: IndexKeys,
     partition: string,
     limit: number,
     cursor: string | undefined,
     range: { since?: number; until?: number; error?: string },
-  ): Promise<Page<Job>> {
+    projection: Projection<T> = WHOLE_JOB as unknown as Projection<T>,
+  ): Promise<Page<T>> {
     let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition);
-    const items: Job[] = [];
+    const items: T[] = [];
+    const query = indexQuery(this.tableName, index, partition, range);
+    if (projection.attributes) {
+      projection.attributes.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
+    }
     try {
       do {
         const page = await this.doc.send(
           new QueryCommand({
-            ...indexQuery(this.tableName, index, partition, range),
+            ...query,
+            ...(projection.attributes ? { ProjectionExpression: projection.attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
             ScanIndexForward: false,
             Limit: limit - items.length,
             ExclusiveStartKey: startKey,
           }),
         );
-        items.push(...(page.Items ?? []).map(fromItem));
+        items.push(...(page.Items ?? []).map(projection.map));
         startKey = page.LastEvaluatedKey;
       } while (startKey && items.length < limit);
     } catch (error) {

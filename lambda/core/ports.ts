@@ -1,5 +1,5 @@
 import type { FailedJobFilter } from './failed-job-filter';
-import type { Job, JobMessage, JobState } from './job';
+import type { FailedJobSummary, Job, JobMessage, JobState } from './job';
 import type { RetryTask, TaskStatus } from './retry-task';
 import type { Expectation } from './transitions';
 
@@ -36,6 +36,8 @@ export interface JobStore {
   listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>>;
   /** Failed jobs matching `filter`, most recently failed first. ValidationError for a bad cursor. */
   listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>>;
+  /** The same page as `listFailed`, with only what a listing shows of each job. */
+  listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>>;
   /** Failed jobs matching `filter`, counted up to `upTo` (all of them without it). */
   countFailed(filter: FailedJobFilter, upTo?: number): Promise<number>;
   /** Jobs per state, from counters kept with each change: the same cost at any number of jobs. */

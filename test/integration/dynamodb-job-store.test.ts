@@ -1,5 +1,5 @@
 import { DuplicateJobError, StateConflictError, ValidationError } from '../../lambda/core/errors';
-import type { Job } from '../../lambda/core/job';
+import { toFailedJobSummary, type Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -133,6 +133,24 @@ describe('DynamoDbJobStore', () => {
     expect(pages).toBeGreaterThanOrEqual(3);
     await store.flush();
     expect((await store.countByState()).failed).toBe(5);
+  });
+
+  it('lists the same failed jobs as summaries, with the same cursors, whatever the filter', async () => {
+    for (const at of [61_000, 62_000, 63_000]) await failedJob(at);
+    for (const filter of [{}, { name: 'demo.fail' }, { error: 'boom 6' }, { since: 61_500, until: 63_000 }]) {
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const [whole, summaries] = await Promise.all([
+          store.listFailed(filter, 2, cursor),
+          store.listFailedSummaries(filter, 2, cursor),
+        ]);
+        expect(summaries).toEqual({ items: whole.items.map(toFailedJobSummary), cursor: whole.cursor });
+        cursor = whole.cursor;
+        pages++;
+      } while (cursor);
+      expect(pages).toBeGreaterThan(1);
+    }
   });
 
   it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {

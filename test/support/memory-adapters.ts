@@ -1,5 +1,5 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
-import { JOB_STATES, stateChangedAt, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
+import { JOB_STATES, stateChangedAt, toFailedJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
 import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth } from '../../lambda/core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
@@ -77,6 +77,11 @@ export class MemoryJobStore implements JobStore {
 
   async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
     return pageAfter(this.failedMatching(filter), limit, cursor);
+  }
+
+  async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
+    const page = await this.listFailed(filter, limit, cursor);
+    return { ...page, items: page.items.map(toFailedJobSummary) };
   }
 
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
