@@ -88,11 +88,11 @@ export interface BenchResults {
   readonly singleRetries: Rate;
   readonly retryAll: RetryAllFigures;
   /**
-   * Not a target: retry-all's own loop (the task runner's pages and writes) run from the bench's
-   * process like the floor, messages to a queue no worker reads. What it costs without sharing
-   * the runtime's thread with dynalite and with the worker running the retried jobs.
+   * Retry-all on a second runtime whose worker is paused (REQUEUE_WORKER_CONCURRENCY=0): nothing
+   * runs beside the task but what runs beside the floor. The target's figure.
    */
-  readonly retryAllAlone: Rate;
+  readonly retryAllPaused: Omit<RetryAllFigures, 'allCompletedMs' | 'deadLettersSweptMs'>;
+  readonly seedingForPaused: Seeding;
   readonly seedingForLatency: Seeding;
   readonly latencyEmpty: LatencyPair;
   /** With one full page of failed jobs in the table: the page's own cost, on a small table. */
@@ -120,16 +120,16 @@ const pct = (ratio: number) => `${fixed(ratio * 100, 1)}%`;
 
 export const evaluateTargets = (r: BenchResults): Target[] => {
   const floor = r.floor.perSecond;
-  const retryAllShare = r.retryAll.perSecond / floor;
+  const retryAllShare = r.retryAllPaused.perSecond / floor;
   const endToEndShare = r.endToEnd.perSecond / floor;
   const loopSlower = r.retryAll.perSecond / r.singleRetries.perSecond;
   const metrics = r.latencyFull.metrics.medianMs / r.latencyEmpty.metrics.medianMs;
   const page = r.latencyFull.failedPage.medianMs / r.latencyEmpty.failedPage.medianMs;
   return [
     {
-      name: `retry-all of ${fixed(r.retryAll.jobs)} failed jobs vs the floor`,
+      name: `retry-all of ${fixed(r.retryAllPaused.jobs)} failed jobs (the worker paused, as for the floor) vs the floor`,
       target: '≥ 70% of the floor',
-      measured: `${rate(r.retryAll)} / ${rate(r.floor)} = ${pct(retryAllShare)}`,
+      measured: `${rate(r.retryAllPaused)} / ${rate(r.floor)} = ${pct(retryAllShare)}`,
       ratio: retryAllShare,
       pass: retryAllShare >= 0.7,
     },
@@ -224,18 +224,18 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
       ['enqueue: `POST /jobs` (`demo.echo`), C = ' + o.concurrency, fixed(r.enqueue.jobs), seconds(r.enqueue.ms), rate(r.enqueue), pct(r.enqueue.perSecond / r.floor.perSecond)],
       ['end-to-end: first enqueue → all completed (no job left to run in the table)', fixed(r.endToEnd.jobs), seconds(r.endToEnd.ms), rate(r.endToEnd), pct(r.endToEnd.perSecond / r.floor.perSecond)],
       [
-        `retry-all: \`POST /jobs/retry-all-failed\` → ${r.retryAll.mode === 'task' ? 'task COMPLETED' : '200'}`,
+        `retry-all, the worker paused (second runtime): \`POST /jobs/retry-all-failed\` → ${r.retryAllPaused.mode === 'task' ? 'task COMPLETED' : '200'}`,
+        fixed(r.retryAllPaused.jobs),
+        seconds(r.retryAllPaused.ms),
+        rate(r.retryAllPaused),
+        pct(r.retryAllPaused.perSecond / r.floor.perSecond),
+      ],
+      [
+        `retry-all, the worker running the retried jobs beside it: \`POST /jobs/retry-all-failed\` → ${r.retryAll.mode === 'task' ? 'task COMPLETED' : '200'}`,
         fixed(r.retryAll.jobs),
         seconds(r.retryAll.ms),
         rate(r.retryAll),
         pct(r.retryAll.perSecond / r.floor.perSecond),
-      ],
-      [
-        "retry-all's own loop alone, run from the bench's process like the floor (not a target; see below)",
-        fixed(r.retryAllAlone.jobs),
-        seconds(r.retryAllAlone.ms),
-        rate(r.retryAllAlone),
-        pct(r.retryAllAlone.perSecond / r.floor.perSecond),
       ],
       [
         'single retries: `POST /jobs/retry/{id}`, C = ' + o.concurrency,
@@ -256,11 +256,10 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     "answered with one-item queries of the byState index, as are the other \"all completed\" times: the counters behind",
     '`GET /jobs/metrics` can be off for a while after a recount that ran while jobs moved.',
     '',
-    "Retry-all's own loop alone: the task runner's loop (`forEachFailedPage` and `retryPage` of `lambda/core/`, pages of",
-    '100, 32 writes at once, SendMessageBatch) run from the bench\'s process against the runtime\'s dynalite and fauxqs, on',
-    `${fixed(r.retryAllAlone.jobs)} more failed jobs, their messages sent to a queue no worker reads: the same topology as the floor (the`,
-    "client on one core, dynalite on the other) and no worker running the retried jobs beside it. It tells retry-all's own",
-    "cost from what sharing the runtime's one thread costs it.",
+    `Retry-all with the worker paused: a second runtime, started with \`REQUEUE_WORKER_CONCURRENCY=0\` on a fresh data folder after`,
+    'the first one stopped; the floor measured once more on its dynalite, then as many failed jobs seeded and retried with',
+    'one retry-all. Nothing runs beside the task but the API and the emulators, as nothing runs beside the floor: the',
+    "target's figure. The retried jobs wait in that runtime's queue, unrun (on AWS: the event source mapping disabled).",
     '',
     '### CPU per phase',
     '',
@@ -315,6 +314,14 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
         seconds(r.seedingForRetries.ms),
         `${fixed((r.seedingForRetries.jobs * 1000) / r.seedingForRetries.ms)}/s`,
         seconds(r.seedingForRetries.recountMs),
+      ],
+      [
+        'retry-all on the paused runtime',
+        fixed(r.seedingForPaused.failed),
+        fixed(r.seedingForPaused.completed),
+        seconds(r.seedingForPaused.ms),
+        `${fixed((r.seedingForPaused.jobs * 1000) / Math.max(1, r.seedingForPaused.ms))}/s`,
+        seconds(r.seedingForPaused.recountMs),
       ],
       [
         'the full table',

@@ -187,16 +187,34 @@ const seed = async (
   };
 };
 
-const run = async (
-  options: BenchOptions,
-  runtime: LocalRuntime,
-  ports: { dynamoDb: number; sqs: number },
-  phases: Phases,
-) => {
-  const C = options.concurrency;
-  const api = new Api(runtime);
-  const phase = <T>(name: string, fn: () => Promise<T>): Promise<T> => phases.time(name, fn);
+/** `POST /jobs/retry-all-failed`, then its task followed until COMPLETED: the time from the request to the end. */
+const timeRetryAll = (api: Api, phases: Phases, name: string, jobs: number) =>
+  phases.time(
+    name,
+    async () => {
+      const start = now();
+      const answer = await api.raw('POST', '/jobs/retry-all-failed');
+      if (answer.status === 200) {
+        const { retriedCount, failedCount, total } = answer.body;
+        return { mode: 'sync' as const, start, ms: now() - start, retried: retriedCount as number, notRetried: failedCount as number, total: total as number };
+      }
+      if (answer.status !== 202) throw new Error(`POST /jobs/retry-all-failed answered ${answer.status}: ${answer.text.slice(0, 500)}`);
+      const taskId = answer.body.taskId as string;
+      const task = await waitFor(
+        () => api.call('GET', `/jobs/retry-tasks/${taskId}`, 200),
+        (t) => t.status !== 'RUNNING',
+        `retry task ${taskId} to finish`,
+        budgetFor(jobs),
+      );
+      const ms = now() - start;
+      if (task.status !== 'COMPLETED') throw new Error(`retry task ended ${task.status}: ${JSON.stringify(task)}`);
+      return { mode: 'task' as const, start, ms, retried: task.retried as number, notRetried: task.failed as number, total: task.total as number };
+    },
+    jobs,
+  );
 
+/** The bench's own SDK clients, on a runtime's emulators, with throwaway credentials. */
+const benchClients = async (options: BenchOptions, ports: { dynamoDb: number; sqs: number }) => {
   // the bench's own SDK clients, on the runtime's emulators, with throwaway credentials
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
@@ -214,8 +232,59 @@ const run = async (
   const sqs = createSqsClient();
   const store = new DynamoDbJobStore({ tableName: TABLE_NAME, retentionMs: RETENTION_MS, client });
   const { QueueUrl: deadLetterQueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: DEAD_LETTER_QUEUE_NAME }));
-  const target: SeedTarget = { doc, tableName: TABLE_NAME, sqs, deadLetterQueueUrl: deadLetterQueueUrl!, concurrency: C };
+  const target: SeedTarget = { doc, tableName: TABLE_NAME, sqs, deadLetterQueueUrl: deadLetterQueueUrl!, concurrency: options.concurrency };
   const tableState = () => readTableState(store, sqs, deadLetterQueueUrl!);
+  return { doc, sqs, store, target, tableState, deadLetterQueueUrl: deadLetterQueueUrl! };
+};
+
+/**
+ * Retry-all on its own: a second runtime, started with the worker paused
+ * (REQUEUE_WORKER_CONCURRENCY=0), so that nothing runs beside the task but
+ * what the floor has beside it. The floor is measured again on this runtime's
+ * dynalite first; the retried jobs then wait in its queue, unrun.
+ */
+const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamoDb: number; sqs: number }, phases: Phases) => {
+  const api = new Api(runtime);
+  const { doc, store, target } = await benchClients(options, ports);
+  await createFloorItems(doc, TABLE_NAME);
+  await phases.settle();
+  const when = 'on the paused runtime';
+  log(`floor (${when}): ${options.floorUpdates} conditional UpdateItems at C = ${options.concurrency}`);
+  const floor = await phases.time(`floor (${when})`, () => measureFloor(doc, TABLE_NAME, options.floorUpdates, options.concurrency, when));
+  log(`floor (${when}): ${Math.round(floor.perSecond)}/s`);
+  log(`seeding ${options.retryAll} failed jobs`);
+  const seeding = await seed(target, store, { failed: options.retryAll, completed: 0 }, 0);
+  await phases.settle();
+  log(`retry-all over ${options.retryAll} failed jobs, the worker paused`);
+  const retryAll = await timeRetryAll(api, phases, 'retry-all, the worker paused (request → task COMPLETED)', options.retryAll);
+  log(`retry-all, the worker paused (${retryAll.mode}): ${Math.round(perSecond(retryAll.retried, retryAll.ms))}/s`);
+  const [left, waiting] = await Promise.all([store.listFailed({}, 1), store.listByState('waiting', 1)]);
+  if (left.items.length > 0 || waiting.items.length === 0) throw new Error('the paused retry-all left a job failed, or none waiting');
+  return {
+    floor,
+    seeding: seeding.seeding,
+    retryAllPaused: {
+      jobs: retryAll.retried,
+      ms: retryAll.ms,
+      perSecond: perSecond(retryAll.retried, retryAll.ms),
+      mode: retryAll.mode,
+      total: retryAll.total,
+      failed: retryAll.notRetried,
+    },
+  };
+};
+
+const run = async (
+  options: BenchOptions,
+  runtime: LocalRuntime,
+  ports: { dynamoDb: number; sqs: number },
+  phases: Phases,
+) => {
+  const C = options.concurrency;
+  const api = new Api(runtime);
+  const phase = <T>(name: string, fn: () => Promise<T>): Promise<T> => phases.time(name, fn);
+
+  const { doc, sqs, store, target, tableState } = await benchClients(options, ports);
 
   log(`metrics and a failed page on the empty table, ${options.samples} calls each`);
   const latencyEmpty = await measureLatency(api, phases, 'metrics and a failed page, empty table', options.samples);
@@ -290,26 +359,8 @@ const run = async (
   await waitFor(tableState, (t) => !t.pending, 'the single retries to complete', budgetFor(options.singleRetries));
 
   await settle();
-  log(`retry-all over ${options.retryAll} failed jobs`);
-  const retryAll = await phases.time('retry-all (request → task COMPLETED)', async () => {
-    const start = now();
-    const answer = await api.raw('POST', '/jobs/retry-all-failed');
-    if (answer.status === 200) {
-      const { retriedCount, failedCount, total } = answer.body;
-      return { mode: 'sync' as const, start, ms: now() - start, retried: retriedCount as number, notRetried: failedCount as number, total: total as number };
-    }
-    if (answer.status !== 202) throw new Error(`POST /jobs/retry-all-failed answered ${answer.status}: ${answer.text.slice(0, 500)}`);
-    const taskId = answer.body.taskId as string;
-    const task = await waitFor(
-      () => api.call('GET', `/jobs/retry-tasks/${taskId}`, 200),
-      (t) => t.status !== 'RUNNING',
-      `retry task ${taskId} to finish`,
-      budgetFor(options.retryAll),
-    );
-    const ms = now() - start;
-    if (task.status !== 'COMPLETED') throw new Error(`retry task ended ${task.status}: ${JSON.stringify(task)}`);
-    return { mode: 'task' as const, start, ms, retried: task.retried as number, notRetried: task.failed as number, total: task.total as number };
-  }, options.retryAll);
+  log(`retry-all over ${options.retryAll} failed jobs, the worker running the retried jobs beside it`);
+  const retryAll = await timeRetryAll(api, phases, 'retry-all (request → task COMPLETED)', options.retryAll);
   const retryStart = retryAll.start;
   log(`retry-all (${retryAll.mode}): ${Math.round(perSecond(retryAll.retried, retryAll.ms))}/s; waiting for the jobs and the dead-letter sweep`);
   let allCompletedMs: number | undefined;
@@ -339,29 +390,6 @@ const run = async (
 
   await measureTheFloor('at the end, on the full table');
 
-  // Last, as it leaves jobs waiting whose messages no worker reads: retry-all's own loop, run from this
-  // process as the floor is, so it has a core to itself and no worker runs its jobs beside it.
-  log(`retry-all's loop alone: ${options.retryAll} more failed jobs, retried from the bench's process`);
-  await seed(target, store, { failed: options.retryAll, completed: 0 }, options.jobs + retryJobs + forLatency.seeding.jobs);
-  const { QueueUrl: scratchQueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'bench-retry-all-alone' }));
-  const scratch = new SqsJobQueue({ queueUrl: scratchQueueUrl!, deadLetterQueueUrl: deadLetterQueueUrl!, client: sqs });
-  await settle();
-  let aloneRetried = 0;
-  const aloneMs = await phases.time(
-    "retry-all's loop alone (from the bench's process)",
-    async () => {
-      const start = now();
-      // the task runner's loop: pages of 100 newest first, each retried by retryPage
-      await forEachFailedPage(store, { limit: options.retryAll }, 100, async (jobs) => {
-        aloneRetried += (await retryPage({ store, queue: scratch }, jobs)).retried;
-      });
-      await store.flush();
-      return now() - start;
-    },
-    options.retryAll,
-  );
-  log(`retry-all's loop alone: ${Math.round(perSecond(aloneRetried, aloneMs))}/s`);
-
   return {
     floors,
     floor: floors.reduce((best, f) => (f.perSecond > best.perSecond ? f : best)),
@@ -380,7 +408,6 @@ const run = async (
       deadLettersSweptMs,
     },
     seedingForLatency: forLatency.seeding,
-    retryAllAlone: { jobs: aloneRetried, ms: aloneMs, perSecond: perSecond(aloneRetried, aloneMs) },
     latencyEmpty,
     latencyOnePage,
     latencyFull,
@@ -477,6 +504,28 @@ const main = async (): Promise<void> => {
     removeDataDir(runtime.dataDir);
   }
 
+  const pausedPorts = await freePorts();
+  log(`starting a second runtime with the worker paused (dynalite on ${pausedPorts[0]}, fauxqs on ${pausedPorts[1]})`);
+  const pausedRuntime = await startLocalRuntime({
+    env: { DYNAMODB_PORT: String(pausedPorts[0]), SQS_PORT: String(pausedPorts[1]), REQUEUE_WORKER_CONCURRENCY: '0' },
+  });
+  const pausedPid = findRuntimePid(pausedPorts[0]);
+  const pausedPhases = new Phases(pausedPid, 0.1);
+  const abandonPaused = stopRuntimeIfAbandoned(pausedRuntime, pausedPid);
+  let paused: Awaited<ReturnType<typeof runPaused>>;
+  try {
+    paused = await runPaused(options, pausedRuntime, { dynamoDb: pausedPorts[0], sqs: pausedPorts[1] }, pausedPhases);
+    await pausedRuntime.interrupt();
+  } catch (error) {
+    await pausedRuntime.kill().catch(() => undefined);
+    process.stderr.write(`The paused runtime's last output:\n${pausedRuntime.output().slice(-4000)}\n`);
+    throw error;
+  } finally {
+    abandonPaused.release();
+    removeDataDir(pausedRuntime.dataDir);
+  }
+  const floors = [...figures.floors, paused.floor];
+
   const profile = options.cpuProf ? summarizeProfiles(findRuntimeProfiles(options.cpuProf), phases.list) : undefined;
 
   log(`bundles: ${options.bundleRuns} cold import(s) per handler`);
@@ -497,8 +546,12 @@ const main = async (): Promise<void> => {
       recountedBySchedule: runtime.output().includes('Recounted jobs per state'),
     },
     ...figures,
+    floors,
+    floor: floors.reduce((best, f) => (f.perSecond > best.perSecond ? f : best)),
+    retryAllPaused: paused.retryAllPaused,
+    seedingForPaused: paused.seeding,
     bundles,
-    phases: phases.list,
+    phases: [...phases.list, ...pausedPhases.list],
     ...(profile ? { profile } : {}),
   };
   let existing: string | undefined;

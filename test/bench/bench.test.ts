@@ -102,7 +102,7 @@ it('keeps the hand-written part of the report it replaces', () => {
 it('records figures that add up for the sizes asked', () => {
   const r = rawFigures();
   expect(r.options).toMatchObject({ jobs: 20, singleRetries: 20, retryAll: 100, seedTotal: 200, seedFailed: 100, concurrency: 16 });
-  expect(r.floors).toHaveLength(3);
+  expect(r.floors).toHaveLength(4);
   expect(r.floor.perSecond).toBe(Math.max(...r.floors.map((f: { perSecond: number }) => f.perSecond)));
   for (const rate of [...r.floors, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll]) {
     expect(rate.perSecond).toBeGreaterThan(0);
@@ -111,7 +111,8 @@ it('records figures that add up for the sizes asked', () => {
   expect(r.enqueue.jobs).toBe(20);
   expect(r.singleRetries.jobs).toBe(20);
   expect(r.retryAll).toMatchObject({ jobs: 100, total: 100, failed: 0, mode: 'sync' });
-  expect(r.retryAllAlone.jobs).toBe(100);
+  expect(r.retryAllPaused).toMatchObject({ jobs: 100, total: 100, failed: 0, mode: 'sync' });
+  expect(r.seedingForPaused).toMatchObject({ failed: 100, completed: 0 });
   expect(r.seedingForRetries).toMatchObject({ failed: 120, completed: 0 });
   // 190 jobs already there when the table is filled (a page's 50, 20 enqueued, 120 retried): 100 failed more, no completed ones needed
   expect(r.seedingForLatency).toMatchObject({ failed: 100, completed: 0 });
