@@ -172,6 +172,15 @@ const table = (rows: readonly (readonly string[])[]): string[] => [
 
 const latencyRow = (what: string, l: Latency) => [what, `${l.medianMs} ms`, `${l.p90Ms} ms`, `${l.minMs}–${l.maxMs} ms`];
 
+const seedingRow = (what: string, s: Seeding) => [
+  what,
+  fixed(s.failed),
+  fixed(s.completed),
+  seconds(s.ms),
+  `${fixed((s.jobs * 1000) / Math.max(1, s.ms))}/s`,
+  seconds(s.recountMs),
+];
+
 const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`;
 
 export const formatReport = (r: BenchResults, kept?: string): string => {
@@ -307,30 +316,9 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     '',
     ...table([
       ['for', 'failed', 'completed', 'write time', 'items/s', 'recount'],
-      [
-        'the retries',
-        fixed(r.seedingForRetries.failed),
-        fixed(r.seedingForRetries.completed),
-        seconds(r.seedingForRetries.ms),
-        `${fixed((r.seedingForRetries.jobs * 1000) / r.seedingForRetries.ms)}/s`,
-        seconds(r.seedingForRetries.recountMs),
-      ],
-      [
-        'retry-all on the paused runtime',
-        fixed(r.seedingForPaused.failed),
-        fixed(r.seedingForPaused.completed),
-        seconds(r.seedingForPaused.ms),
-        `${fixed((r.seedingForPaused.jobs * 1000) / Math.max(1, r.seedingForPaused.ms))}/s`,
-        seconds(r.seedingForPaused.recountMs),
-      ],
-      [
-        'the full table',
-        fixed(r.seedingForLatency.failed),
-        fixed(r.seedingForLatency.completed),
-        seconds(r.seedingForLatency.ms),
-        `${fixed((r.seedingForLatency.jobs * 1000) / Math.max(1, r.seedingForLatency.ms))}/s`,
-        seconds(r.seedingForLatency.recountMs),
-      ],
+      seedingRow('the retries', r.seedingForRetries),
+      seedingRow('retry-all on the paused runtime', r.seedingForPaused),
+      seedingRow('the full table', r.seedingForLatency),
     ]),
     '',
     '## Bundles',

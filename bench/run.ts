@@ -187,6 +187,15 @@ const seed = async (
   };
 };
 
+const retryAllFigures = (r: Awaited<ReturnType<typeof timeRetryAll>>) => ({
+  jobs: r.retried,
+  ms: r.ms,
+  perSecond: perSecond(r.retried, r.ms),
+  mode: r.mode,
+  total: r.total,
+  failed: r.notRetried,
+});
+
 /** `POST /jobs/retry-all-failed`, then its task followed until COMPLETED: the time from the request to the end. */
 const timeRetryAll = (api: Api, phases: Phases, name: string, jobs: number) =>
   phases.time(
@@ -263,14 +272,7 @@ const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { 
   return {
     floor,
     seeding: seeding.seeding,
-    retryAllPaused: {
-      jobs: retryAll.retried,
-      ms: retryAll.ms,
-      perSecond: perSecond(retryAll.retried, retryAll.ms),
-      mode: retryAll.mode,
-      total: retryAll.total,
-      failed: retryAll.notRetried,
-    },
+    retryAllPaused: retryAllFigures(retryAll),
   };
 };
 
@@ -397,16 +399,7 @@ const run = async (
     endToEnd: { jobs: options.jobs, ms: e2eMs, perSecond: perSecond(options.jobs, e2eMs) },
     seedingForRetries: forRetries.seeding,
     singleRetries: { jobs: singleIds.length, ms: singleMs, perSecond: perSecond(singleIds.length, singleMs) },
-    retryAll: {
-      jobs: retryAll.retried,
-      ms: retryAll.ms,
-      perSecond: perSecond(retryAll.retried, retryAll.ms),
-      mode: retryAll.mode,
-      total: retryAll.total,
-      failed: retryAll.notRetried,
-      allCompletedMs: allCompletedMs!,
-      deadLettersSweptMs,
-    },
+    retryAll: { ...retryAllFigures(retryAll), allCompletedMs: allCompletedMs!, deadLettersSweptMs },
     seedingForLatency: forLatency.seeding,
     latencyEmpty,
     latencyOnePage,
