@@ -11,7 +11,23 @@ export interface ResendOptions {
   readonly olderThanMs?: number;
   /** @default 100 */
   readonly pageSize?: number;
+  /**
+   * Re-send nothing while the main queue holds at least one message per job
+   * still to run (a backlog): every such job most likely has its message, and
+   * re-sending would only grow the backlog, pass after pass. A job whose
+   * message is really gone gets one once the queue drains below that.
+   * @default false
+   */
+  readonly unlessQueueCoversPending?: boolean;
 }
+
+/** Messages in the main queue, and jobs still to run, when the first are at least as many; else undefined. */
+const backlog = async (store: JobStore, queue: JobQueue) => {
+  const [{ main }, counts] = await Promise.all([queue.depths(), store.countByState()]);
+  const messages = main.visible + main.inFlight + main.delayed;
+  const pending = counts.waiting + counts.delayed + counts.active;
+  return messages > 0 && messages >= pending ? { messages, pending } : undefined;
+};
 
 export type ResendCounts = Record<'waiting' | 'delayed' | 'active', number>;
 
@@ -44,9 +60,10 @@ const markResent = async (store: JobStore, job: Job, at: number): Promise<void> 
  */
 export const resendPendingJobs = async (
   { store, queue, now = Date.now }: { store: JobStore; queue: JobQueue; now?: () => number },
-  { olderThanMs = 0, pageSize = 100 }: ResendOptions = {},
+  { olderThanMs = 0, pageSize = 100, unlessQueueCoversPending = false }: ResendOptions = {},
 ): Promise<ResendCounts> => {
   const counts: ResendCounts = { waiting: 0, delayed: 0, active: 0 };
+  if (unlessQueueCoversPending && (await backlog(store, queue))) return counts;
   const states: (keyof ResendCounts & JobState)[] = ['waiting', 'delayed', 'active'];
   for (const state of states) {
     const changedBefore = olderThanMs > 0 ? now() - olderThanMs : undefined;

@@ -11,7 +11,7 @@ const DLQ_SWEEP_PER_PASS = 100;
 
 /** Runs on a schedule (every minute on AWS, a timer in the local runtime). */
 export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
-  const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs });
+  const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs, unlessQueueCoversPending: true });
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });
   await store.flush();

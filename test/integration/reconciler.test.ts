@@ -1,3 +1,4 @@
+import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { SqsJobQueue } from '../../lambda/adapters/sqs-job-queue';
 import type { Job } from '../../lambda/core/job';
@@ -65,5 +66,32 @@ describe('the reconciler', () => {
     // 'fresh-waiting' of the test above is still too recent to be presumed lost
     expect(await resendPendingJobs({ store, queue }, { olderThanMs: 60_000 })).toEqual({ waiting: 1, delayed: 0, active: 0 });
     expect(await resendPendingJobs({ store, queue }, { olderThanMs: 60_000 })).toEqual({ waiting: 0, delayed: 0, active: 0 });
+  });
+
+  it('re-sends nothing while the queue holds a message per pending job, and the stranded job once it drains', async () => {
+    const options = { olderThanMs: 60_000, unlessQueueCoversPending: true };
+    const stranded = await strandedJob('behind-a-backlog', 'waiting');
+    await store.flush();
+    const messages = async () => {
+      const { main } = await queue.depths();
+      return main.visible + main.inFlight + main.delayed;
+    };
+    const { waiting, delayed, active } = await store.countByState();
+    // a backlog: at least as many messages as jobs to run, here of a job that no longer exists
+    const missing = Math.max(1, waiting + delayed + active - (await messages()));
+    await queue.send(Array.from({ length: missing }, () => ({ jobId: 'gone-long-ago', generation: 0 })));
+    expect(await resendPendingJobs({ store, queue }, options)).toEqual({ waiting: 0, delayed: 0, active: 0 });
+    expect((await store.get(stranded.id))?.resentAt).toBeUndefined();
+
+    // the backlog drains (read and deleted here; no worker runs)
+    for (;;) {
+      const { Messages = [] } = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl, MaxNumberOfMessages: 10 }));
+      if (Messages.length === 0) break;
+      for (const m of Messages) await h.sqs.send(new DeleteMessageCommand({ QueueUrl: h.queueUrl, ReceiptHandle: m.ReceiptHandle }));
+    }
+    expect(await messages()).toBeLessThan(waiting + delayed + active);
+    expect(await resendPendingJobs({ store, queue }, options)).toEqual({ waiting: 1, delayed: 0, active: 0 });
+    const { Messages = [] } = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl, MaxNumberOfMessages: 10 }));
+    expect(Messages.map((m) => JSON.parse(m.Body!).jobId)).toEqual([stranded.id]);
   });
 });
