@@ -93,12 +93,15 @@ export class SqsJobQueue implements JobQueue {
         );
         if (Messages.length === 0) break;
         seen += Messages.length;
-        const stale: Message[] = [];
-        for (const m of Messages) {
-          const message = parseJobMessage(m.Body ?? '');
-          if (message && (await isStale(message))) stale.push(m);
-          else kept.push(m);
-        }
+        // the batch's jobs are read side by side
+        const verdicts = await Promise.all(
+          Messages.map(async (m) => {
+            const message = parseJobMessage(m.Body ?? '');
+            return message !== undefined && (await isStale(message));
+          }),
+        );
+        const stale = Messages.filter((_, i) => verdicts[i]);
+        kept.push(...Messages.filter((_, i) => !verdicts[i]));
         if (stale.length > 0) {
           await this.sqs.send(
             new DeleteMessageBatchCommand({
