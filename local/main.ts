@@ -31,6 +31,8 @@ interface Running {
   eventSource?: EventSource;
   taskSource?: EventSource;
   reconciler?: Schedule;
+  /** Set once a stop began: work still going on in the background stops reporting. */
+  stopping?: boolean;
 }
 
 const listen = (server: Server, port: number, host: string): Promise<number> =>
@@ -109,12 +111,10 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
   const { resumeAbandonedTasks } = await import('../lambda/core/run-retry-task');
 
-  // the local SQS starts empty: give every unfinished job a message again,
-  // and every open retry task (no runner of the last run survives it)
-  await resendPendingJobs(services());
-  await resumeAbandonedTasks(services(), { everyOpenTask: true });
-  // a process killed before writing its counter changes left them behind: count afresh
+  // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet)
   await services().store.recount({ whenQuiet: false });
+  // every open retry task gets a runner again: none of the last run survives it
+  await resumeAbandonedTasks(services(), { everyOpenTask: true });
 
   if (settings.workerConcurrency > 0) {
     running.eventSource = startEventSource({
@@ -149,10 +149,26 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     region,
   });
   running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });
-  return listen(running.server, settings.port, settings.host);
+  const port = await listen(running.server, settings.port, settings.host);
+
+  // The local SQS starts empty: every unfinished job gets its message again. After
+  // listening, so that a restart on a large backlog serves at once; the worker runs
+  // each job as its message arrives (tens of thousands take a minute or more).
+  void resendPendingJobs(services()).then(
+    (counts) => {
+      const resent = counts.waiting + counts.delayed + counts.active;
+      if (resent > 0 && !running.stopping) process.stdout.write(`Re-sent ${resent} unfinished job(s) left by the last run\n`);
+    },
+    (error: unknown) => {
+      if (running.stopping) return;
+      process.stderr.write(`Re-sending the unfinished jobs failed; the reconciler takes them up within minutes:\n${String((error as Error).stack ?? error)}\n`);
+    },
+  );
+  return port;
 };
 
 const stop = async (running: Running): Promise<void> => {
+  running.stopping = true;
   const closing = running.server ? closeServer(running.server) : Promise.resolve();
   await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop()]);
   await closing;

@@ -86,6 +86,12 @@ it('finishes every job after a SIGKILL and a restart on the same data', async ()
     `all ${ids.length} jobs to complete after the restart`,
   );
   expect(after).toMatchObject({ waiting: 0, active: 0, delayed: 0, failed: 0, total: ids.length });
+  // the unfinished jobs were re-sent after the runtime began to serve, not before
+  const output = second.output();
+  const resent = /Re-sent (\d+) unfinished job\(s\)/.exec(output);
+  expect(resent).not.toBeNull();
+  expect(Number(resent![1])).toBeGreaterThan(0);
+  expect(output.indexOf('requeue is running at')).toBeLessThan(resent!.index);
   for (const id of ids) {
     const job = (await second.request('GET', `/jobs/details/${id}`)).body;
     expect({ id, state: job.state }).toEqual({ id, state: 'completed' });
