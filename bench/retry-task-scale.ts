@@ -1362,7 +1362,7 @@ const main = async (): Promise<void> => {
   } catch {
     // no report yet
   }
-  writeFileSync(options.out, formatReport(results) + kept);
+  writeFileSync(options.out, formatReport(results) + (kept ? `\n${kept}` : ''));
   const failed = results.checks.filter((c) => !c.pass).length;
   log(`${results.checks.length - failed} of ${results.checks.length} checks pass; report written to ${path.relative(process.cwd(), options.out) || options.out}`);
   if (failed > 0 || results.error) process.exitCode = 1;
