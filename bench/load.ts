@@ -1,4 +1,5 @@
 /** Ways to put load on the runtime and time it. */
+import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -93,3 +94,22 @@ export const waitFor = async <T>(
 
 /** Per second, from a count and milliseconds. */
 export const perSecond = (count: number, ms: number): number => (ms > 0 ? (count * 1000) / ms : Number.POSITIVE_INFINITY);
+
+/** A port free on loopback right now. */
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+
+/** Two distinct free ports. */
+export const freePorts = async (): Promise<[number, number]> => {
+  for (;;) {
+    const [a, b] = [await freePort(), await freePort()];
+    if (a !== b) return [a, b];
+  }
+};

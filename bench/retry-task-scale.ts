@@ -23,7 +23,6 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -35,6 +34,7 @@ import { ROOT } from '../test/support/build';
 import { removeDataDir, tempDataDir } from '../test/support/local-runtime';
 import { describeMachine, type Machine } from './report';
 import { failedJob, SEEDED_JOB_NAME, seedJobs, type SeedTarget } from './seed';
+import { freePorts } from './load';
 
 // ---------------------------------------------------------------- options
 
@@ -141,23 +141,6 @@ const TASK_PAGE = 100;
 const START_BUDGET_MS = 15 * 60_000;
 
 const log = (message: string) => process.stderr.write(`[task ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-const freePorts = async (): Promise<[number, number]> => {
-  for (;;) {
-    const [a, b] = [await freePort(), await freePort()];
-    if (a !== b) return [a, b];
-  }
-};
 
 interface Answer {
   readonly status: number;

@@ -18,7 +18,6 @@
 import { execFileSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -31,7 +30,7 @@ import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/sup
 import { measureBundles } from './bundles';
 import { findRuntimeProfiles, profilerPreload, summarizeProfiles } from './cpu-profile';
 import { createFloorItems, measureFloor, type Floor } from './floor';
-import { now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
+import { freePorts, now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
 import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
 import { findRuntimePid, Phases } from './phases';
 import {
@@ -68,24 +67,6 @@ interface Depth {
 }
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-
-/** Two distinct free ports. */
-const freePorts = async (): Promise<[number, number]> => {
-  for (;;) {
-    const [a, b] = [await freePort(), await freePort()];
-    if (a !== b) return [a, b];
-  }
-};
 
 class Api {
   constructor(private readonly runtime: LocalRuntime) {}
