@@ -437,13 +437,14 @@ const stopRuntimeIfAbandoned = (runtime: LocalRuntime, runtimePid: number | unde
 
 /** The commit, and what under lambda/ and local/ differs from it: the runtime runs the working tree. */
 const codeState = (): BenchResults['code'] => {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  // not trimmed: a porcelain line starts with its status columns, a space among them
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   try {
     const uncommitted = git('status', '--porcelain', '--', 'lambda', 'local')
       .split('\n')
       .filter(Boolean)
       .map((line) => line.slice(3));
-    return { commit: git('rev-parse', 'HEAD'), uncommitted };
+    return { commit: git('rev-parse', 'HEAD').trim(), uncommitted };
   } catch {
     return { commit: 'unknown (not a git checkout)', uncommitted: [] };
   }
