@@ -4,6 +4,7 @@
  * emulation serves the route table and an event-source emulation feeds the
  * worker, all with the very handlers deployed to Lambda.
  */
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -14,6 +15,7 @@ import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
 import { loadHandler } from './handler-modules';
+import { repairIndexes } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
 import { readSettings, SettingsError, type Settings } from './settings';
@@ -27,6 +29,8 @@ const HTTP_DRAIN_MS = 5_000;
 
 interface Running {
   emulators?: Emulators;
+  /** Present while the runtime runs: found at start-up, it tells of a run that never stopped cleanly. */
+  runningMarker?: string;
   server?: Server;
   eventSource?: EventSource;
   taskSource?: EventSource;
@@ -78,9 +82,10 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   });
   useEmulators(running.emulators, region);
 
+  const dynamodb = createDynamoDbClient();
   const sqs = createSqsClient();
   const resources = await provision(
-    { dynamodb: createDynamoDbClient(), sqs },
+    { dynamodb, sqs },
     {
       tableName: 'requeue-jobs',
       queueName: 'requeue-jobs',
@@ -99,6 +104,20 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
     REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
   });
+
+  // dynalite's database lock makes this runtime the only one on the data folder
+  const marker = path.join(settings.dataDir, 'running');
+  const unclean = existsSync(marker);
+  writeFileSync(marker, `${process.pid}\n`);
+  running.runningMarker = marker;
+  if (unclean) {
+    // killed mid-write, dynalite may have left an item and its index entries apart: mend them before anything runs
+    const repair = await repairIndexes(dynamodb, resources.tableName);
+    process.stdout.write(
+      `The last run did not stop cleanly: checked the indexes of ${repair.items} item(s), ` +
+        `${repair.missing} missing and ${repair.stray} stray entry(ies) repaired\n`,
+    );
+  }
 
   // only now, with the environment set: handlers and services read it when loaded
   const handlers = new Map(
@@ -173,6 +192,7 @@ const stop = async (running: Running): Promise<void> => {
   await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop()]);
   await closing;
   await running.emulators?.stop();
+  if (running.runningMarker) rmSync(running.runningMarker, { force: true });
 };
 
 /** Loopback and every-interface addresses are reachable as localhost; any other is named as it is. */

@@ -1,0 +1,83 @@
+import { openStoredTable } from '../support/dynalite-files';
+import { eventually } from '../support/requeue-harness';
+import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+
+// dynalite writes an item and its index entries one LevelDB write after the
+// other, so a kill -9 can land between them. The files are torn here by hand,
+// as such a kill tears them, and the next start must mend them: else a job
+// left `active` without its byState entry is never found again by the
+// start-up re-send or the reconciler, and a failed job missing from its
+// indexes is never listed nor retried.
+
+const TABLE = 'requeue-jobs';
+const dataDir = tempDataDir();
+const env = { REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' };
+const started: LocalRuntime[] = [];
+
+const start = async (): Promise<LocalRuntime> => {
+  const runtime = await startLocalRuntime({ dataDir, env });
+  started.push(runtime);
+  return runtime;
+};
+
+afterAll(async () => {
+  for (const runtime of started) await runtime.kill();
+  removeDataDir(dataDir);
+});
+
+it('mends index entries a kill -9 tore from their items, and every job is found again', async () => {
+  const first = await start();
+  const failing = (await first.request('POST', '/jobs', { name: 'demo.fail', opts: { attempts: 1, jobId: 'torn-failed' } })).body;
+  await eventually(
+    async () => (await first.request('GET', `/jobs/details/${failing.id}`)).body.state === 'failed',
+    10_000,
+    'the failing job to fail',
+  );
+  const running = (
+    await first.request('POST', '/jobs', { name: 'demo.sleep', data: { ms: 1500 }, opts: { timeout: 3000, jobId: 'torn-active' } })
+  ).body;
+  await eventually(
+    async () => (await first.request('GET', `/jobs/details/${running.id}`)).body.state === 'active',
+    10_000,
+    'the sleeping job to run',
+  );
+  await first.kill();
+  expect(first.output()).not.toContain('did not stop cleanly');
+
+  const files = await openStoredTable(dataDir, TABLE);
+  const active = await files.item({ pk: `JOB#${running.id}`, sk: 'JOB' });
+  const failed = await files.item({ pk: `JOB#${failing.id}`, sk: 'JOB' });
+  expect([active.state, failed.state]).toEqual([{ S: 'active' }, { S: 'failed' }]);
+  // active → completed cut short after the index writes: the old entry deleted, the new one put, the item not
+  await files.deleteIndexEntry('byState', active);
+  await files.putIndexEntry('byState', { ...active, state: { S: 'completed' }, gsi1pk: { S: 'STATE#completed' } });
+  // waiting → failed... → failed cut short before the new entries: the item written, none of its entries
+  await files.deleteIndexEntry('byState', failed);
+  await files.deleteIndexEntry('failedByName', failed);
+  await files.close();
+
+  const second = await start();
+  expect(second.output()).toContain(
+    'The last run did not stop cleanly: checked the indexes of ',
+  );
+  expect(second.output()).toMatch(/item\(s\), 3 missing and 1 stray entry\(ies\) repaired/);
+  // the job the kill caught running is re-sent, runs again and completes
+  await eventually(
+    async () => (await second.request('GET', `/jobs/details/${running.id}`)).body.state === 'completed',
+    30_000,
+    'the torn active job to complete',
+  );
+  // the failed job is listed again, by state and by name, and counted once
+  for (const query of ['', '?name=demo.fail']) {
+    const page = await second.request('GET', `/jobs/failed${query}`);
+    expect(page.body.map((job: { id: string }) => job.id)).toEqual([failing.id]);
+  }
+  const metrics = (await second.request('GET', '/jobs/metrics')).body;
+  expect(metrics).toMatchObject({ completed: 1, failed: 1, active: 0, waiting: 0, total: 2 });
+
+  // a clean stop leaves nothing to mend
+  await second.interrupt();
+  const third = await start();
+  expect(third.output()).not.toContain('did not stop cleanly');
+  await third.kill();
+}, 90_000);
