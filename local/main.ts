@@ -159,26 +159,32 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     concurrency: 2,
     batchSize: 1,
   });
-  // later on, what the schedule does on AWS: repair jobs whose message went missing
-  running.reconciler = startSchedule({
-    expression: RECONCILER.schedule,
-    handler: reconcile,
-    functionName: `requeue-${RECONCILER.handler}`,
-    timeoutMs: RECONCILER.timeoutSeconds * 1000,
-    region,
-  });
   running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });
   const port = await listen(running.server, settings.port, settings.host);
 
   // The local SQS starts empty: every unfinished job gets its message again. After
   // listening, so that a restart on a large backlog serves at once; the worker runs
   // each job as its message arrives (tens of thousands take a minute or more).
+  // Then what the schedule does on AWS: repair jobs whose message went missing. Not
+  // sooner: its first pass would re-send again the jobs this re-send is still sending.
+  const startReconciler = () => {
+    if (running.stopping) return;
+    running.reconciler = startSchedule({
+      expression: RECONCILER.schedule,
+      handler: reconcile,
+      functionName: `requeue-${RECONCILER.handler}`,
+      timeoutMs: RECONCILER.timeoutSeconds * 1000,
+      region,
+    });
+  };
   void resendPendingJobs(services()).then(
     (counts) => {
       const resent = counts.waiting + counts.delayed + counts.active;
       if (resent > 0 && !running.stopping) process.stdout.write(`Re-sent ${resent} unfinished job(s) left by the last run\n`);
+      startReconciler();
     },
     (error: unknown) => {
+      startReconciler();
       if (running.stopping) return;
       process.stderr.write(`Re-sending the unfinished jobs failed; the reconciler takes them up within minutes:\n${String((error as Error).stack ?? error)}\n`);
     },
