@@ -63,6 +63,22 @@ export const cancelRetryTask = async ({ tasks, now = Date.now }: Pick<TaskDeps, 
   return next;
 };
 
+/**
+ * Clear the dead-letter copies of the jobs a task retried, once it ends
+ * (completed or cancelled). Every message the queue holds is looked at once:
+ * with a filter, or a cancel part way, the stale copies sit among copies of
+ * jobs still failed, in no order the task knows.
+ */
+const sweepRetried = async ({ queue, store }: TaskDeps, retried: number): Promise<void> => {
+  if (retried === 0) return;
+  try {
+    const { deadLetter } = await queue.depths();
+    await queue.sweepDeadLetters((m) => isStaleCopy(store, m), Math.max(retried, deadLetter.visible));
+  } catch {
+    // the copies stay: a retry of one skips them, a later task's sweep clears them
+  }
+};
+
 const write = async (tasks: RetryTaskStore, task: RetryTask, changes: Partial<RetryTask>, statuses?: TaskStatus[]) => {
   const next: RetryTask = { ...task, ...changes, version: task.version + 1 };
   await tasks.saveTask(next, task.version, statuses);
@@ -84,6 +100,7 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
   try {
     if (task.status === 'CANCELLING') {
       await write(tasks, task, { status: 'CANCELLED', finishedAt: start, updatedAt: start, leaseUntil: undefined });
+      await sweepRetried(deps, task.retried);
       return 'done';
     }
     if ((task.leaseUntil ?? 0) > start) return 'done';
@@ -127,17 +144,18 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
       // cancelled meanwhile: this page is done, the rest stays failed
       const current = await tasks.getTask(taskId);
       if (current?.status === 'CANCELLING') {
-        await write(tasks, current, {
+        const cancelled = await write(tasks, current, {
           ...progress,
           status: 'CANCELLED',
           finishedAt: at,
           leaseUntil: undefined,
         }).catch(() => undefined);
+        if (cancelled) await sweepRetried(deps, cancelled.retried);
       }
       return 'done';
     }
     if (finished) {
-      if (task.retried > 0) await deps.queue.sweepDeadLetters((m) => isStaleCopy(store, m), task.retried * 2).catch(() => 0);
+      await sweepRetried(deps, task.retried);
       return 'done';
     }
     if (outOfTime) return 'continue';

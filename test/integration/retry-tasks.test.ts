@@ -1,3 +1,9 @@
+import {
+  ChangeMessageVisibilityBatchCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from '@aws-sdk/client-sqs';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDbRetryTaskStore } from '../../lambda/adapters/dynamodb-retry-task-store';
 import { SqsTaskQueue } from '../../lambda/adapters/sqs-job-queue';
@@ -16,6 +22,45 @@ const plantFailed = async (n: number, name: string): Promise<Job[]> => {
   for (let i = 0; i < n; i++) jobs.push(await storeFailedJob(store, { id: `${name}-${++seq}`, name, error: 'outage' }));
   await store.flush();
   return jobs;
+};
+
+/** A dead-letter copy of each job, as the main queue's redrive policy leaves it. */
+const plantDeadLetterCopies = async (jobs: readonly Job[]): Promise<void> => {
+  for (let i = 0; i < jobs.length; i += 10) {
+    await h.sqs.send(
+      new SendMessageBatchCommand({
+        QueueUrl: h.deadLetterQueueUrl,
+        Entries: jobs.slice(i, i + 10).map((job, j) => ({
+          Id: String(j),
+          MessageBody: JSON.stringify({ jobId: job.id, generation: job.generation }),
+        })),
+      }),
+    );
+  }
+};
+
+/** The copies the dead-letter queue holds, as `<jobId>@<generation>`: every message read, then released. */
+const deadLetterCopies = async (): Promise<string[]> => {
+  const messages: Message[] = [];
+  for (;;) {
+    const { Messages = [] } = await h.sqs.send(
+      new ReceiveMessageCommand({ QueueUrl: h.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 30 }),
+    );
+    if (Messages.length === 0) break;
+    messages.push(...Messages);
+  }
+  for (let i = 0; i < messages.length; i += 10) {
+    await h.sqs.send(
+      new ChangeMessageVisibilityBatchCommand({
+        QueueUrl: h.deadLetterQueueUrl,
+        Entries: messages.slice(i, i + 10).map((m, j) => ({ Id: String(j), ReceiptHandle: m.ReceiptHandle, VisibilityTimeout: 0 })),
+      }),
+    );
+  }
+  return messages
+    .map((m) => JSON.parse(m.Body!))
+    .map((m: { jobId: string; generation: number }) => `${m.jobId}@${m.generation}`)
+    .sort();
 };
 
 const untilTask = (taskId: string, done: (task: any) => boolean, timeoutMs = 20_000) =>
@@ -65,6 +110,7 @@ describe('retry-all as a background task', () => {
 
   it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
     const jobs = await plantFailed(40, 'to.cancel');
+    await plantDeadLetterCopies(jobs);
     h.startTaskRunner();
     const answer = await h.request('POST', '/jobs/retry-all-failed', { name: 'to.cancel', async: true, maxPerSecond: 5 });
     await untilTask(answer.body.taskId, (t) => t.retried >= 5);
@@ -79,6 +125,11 @@ describe('retry-all as a background task', () => {
     const retried = states.filter((j) => j.generation === 1);
     expect(stillFailed.length + retried.length).toBe(40);
     expect(retried.length).toBe(task.retried);
+    // the dead-letter copies of the retried jobs are cleared, those of the jobs still failed stay. The
+    // sweep runs in the chunk that wrote CANCELLED: stopping the runner waits for it to end.
+    await h.stopTaskRunner();
+    const firstCopies = (await deadLetterCopies()).filter((copy) => copy.startsWith('to.cancel-') && copy.endsWith('@0'));
+    expect(firstCopies).toEqual(stillFailed.map((j) => `${j.id}@0`).sort());
     // a finished task cannot be cancelled again
     const again = await h.request('POST', `/jobs/retry-tasks/${answer.body.taskId}/cancel`);
     expect(again).toMatchObject({
