@@ -114,7 +114,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     // killed mid-write, dynalite may have left an item and its index entries apart: mend them before anything runs
     const repair = await repairIndexes(dynamodb, resources.tableName);
     process.stdout.write(
-      `The last run did not stop cleanly: checked the indexes of ${repair.items} item(s), ` +
+      `The last run ended without a clean stop: checked the indexes of ${repair.items} item(s), ` +
         `${repair.missing} missing and ${repair.stray} stray entry(ies) repaired\n`,
     );
   }

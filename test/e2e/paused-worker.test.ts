@@ -1,21 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../support/requeue-harness';
-import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+import { runtimesOnOneDataDir } from '../support/local-runtime';
 
 // REQUEUE_WORKER_CONCURRENCY=0 pauses the worker, as disabling the event source
 // mapping does on AWS: jobs are accepted and wait; a start with pollers runs them.
 
-const dataDir = tempDataDir();
-const started: LocalRuntime[] = [];
-
-afterAll(async () => {
-  for (const runtime of started) await runtime.kill();
-  removeDataDir(dataDir);
-});
+const runtimes = runtimesOnOneDataDir();
 
 it('accepts jobs with the worker paused and runs them once it is back', async () => {
-  const paused = await startLocalRuntime({ dataDir, env: { REQUEUE_WORKER_CONCURRENCY: '0' } });
-  started.push(paused);
+  const paused = await runtimes.start({ env: { REQUEUE_WORKER_CONCURRENCY: '0' } });
   expect(paused.output()).toContain('worker paused');
   const ids: string[] = [];
   for (let i = 0; i < 3; i++) {
@@ -29,8 +22,7 @@ it('accepts jobs with the worker paused and runs them once it is back', async ()
   expect(waiting.queues.main.visible).toBe(3);
   await paused.interrupt();
 
-  const running = await startLocalRuntime({ dataDir });
-  started.push(running);
+  const running = await runtimes.start();
   expect(running.output()).not.toContain('worker paused');
   await eventually(async () => (await running.request('GET', '/jobs/metrics')).body.completed === 3, 20_000, 'the jobs to run');
   for (const id of ids) {

@@ -1,31 +1,13 @@
 import { eventually } from '../support/requeue-harness';
-import {
-  removeDataDir,
-  startLocalRuntime,
-  tempDataDir,
-  type LocalRuntime,
-} from '../support/local-runtime';
+import { runtimesOnOneDataDir, type LocalRuntime } from '../support/local-runtime';
 
 // Killing `npm start` and starting it again on the same data loses no job:
 // dynalite keeps the jobs on disk, and start-up re-sends a message for every
 // unfinished one, since the in-memory SQS starts empty.
 
-const dataDir = tempDataDir();
 // a short lease, so the jobs the kill caught running are taken back soon; the
 // worker keeps 2 s of its 4 s for recording outcomes, so jobs here sleep 1 s
-const env = { REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' };
-const started: LocalRuntime[] = [];
-
-const start = async (): Promise<LocalRuntime> => {
-  const runtime = await startLocalRuntime({ dataDir, env });
-  started.push(runtime);
-  return runtime;
-};
-
-afterAll(async () => {
-  for (const runtime of started) await runtime.kill();
-  removeDataDir(dataDir);
-});
+const { start } = runtimesOnOneDataDir({ REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' });
 
 type Metrics = Record<'waiting' | 'active' | 'completed' | 'failed' | 'delayed' | 'total', number>;
 
@@ -106,8 +88,7 @@ it('finishes every job after a SIGKILL and a restart on the same data', async ()
 // a Ctrl-C reaches the runtime twice: from the terminal and forwarded by npm
 describe.each(['sh', 'bash'])('Ctrl-C with npm running the script through %s', (scriptShell) => {
   it('stops cleanly, keeping its data for the next start', async () => {
-    const runtime = await startLocalRuntime({ dataDir, env, scriptShell });
-    started.push(runtime);
+    const runtime = await start({ scriptShell });
     const jobId = `kept-across-stops-${scriptShell}`;
     const answer = await runtime.request('POST', '/jobs', { name: 'demo.echo', opts: { jobId } });
     expect(answer.status).toBe(201);

@@ -1,21 +1,10 @@
 import { eventually } from '../support/requeue-harness';
-import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+import { runtimesOnOneDataDir } from '../support/local-runtime';
 
 // A background retry-all caught by a SIGKILL goes on after a restart on the
 // same data, from its last saved page: every job retried once, none twice.
 
-const dataDir = tempDataDir();
-const started: LocalRuntime[] = [];
-const start = async (): Promise<LocalRuntime> => {
-  const runtime = await startLocalRuntime({ dataDir, env: { REQUEUE_VISIBILITY_TIMEOUT: '4' } });
-  started.push(runtime);
-  return runtime;
-};
-
-afterAll(async () => {
-  for (const runtime of started) await runtime.kill();
-  removeDataDir(dataDir);
-});
+const { start } = runtimesOnOneDataDir({ REQUEUE_VISIBILITY_TIMEOUT: '4' });
 
 const JOBS = 150;
 const PER_SECOND = 30;

@@ -1,6 +1,6 @@
 import { openStoredTable } from '../support/dynalite-files';
 import { eventually } from '../support/requeue-harness';
-import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+import { runtimesOnOneDataDir } from '../support/local-runtime';
 
 // dynalite writes an item and its index entries one LevelDB write after the
 // other, so a kill -9 can land between them. The files are torn here by hand,
@@ -10,20 +10,7 @@ import { removeDataDir, startLocalRuntime, tempDataDir, type LocalRuntime } from
 // indexes is never listed nor retried.
 
 const TABLE = 'requeue-jobs';
-const dataDir = tempDataDir();
-const env = { REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' };
-const started: LocalRuntime[] = [];
-
-const start = async (): Promise<LocalRuntime> => {
-  const runtime = await startLocalRuntime({ dataDir, env });
-  started.push(runtime);
-  return runtime;
-};
-
-afterAll(async () => {
-  for (const runtime of started) await runtime.kill();
-  removeDataDir(dataDir);
-});
+const { dataDir, start } = runtimesOnOneDataDir({ REQUEUE_VISIBILITY_TIMEOUT: '4', REQUEUE_WORKER_CONCURRENCY: '1' });
 
 it('mends index entries a kill -9 tore from their items, and every job is found again', async () => {
   const first = await start();
@@ -42,7 +29,7 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
     'the sleeping job to run',
   );
   await first.kill();
-  expect(first.output()).not.toContain('did not stop cleanly');
+  expect(first.output()).not.toContain('without a clean stop');
 
   const files = await openStoredTable(dataDir, TABLE);
   const active = await files.item({ pk: `JOB#${running.id}`, sk: 'JOB' });
@@ -58,7 +45,7 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
 
   const second = await start();
   expect(second.output()).toContain(
-    'The last run did not stop cleanly: checked the indexes of ',
+    'The last run ended without a clean stop: checked the indexes of ',
   );
   expect(second.output()).toMatch(/item\(s\), 3 missing and 1 stray entry\(ies\) repaired/);
   // the job the kill caught running is re-sent, runs again and completes
@@ -78,6 +65,6 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
   // a clean stop leaves nothing to mend
   await second.interrupt();
   const third = await start();
-  expect(third.output()).not.toContain('did not stop cleanly');
+  expect(third.output()).not.toContain('without a clean stop');
   await third.kill();
 }, 90_000);

@@ -151,3 +151,25 @@ export const startLocalRuntime = async (
     },
   };
 };
+
+/**
+ * Runtimes started one after another on one data folder (a restart, as a
+ * user's next `npm start`), for one test file: after its tests, every one
+ * still running is killed and the folder removed.
+ */
+export const runtimesOnOneDataDir = (env: Record<string, string> = {}) => {
+  const dataDir = tempDataDir();
+  const started: LocalRuntime[] = [];
+  afterAll(async () => {
+    for (const runtime of started) await runtime.kill();
+    removeDataDir(dataDir);
+  });
+  return {
+    dataDir,
+    start: async (options: { env?: Record<string, string>; scriptShell?: string } = {}): Promise<LocalRuntime> => {
+      const runtime = await startLocalRuntime({ dataDir, env: { ...env, ...options.env }, scriptShell: options.scriptShell });
+      started.push(runtime);
+      return runtime;
+    },
+  };
+};
