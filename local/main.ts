@@ -112,9 +112,10 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   running.runningMarker = marker;
   if (unclean) {
     // killed mid-write, dynalite may have left an item and its index entries apart: mend them before anything runs
+    process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n');
     const repair = await repairIndexes(dynamodb, resources.tableName);
     process.stdout.write(
-      `The last run ended without a clean stop: checked the indexes of ${repair.items} item(s), ` +
+      `Checked the indexes of ${repair.items} item(s): ` +
         `${repair.missing} missing and ${repair.stray} stray entry(ies) repaired\n`,
     );
   }

@@ -44,10 +44,8 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
   await files.close();
 
   const second = await start();
-  expect(second.output()).toContain(
-    'The last run ended without a clean stop: checked the indexes of ',
-  );
-  expect(second.output()).toMatch(/item\(s\), 3 missing and 1 stray entry\(ies\) repaired/);
+  expect(second.output()).toContain('The last run ended without a clean stop: checking the job table against its indexes');
+  expect(second.output()).toMatch(/Checked the indexes of \d+ item\(s\): 3 missing and 1 stray entry\(ies\) repaired/);
   // the job the kill caught running is re-sent, runs again and completes
   await eventually(
     async () => (await second.request('GET', `/jobs/details/${running.id}`)).body.state === 'completed',
