@@ -724,6 +724,8 @@ interface Results {
     restartMs: number;
     readyAt: number;
     resentAtStart?: string;
+    /** What the restarted runtime printed before its ready line. */
+    beforeReady?: string[];
     /** The first reading after the restart: the saved checkpoint. */
     firstAfter?: Sample;
     /** The first reading that moved past the checkpoint. */
@@ -843,6 +845,10 @@ const killedTask = async (options: Options, results: Results, dataDir: string, f
   const second = await Runtime.start(dataDir);
   phase.readyAt = Date.now();
   phase.restartMs = phase.readyAt - killedAt;
+  const printed = second.output().split('\n').map((line) => line.trim());
+  phase.beforeReady = printed
+    .slice(0, printed.findIndex((line) => line.startsWith('requeue is running')))
+    .filter((line) => line !== '' && !line.startsWith('>') && !line.startsWith('{'));
   log(`ready again ${secs(phase.restartMs)} after the kill (npm start took ${secs(second.startupMs)})`);
   let firstAfter: Sample | undefined;
   const final = await follow(
@@ -1120,7 +1126,7 @@ const noteworthy = (r: Results): string[] => {
   if (k && k.readyAt > 0 && k.restartMs > 15_000) {
     const waiting = Number(k.metricsAtKill?.waiting ?? NaN);
     notes.push(
-      `The restart after the kill -9 took ${secs(k.restartMs)} to serve its port (the first start: ${secs(k.startupMs)}; the issue's budget for \`npm start\` is 15 s). Local start-up re-sends every unfinished job before it listens${Number.isFinite(waiting) ? ` (${fmt(waiting)} waiting by the counters at the kill)` : ''}.`,
+      `The restart after the kill -9 took ${secs(k.restartMs)} to serve its port (the first start: ${secs(k.startupMs)}; the issue's budget for \`npm start\` is 15 s; load average ${r.machine.loadAtStart} at the start of the run)${Number.isFinite(waiting) ? `, with ${fmt(waiting)} jobs waiting by the counters at the kill` : ''}. Before its ready line it printed: ${(k.beforeReady ?? []).map((line) => `"${line}"`).join('; ') || 'nothing'}.`,
     );
   }
   const depths = (k?.samples ?? []).map((s) => s.queue ?? 0).concat((k?.drain ?? []).map((d) => d.queue));

@@ -15,7 +15,7 @@ import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
 import { loadHandler } from './handler-modules';
-import { repairIndexes } from './index-repair';
+import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
 import { readSettings, SettingsError, type Settings } from './settings';
@@ -75,17 +75,32 @@ const useEmulators = (emulators: Emulators, region: string): void => {
 
 const start = async (settings: Settings, running: Running): Promise<number> => {
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
+  // a marker left by a run that never stopped cleanly: it may have been killed mid-write
+  const marker = path.join(settings.dataDir, 'running');
+  if (existsSync(marker)) {
+    // dynalite writes an item and its index entries apart: mend what a kill tore, before it serves the folder
+    const repair = await repairIndexFiles(dynamoDbDir, () =>
+      process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n'),
+    );
+    process.stdout.write(
+      `Checked the index entries of ${repair.items} item(s): ${repair.missing} missing, ${repair.stray} stray, ` +
+        `${repair.outdated} outdated; all mended\n`,
+    );
+  }
   running.emulators = await startEmulators({
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
-    dataDir: path.join(settings.dataDir, 'dynamodb'),
+    dataDir: dynamoDbDir,
   });
+  // dynalite's lock on its folder makes this runtime the only one on it
+  writeFileSync(marker, `${process.pid}\n`);
+  running.runningMarker = marker;
   useEmulators(running.emulators, region);
 
-  const dynamodb = createDynamoDbClient();
   const sqs = createSqsClient();
   const resources = await provision(
-    { dynamodb, sqs },
+    { dynamodb: createDynamoDbClient(), sqs },
     {
       tableName: 'requeue-jobs',
       queueName: 'requeue-jobs',
@@ -104,21 +119,6 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
     REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
   });
-
-  // dynalite's database lock makes this runtime the only one on the data folder
-  const marker = path.join(settings.dataDir, 'running');
-  const unclean = existsSync(marker);
-  writeFileSync(marker, `${process.pid}\n`);
-  running.runningMarker = marker;
-  if (unclean) {
-    // killed mid-write, dynalite may have left an item and its index entries apart: mend them before anything runs
-    process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n');
-    const repair = await repairIndexes(dynamodb, resources.tableName);
-    process.stdout.write(
-      `Checked the indexes of ${repair.items} item(s): ` +
-        `${repair.missing} missing and ${repair.stray} stray entry(ies) repaired\n`,
-    );
-  }
 
   // only now, with the environment set: handlers and services read it when loaded
   const handlers = new Map(
@@ -213,7 +213,7 @@ const explain = (error: unknown): string => {
   if (e.code === 'EADDRINUSE') {
     return `Port ${e.port ?? ''} is already in use. Stop what uses it, or choose other ports with PORT, SQS_PORT and DYNAMODB_PORT.`;
   }
-  if (error instanceof SettingsError) return error.message;
+  if (error instanceof SettingsError || e.code === 'DATA_DIR_IN_USE') return e.message;
   const chain: string[] = [];
   for (let current: unknown = error; current !== undefined; current = (current as Error).cause) {
     chain.push(current instanceof Error ? (current.stack ?? current.message) : String(current));

@@ -38,14 +38,14 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
   // active → completed cut short after the index writes: the old entry deleted, the new one put, the item not
   await files.deleteIndexEntry('byState', active);
   await files.putIndexEntry('byState', { ...active, state: { S: 'completed' }, gsi1pk: { S: 'STATE#completed' } });
-  // waiting → failed... → failed cut short before the new entries: the item written, none of its entries
-  await files.deleteIndexEntry('byState', failed);
+  // active → failed cut short: one index has the new entry, the other an older version of the item
+  await files.putIndexEntry('byState', { ...failed, error: { S: 'an older version' } });
   await files.deleteIndexEntry('failedByName', failed);
   await files.close();
 
   const second = await start();
   expect(second.output()).toContain('The last run ended without a clean stop: checking the job table against its indexes');
-  expect(second.output()).toMatch(/Checked the indexes of \d+ item\(s\): 3 missing and 1 stray entry\(ies\) repaired/);
+  expect(second.output()).toMatch(/Checked the index entries of \d+ item\(s\): 2 missing, 1 stray, 1 outdated; all mended/);
   // the job the kill caught running is re-sent, runs again and completes
   await eventually(
     async () => (await second.request('GET', `/jobs/details/${running.id}`)).body.state === 'completed',
@@ -55,10 +55,14 @@ it('mends index entries a kill -9 tore from their items, and every job is found 
   // the failed job is listed again, by state and by name, and counted once
   for (const query of ['', '?name=demo.fail']) {
     const page = await second.request('GET', `/jobs/failed${query}`);
-    expect(page.body.map((job: { id: string }) => job.id)).toEqual([failing.id]);
+    expect(page.body).toEqual([expect.objectContaining({ id: failing.id, error: 'Job failed' })]);
   }
   const metrics = (await second.request('GET', '/jobs/metrics')).body;
   expect(metrics).toMatchObject({ completed: 1, failed: 1, active: 0, waiting: 0, total: 2 });
+
+  // while it runs, its marker is there too: a second runtime on the folder is told it is in use, and touches nothing
+  await expect(start()).rejects.toThrow(/exited with code 1 before it was ready[^]*The data folder \S+ is in use by another requeue/);
+  expect((await second.request('GET', '/jobs/metrics')).body).toMatchObject({ completed: 1, failed: 1, total: 2 });
 
   // a clean stop leaves nothing to mend
   await second.interrupt();
