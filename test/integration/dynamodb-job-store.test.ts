@@ -4,6 +4,7 @@ import { claim, createJob, moveAfterFailure, type Transition } from '../../lambd
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
+import { DynamoDbDocuments } from '../../lambda/adapters/dynamodb-documents';
 import { DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
@@ -171,7 +172,7 @@ describe('DynamoDbJobStore', () => {
   });
 
   it('leaves the counters alone when they changed while the jobs were counted', async () => {
-    const counters = new DynamoDbJobCounters(DynamoDBDocumentClient.from(createDynamoDbClient()), tableName);
+    const counters = new DynamoDbJobCounters(new DynamoDbDocuments(), tableName);
     const kept = await counters.read();
     const actual = { ...kept, waiting: kept.waiting + 5 };
     // a change lands between the first read and the correction
