@@ -63,7 +63,8 @@ const conditionFor = (expect: Expectation) => {
     values[`:s${i}`] = state;
     return `:s${i}`;
   });
-  const parts = [`#state IN (${states.join(', ')})`, '#generation = :generation'];
+  // dynalite parses `#state = :s0` in a fifth of the time of `#state IN (:s0)`
+  const parts = [states.length === 1 ? `#state = ${states[0]}` : `#state IN (${states.join(', ')})`, '#generation = :generation'];
   if (expect.attempts !== undefined) {
     names['#attempts'] = 'attempts';
     values[':attempts'] = expect.attempts;
@@ -270,9 +271,12 @@ export class DynamoDbJobStore implements JobStore {
         Key: jobKey(jobId),
         UpdateExpression:
           'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
-        // one level of parentheses: dynalite's parser backtracks on each level (6 ms a parse at three)
+        // waiting, or delayed and due; spelt out with no parentheses, as dynalite's parser
+        // backtracks on each level (1.4 ms a parse at one level, 6 ms at three, 0.08 ms at none)
         ConditionExpression:
-          '#generation = :generation AND #state IN (:waiting, :delayed) AND (#state = :waiting OR attribute_not_exists(#runAt) OR #runAt <= :now)',
+          '#generation = :generation AND #state = :waiting OR ' +
+          '#generation = :generation AND #state = :delayed AND attribute_not_exists(#runAt) OR ' +
+          '#generation = :generation AND #state = :delayed AND #runAt <= :now',
         ExpressionAttributeNames: {
           '#state': 'state',
           '#attempts': 'attempts',
