@@ -94,8 +94,11 @@ export const changesBetween = (
   let n = 0;
   for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
     if (key === PK || key === SK) continue;
-    const [before, after] = [from[key], to[key]];
-    if (after === undefined ? before === undefined : JSON.stringify(after) === JSON.stringify(before)) continue;
+    const before = from[key];
+    const after = to[key];
+    // a transition keeps what it does not change (the history, the data): the same value, not compared as JSON
+    if (after === before) continue;
+    if (after !== undefined && typeof after === 'object' && JSON.stringify(after) === JSON.stringify(before)) continue;
     names[`#c${n}`] = key;
     if (after === undefined) {
       remove.push(`#c${n}`);
