@@ -20,6 +20,13 @@ export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatch
 
 export interface EventSourceOptions {
   readonly sqs: SQSClient;
+  /**
+   * For the deletes: a receive, sent with an abort signal, can use no cached
+   * middleware and clears the cache of its client, so the deletes are cheaper
+   * on a client of their own with `cacheMiddleware`.
+   * @default sqs
+   */
+  readonly deleteSqs?: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly region: string;
@@ -104,7 +111,7 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
 
   const deleteHandled = async (records: readonly SQSRecord[]): Promise<void> => {
     if (records.length === 0) return;
-    const { Failed = [] } = await sqs.send(
+    const { Failed = [] } = await (options.deleteSqs ?? sqs).send(
       new DeleteMessageBatchCommand({
         QueueUrl: queueUrl,
         Entries: records.map((record, i) => ({ Id: String(i), ReceiptHandle: record.receiptHandle })),

@@ -99,6 +99,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   useEmulators(running.emulators, region);
 
   const sqs = createSqsClient();
+  const deleteSqs = createSqsClient({ cacheMiddleware: true });
   const resources = await provision(
     { dynamodb: createDynamoDbClient(), sqs },
     {
@@ -139,6 +140,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   if (settings.workerConcurrency > 0) {
     running.eventSource = startEventSource({
       sqs,
+      deleteSqs,
       queueUrl: resources.queueUrl,
       queueArn: await queueArn(resources.queueUrl),
       region,
@@ -151,6 +153,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   // one retry-task chunk per invocation, two at a time, as on AWS
   running.taskSource = startEventSource({
     sqs,
+    deleteSqs,
     queueUrl: resources.taskQueueUrl,
     queueArn: await queueArn(resources.taskQueueUrl),
     region,

@@ -1,8 +1,8 @@
 import { randomInt } from 'node:crypto';
-import { type DynamoDBDocumentClient, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { JOB_STATES, type JobState } from '../core/job';
 import type { MinuteThroughput } from '../core/ports';
 import { rethrowSdkError } from './dependency-errors';
+import type { DynamoDbDocuments } from './dynamodb-documents';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, timeToLiveAttribute } = JOB_TABLE;
@@ -32,7 +32,7 @@ export class DynamoDbJobCounters {
   private writing: Promise<void> | undefined;
 
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly db: DynamoDbDocuments,
     private readonly tableName: string,
   ) {}
 
@@ -111,29 +111,25 @@ export class DynamoDbJobCounters {
       names['#ttl'] = timeToLiveAttribute;
       values[':ttl'] = Math.ceil(expiresAt);
     }
-    await this.doc.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: key,
-        UpdateExpression: `ADD ${adds.join(', ')}${expiresAt !== undefined ? ' SET #ttl = :ttl' : ''}`,
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-      }),
-    );
+    await this.db.update({
+      TableName: this.tableName,
+      Key: key,
+      UpdateExpression: `ADD ${adds.join(', ')}${expiresAt !== undefined ? ' SET #ttl = :ttl' : ''}`,
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    });
   }
 
   async read(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
     try {
-      const { Items = [] } = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk',
-          ExpressionAttributeNames: { '#pk': PK },
-          ExpressionAttributeValues: { ':pk': 'COUNTS' },
-          ConsistentRead: true,
-        }),
-      );
+      const { Items } = await this.db.query({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':pk': 'COUNTS' },
+        ConsistentRead: true,
+      });
       for (const item of Items) for (const state of JOB_STATES) counts[state] += Number(item[state] ?? 0);
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
@@ -147,15 +143,13 @@ export class DynamoDbJobCounters {
     const first = last - minutes + 1;
     const found = new Map<number, { completed: number; failed: number }>();
     try {
-      const { Items = [] } = await this.doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-          ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-          // minute numbers have the same digit count for centuries, so text order is time order
-          ExpressionAttributeValues: { ':pk': 'THROUGHPUT', ':from': `MINUTE#${first}`, ':to': `MINUTE#${last}` },
-        }),
-      );
+      const { Items } = await this.db.query({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+        // minute numbers have the same digit count for centuries, so text order is time order
+        ExpressionAttributeValues: { ':pk': 'THROUGHPUT', ':from': `MINUTE#${first}`, ':to': `MINUTE#${last}` },
+      });
       for (const item of Items) {
         found.set(Number(String(item[SK]).slice('MINUTE#'.length)), {
           completed: Number(item.completed ?? 0),

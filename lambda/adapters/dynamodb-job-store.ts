@@ -1,19 +1,10 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
-import { createDynamoDbClient } from './aws-clients';
+import { DynamoDbDocuments, type Document } from './dynamodb-documents';
 import { DynamoDbJobCounters } from './dynamodb-job-counters';
 import { rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
@@ -72,7 +63,8 @@ const conditionFor = (expect: Expectation) => {
     values[`:s${i}`] = state;
     return `:s${i}`;
   });
-  const parts = [`#state IN (${states.join(', ')})`, '#generation = :generation'];
+  // dynalite parses `#state = :s0` in a fifth of the time of `#state IN (:s0)`
+  const parts = [states.length === 1 ? `#state = ${states[0]}` : `#state IN (${states.join(', ')})`, '#generation = :generation'];
   if (expect.attempts !== undefined) {
     names['#attempts'] = 'attempts';
     values[':attempts'] = expect.attempts;
@@ -102,8 +94,11 @@ export const changesBetween = (
   let n = 0;
   for (const key of new Set([...Object.keys(from), ...Object.keys(to)])) {
     if (key === PK || key === SK) continue;
-    const [before, after] = [from[key], to[key]];
-    if (after === undefined ? before === undefined : JSON.stringify(after) === JSON.stringify(before)) continue;
+    const before = from[key];
+    const after = to[key];
+    // a transition keeps what it does not change (the history, the data): the same value, not compared as JSON
+    if (after === before) continue;
+    if (after !== undefined && typeof after === 'object' && JSON.stringify(after) === JSON.stringify(before)) continue;
     names[`#c${n}`] = key;
     if (after === undefined) {
       remove.push(`#c${n}`);
@@ -123,7 +118,7 @@ export const changesBetween = (
   };
 };
 
-const encodeCursor = (key: QueryCommandOutput['LastEvaluatedKey']): string | undefined =>
+const encodeCursor = (key: Document | undefined): string | undefined =>
   key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
 
 const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
@@ -209,31 +204,27 @@ export interface DynamoDbJobStoreProps {
 }
 
 export class DynamoDbJobStore implements JobStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly db: DynamoDbDocuments;
   private readonly tableName: string;
   private readonly retentionMs: number;
   private readonly counters: DynamoDbJobCounters;
 
   constructor(props: DynamoDbJobStoreProps) {
-    this.doc = DynamoDBDocumentClient.from(props.client ?? createDynamoDbClient(), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.db = new DynamoDbDocuments(props.client);
     this.tableName = props.tableName;
     this.retentionMs = props.retentionMs;
-    this.counters = new DynamoDbJobCounters(this.doc, this.tableName);
+    this.counters = new DynamoDbJobCounters(this.db, this.tableName);
   }
 
   async create(job: Job): Promise<void> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: toItem(job, this.retentionMs),
-          // ids are the callers' to choose (opts.jobId): never overwrite one
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
+      await this.db.put({
+        TableName: this.tableName,
+        Item: toItem(job, this.retentionMs),
+        // ids are the callers' to choose (opts.jobId): never overwrite one
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
+      });
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) throw new DuplicateJobError(job.id);
       rethrowSdkError(error, 'DynamoDB');
@@ -243,10 +234,8 @@ export class DynamoDbJobStore implements JobStore {
 
   async get(jobId: string): Promise<Job | undefined> {
     try {
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true }),
-      );
-      return Item ? fromItem(Item) : undefined;
+      const item = await this.db.get({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true });
+      return item ? fromItem(item) : undefined;
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
@@ -261,10 +250,10 @@ export class DynamoDbJobStore implements JobStore {
       const item = toItem(next, this.retentionMs);
       const condition = conditionFor(expect);
       if (previous === undefined) {
-        await this.doc.send(new PutCommand({ TableName: this.tableName, Item: item, ...condition }));
+        await this.db.put({ TableName: this.tableName, Item: item, ...condition });
       } else {
         const changes = changesBetween(toItem(previous, this.retentionMs), item, condition);
-        await this.doc.send(new UpdateCommand({ TableName: this.tableName, Key: jobKey(next.id), ...changes }));
+        await this.db.update({ TableName: this.tableName, Key: jobKey(next.id), ...changes });
       }
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
@@ -280,38 +269,39 @@ export class DynamoDbJobStore implements JobStore {
     let old: Record<string, unknown> | undefined;
     try {
       // the same rule as transitions.ts `claim`, as one update: no read first
-      ({ Attributes: old } = await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: jobKey(jobId),
-          UpdateExpression:
-            'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
-          // one level of parentheses: dynalite's parser backtracks on each level (6 ms a parse at three)
-          ConditionExpression:
-            '#generation = :generation AND #state IN (:waiting, :delayed) AND (#state = :waiting OR attribute_not_exists(#runAt) OR #runAt <= :now)',
-          ExpressionAttributeNames: {
-            '#state': 'state',
-            '#attempts': 'attempts',
-            '#processedAt': 'processedAt',
-            '#leaseUntil': 'leaseUntil',
-            '#runAt': 'runAt',
-            '#generation': 'generation',
-            '#spk': stateIndex.partitionKey,
-            '#ssk': stateIndex.sortKey,
-          },
-          ExpressionAttributeValues: {
-            ':active': 'active',
-            ':waiting': 'waiting',
-            ':delayed': 'delayed',
-            ':one': 1,
-            ':now': now,
-            ':lease': now + leaseMs,
-            ':generation': generation,
-            ':spk': stateKey('active'),
-          },
-          ReturnValues: 'ALL_OLD',
-        }),
-      ));
+      old = await this.db.update({
+        TableName: this.tableName,
+        Key: jobKey(jobId),
+        UpdateExpression:
+          'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
+        // waiting, or delayed and due; spelt out with no parentheses, as dynalite's parser
+        // backtracks on each level (1.4 ms a parse at one level, 6 ms at three, 0.08 ms at none)
+        ConditionExpression:
+          '#generation = :generation AND #state = :waiting OR ' +
+          '#generation = :generation AND #state = :delayed AND attribute_not_exists(#runAt) OR ' +
+          '#generation = :generation AND #state = :delayed AND #runAt <= :now',
+        ExpressionAttributeNames: {
+          '#state': 'state',
+          '#attempts': 'attempts',
+          '#processedAt': 'processedAt',
+          '#leaseUntil': 'leaseUntil',
+          '#runAt': 'runAt',
+          '#generation': 'generation',
+          '#spk': stateIndex.partitionKey,
+          '#ssk': stateIndex.sortKey,
+        },
+        ExpressionAttributeValues: {
+          ':active': 'active',
+          ':waiting': 'waiting',
+          ':delayed': 'delayed',
+          ':one': 1,
+          ':now': now,
+          ':lease': now + leaseMs,
+          ':generation': generation,
+          ':spk': stateKey('active'),
+        },
+        ReturnValues: 'ALL_OLD',
+      });
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return undefined;
       rethrowSdkError(error, 'DynamoDB');
@@ -325,7 +315,7 @@ export class DynamoDbJobStore implements JobStore {
 
   async remove(jobId: string, expect: Expectation): Promise<void> {
     try {
-      await this.doc.send(new DeleteCommand({ TableName: this.tableName, Key: jobKey(jobId), ...conditionFor(expect) }));
+      await this.db.delete({ TableName: this.tableName, Key: jobKey(jobId), ...conditionFor(expect) });
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(jobId, `Job ${jobId} changed since it was read`, { cause: error });
@@ -364,15 +354,13 @@ export class DynamoDbJobStore implements JobStore {
     let startKey: Record<string, unknown> | undefined;
     try {
       do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            ...indexQuery(this.tableName, index, partition, filter),
-            Select: 'COUNT',
-            ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        count += page.Count ?? 0;
+        const page = await this.db.query({
+          ...indexQuery(this.tableName, index, partition, filter),
+          Select: 'COUNT',
+          ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
+          ExclusiveStartKey: startKey,
+        });
+        count += page.Count;
         startKey = page.LastEvaluatedKey;
       } while (startKey && count < upTo);
     } catch (error) {
@@ -402,16 +390,14 @@ export class DynamoDbJobStore implements JobStore {
     }
     try {
       do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            ...query,
-            ...(projection.attributes ? { ProjectionExpression: projection.attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
-            ScanIndexForward: false,
-            Limit: limit - items.length,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(page.Items ?? []).map(projection.map));
+        const page = await this.db.query({
+          ...query,
+          ...(projection.attributes ? { ProjectionExpression: projection.attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
+          ScanIndexForward: false,
+          Limit: limit - items.length,
+          ExclusiveStartKey: startKey,
+        });
+        items.push(...page.Items.map(projection.map));
         startKey = page.LastEvaluatedKey;
       } while (startKey && items.length < limit);
     } catch (error) {
@@ -454,14 +440,12 @@ export class DynamoDbJobStore implements JobStore {
     let startKey: Record<string, unknown> | undefined;
     try {
       do {
-        const page = await this.doc.send(
-          new QueryCommand({
-            ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
-            Select: 'COUNT',
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        total += page.Count ?? 0;
+        const page = await this.db.query({
+          ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
+          Select: 'COUNT',
+          ExclusiveStartKey: startKey,
+        });
+        total += page.Count;
         startKey = page.LastEvaluatedKey;
       } while (startKey);
     } catch (error) {

@@ -1,10 +1,9 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { StateConflictError } from '../core/errors';
 import type { RetryTaskStore } from '../core/ports';
 import type { RetryTask, TaskStatus } from '../core/retry-task';
-import { createDynamoDbClient } from './aws-clients';
 import { rethrowSdkError } from './dependency-errors';
+import { DynamoDbDocuments } from './dynamodb-documents';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
@@ -42,24 +41,20 @@ const fromItem = (item: Record<string, unknown>): RetryTask => {
 };
 
 export class DynamoDbRetryTaskStore implements RetryTaskStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly db: DynamoDbDocuments;
 
   constructor(private readonly props: { readonly tableName: string; readonly client?: DynamoDBClient }) {
-    this.doc = DynamoDBDocumentClient.from(props.client ?? createDynamoDbClient(), {
-      marshallOptions: { removeUndefinedValues: true },
-    });
+    this.db = new DynamoDbDocuments(props.client);
   }
 
   async createTask(task: RetryTask): Promise<void> {
     try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.props.tableName,
-          Item: toItem(task),
-          ConditionExpression: 'attribute_not_exists(#pk)',
-          ExpressionAttributeNames: { '#pk': PK },
-        }),
-      );
+      await this.db.put({
+        TableName: this.props.tableName,
+        Item: toItem(task),
+        ConditionExpression: 'attribute_not_exists(#pk)',
+        ExpressionAttributeNames: { '#pk': PK },
+      });
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }
@@ -67,10 +62,8 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
 
   async getTask(taskId: string): Promise<RetryTask | undefined> {
     try {
-      const { Item } = await this.doc.send(
-        new GetCommand({ TableName: this.props.tableName, Key: taskKey(taskId), ConsistentRead: true }),
-      );
-      return Item ? fromItem(Item) : undefined;
+      const item = await this.db.get({ TableName: this.props.tableName, Key: taskKey(taskId), ConsistentRead: true });
+      return item ? fromItem(item) : undefined;
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
@@ -84,15 +77,13 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
     });
     try {
       // the version fences two runners, and a runner against a cancel
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.props.tableName,
-          Item: toItem(next),
-          ConditionExpression: `#version = :version${statuses.length > 0 ? ` AND #status IN (${statuses.join(', ')})` : ''}`,
-          ExpressionAttributeNames: { '#version': 'version', ...(statuses.length > 0 ? { '#status': 'status' } : {}) },
-          ExpressionAttributeValues: values,
-        }),
-      );
+      await this.db.put({
+        TableName: this.props.tableName,
+        Item: toItem(next),
+        ConditionExpression: `#version = :version${statuses.length > 0 ? ` AND #status IN (${statuses.join(', ')})` : ''}`,
+        ExpressionAttributeNames: { '#version': 'version', ...(statuses.length > 0 ? { '#status': 'status' } : {}) },
+        ExpressionAttributeValues: values,
+      });
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(next.id, `Retry task ${next.id} changed since it was read`, { cause: error });
@@ -107,17 +98,15 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
       for (const status of OPEN) {
         let startKey: Record<string, unknown> | undefined;
         do {
-          const page = await this.doc.send(
-            new QueryCommand({
-              TableName: this.props.tableName,
-              IndexName: stateIndex.name,
-              KeyConditionExpression: '#pk = :pk AND #sk < :before',
-              ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
-              ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': before },
-              ExclusiveStartKey: startKey,
-            }),
-          );
-          found.push(...(page.Items ?? []).map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
+          const page = await this.db.query({
+            TableName: this.props.tableName,
+            IndexName: stateIndex.name,
+            KeyConditionExpression: '#pk = :pk AND #sk < :before',
+            ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
+            ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': before },
+            ExclusiveStartKey: startKey,
+          });
+          found.push(...page.Items.map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
           startKey = page.LastEvaluatedKey;
         } while (startKey);
       }

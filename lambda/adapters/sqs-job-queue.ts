@@ -37,7 +37,7 @@ export class SqsJobQueue implements JobQueue {
   private readonly sqs: SQSClient;
 
   constructor(private readonly props: SqsJobQueueProps) {
-    this.sqs = props.client ?? createSqsClient();
+    this.sqs = props.client ?? createSqsClient({ cacheMiddleware: true });
   }
 
   async send(messages: readonly JobMessage[], delayMs = 0): Promise<readonly JobMessage[]> {
@@ -177,7 +177,7 @@ export class SqsTaskQueue implements TaskQueue {
   private readonly sqs: SQSClient;
 
   constructor(private readonly props: { readonly taskQueueUrl: string; readonly client?: SQSClient }) {
-    this.sqs = props.client ?? createSqsClient();
+    this.sqs = props.client ?? createSqsClient({ cacheMiddleware: true });
   }
 
   async sendTask(taskId: string, delayMs = 0): Promise<void> {

@@ -4,6 +4,7 @@ import { claim, createJob, moveAfterFailure, type Transition } from '../../lambd
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
+import { DynamoDbDocuments } from '../../lambda/adapters/dynamodb-documents';
 import { DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
@@ -95,6 +96,17 @@ describe('DynamoDbJobStore', () => {
     expect(await store.claim(later.id, 0, 5_000, 30_000)).toBeUndefined(); // due at 11 000
     expect((await store.claim(later.id, 0, 11_000, 30_000))?.state).toBe('active');
     expect(await store.claim('no-such-job', 0, 5_000, 30_000)).toBeUndefined();
+
+    // a delayed job with no due time is due, as the core rule has it; in its own generation only
+    const undated = { ...later, id: `job-${++seq}`, runAt: undefined };
+    await store.create(undated);
+    expect(await store.claim(undated.id, 1, 5_000, 30_000)).toBeUndefined();
+    const claimedUndated = await store.claim(undated.id, 0, 5_000, 30_000);
+    expect(claimedUndated).toEqual((claim(undated, 0, 5_000, 30_000) as Transition).next);
+    // a finished job is never claimed, whatever its due time
+    const done = { ...later, id: `job-${++seq}`, state: 'completed' as const, runAt: 1 };
+    await store.create(done);
+    expect(await store.claim(done.id, 0, 5_000, 30_000)).toBeUndefined();
   });
 
   it('lets exactly one of 50 concurrent claims of one job through', async () => {
@@ -171,7 +183,7 @@ describe('DynamoDbJobStore', () => {
   });
 
   it('leaves the counters alone when they changed while the jobs were counted', async () => {
-    const counters = new DynamoDbJobCounters(DynamoDBDocumentClient.from(createDynamoDbClient()), tableName);
+    const counters = new DynamoDbJobCounters(new DynamoDbDocuments(), tableName);
     const kept = await counters.read();
     const actual = { ...kept, waiting: kept.waiting + 5 };
     // a change lands between the first read and the correction

@@ -6,6 +6,7 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { createSqsClient } from '../../lambda/adapters/aws-clients';
 import { recordsToDelete, startEventSource, type EventSource, type SqsHandler } from '../../local/event-source';
 import { eventually } from '../support/requeue-harness';
 import { freshResources } from '../support/resources';
@@ -60,9 +61,10 @@ describe('the event-source emulation', () => {
     errors.length = 0;
   });
 
-  const start = (handler: SqsHandler, extra: { waitTimeSeconds?: number } = {}) => {
+  const start = (handler: SqsHandler, extra: { waitTimeSeconds?: number; deleteSqs?: SQSClient } = {}) => {
     source = startEventSource({
       sqs,
+      ...(extra.deleteSqs ? { deleteSqs: extra.deleteSqs } : {}),
       queueUrl,
       queueArn,
       region: 'us-east-1',
@@ -139,6 +141,22 @@ describe('the event-source emulation', () => {
     await eventually(async () => received().length === 15, 5_000, 'fifteen records');
     expect(Math.max(...events.map((e) => e.Records.length))).toBeLessThanOrEqual(10);
     await eventually(async () => (await depth()) === 0, 5_000, 'every message to be deleted');
+  });
+
+  it('deletes through a client of its own when given one, with cached middleware', async () => {
+    const deleteSqs = createSqsClient({ cacheMiddleware: true });
+    const deletes: string[] = [];
+    deleteSqs.middlewareStack.add((next, context) => (args) => {
+      deletes.push(String(context.commandName));
+      return next(args);
+    });
+    await sendBodies(Array.from({ length: 10 }, (_, i) => `d${i}`));
+    await sendBodies(['d10', 'd11']);
+    start(async () => undefined, { deleteSqs });
+    await eventually(async () => (await depth()) === 0, 5_000, 'every message to be deleted');
+    expect(received()).toHaveLength(12);
+    expect(new Set(deletes)).toEqual(new Set(['DeleteMessageBatchCommand']));
+    deleteSqs.destroy();
   });
 
   it('deletes the handled records and leaves the reported failures to come back', async () => {
