@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { CLOSE_LEVEL_ITERATORS } from './level-iterators';
 
 export interface EmulatorOptions {
   /** 0 picks a free port. */
@@ -25,6 +26,7 @@ export interface Emulators {
  */
 const DYNALITE_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
+${CLOSE_LEVEL_ITERATORS}(workerData.modulePath);
 const dynalite = require(workerData.modulePath);
 const server = dynalite({ path: workerData.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.once('error', (error) => parentPort.postMessage({ error: { message: error.message, code: error.code, port: workerData.port } }));

@@ -8,13 +8,18 @@ import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
  * - a job: pk `JOB#<id>`, sk `JOB`
  *
  * Index `byState` (sparse: only job items carry its keys): partition
- * `STATE#<state>`, sort key the time the job entered that state. It lists
- * failed jobs newest first, by failure time, and finds pending jobs for the
- * reconciler, without a Scan.
+ * `STATE#<state>`, sort key the time the job entered that state, negated for
+ * `STATE#failed` (-failedAt). It lists failed jobs newest first, by failure
+ * time, as a forward Query, and finds pending jobs for the reconciler, without
+ * a Scan.
  *
  * Index `failedByName` (sparse: only failed jobs carry its keys): partition
- * `FAILED#<name>`, sort key failedAt. The failed jobs of one job name, newest
- * first, by failure time.
+ * `FAILED#<name>`, sort key -failedAt. The failed jobs of one job name, newest
+ * first, by failure time, as a forward Query.
+ *
+ * (dynalite's LevelDB reads a reverse Query by seeking past the partition's
+ * end, over whatever deleted entries lie there: see `failedSortKey` in
+ * dynamodb-job-store.ts.)
  */
 export const JOB_TABLE = {
   partitionKey: 'pk',

@@ -1,7 +1,8 @@
 import { DuplicateJobError, StateConflictError, ValidationError } from '../../lambda/core/errors';
 import { toFailedJobSummary, type Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
-import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbDocuments } from '../../lambda/adapters/dynamodb-documents';
@@ -11,10 +12,12 @@ import { freshResources } from '../support/resources';
 
 let store: DynamoDbJobStore;
 let tableName: string;
+let doc: DynamoDBDocumentClient;
 
 beforeAll(async () => {
   ({ tableName } = await freshResources());
   store = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
+  doc = DynamoDBDocumentClient.from(createDynamoDbClient());
 });
 
 const opts = { attempts: 1, backoff: { type: 'fixed' as const, delay: 0 }, delay: 0 };
@@ -163,6 +166,50 @@ describe('DynamoDbJobStore', () => {
       } while (cursor);
       expect(pages).toBeGreaterThan(1);
     }
+  });
+
+  it("keys a failed job's index entries by its failure time negated, and filters by time both ways", async () => {
+    const name = 'demo.keys';
+    const jobs = [];
+    for (const at of [71_000, 72_000, 73_000, 74_000]) {
+      jobs.push(await storeFailedJob(store, { id: `job-${++seq}`, name, failedAt: at, error: `boom ${at}` }));
+    }
+    const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: jobKey(jobs[0]!.id) }));
+    expect([Item?.gsi1sk, Item?.gsi2sk]).toEqual([-71_000, -71_000]);
+    const ours = new Set(jobs.map((j) => j.id));
+    const failedAts = async (filter: FailedJobFilter) =>
+      (await store.listFailed(filter, 100)).items.filter((j) => ours.has(j.id)).map((j) => j.failedAt);
+    expect(await failedAts({ name })).toEqual([74_000, 73_000, 72_000, 71_000]);
+    expect(await failedAts({ name, since: 72_000, until: 73_000 })).toEqual([73_000, 72_000]);
+    expect(await failedAts({ since: 72_500 })).toEqual([74_000, 73_000]);
+    expect(await failedAts({ until: 71_999 })).toEqual([71_000]);
+    expect(await store.countFailed({ name, since: 72_000 })).toBe(3);
+    // back to waiting, the job leaves both failed listings
+    const retried = jobs[3]!;
+    await store.save({ ...retried, state: 'waiting', generation: retried.generation + 1 }, { states: ['failed'], generation: retried.generation }, retried);
+    expect(await failedAts({ name })).toEqual([73_000, 72_000, 71_000]);
+    expect(await failedAts({})).toEqual([73_000, 72_000, 71_000]);
+  });
+
+  it('gives failed jobs written with the old index keys the current ones, once', async () => {
+    const name = 'demo.upgrade';
+    const jobs = [];
+    for (const at of [81_000, 82_000, 83_000]) jobs.push(await storeFailedJob(store, { id: `job-${++seq}`, name, failedAt: at }));
+    // as an older version wrote them: the failure time itself
+    for (const job of jobs.slice(0, 2)) {
+      await doc.send(
+        new UpdateCommand({
+          TableName: tableName,
+          Key: jobKey(job.id),
+          UpdateExpression: 'SET gsi1sk = :at, gsi2sk = :at',
+          ExpressionAttributeValues: { ':at': job.failedAt },
+        }),
+      );
+    }
+    expect(await store.upgradeIndexKeys()).toBe(2);
+    expect(await store.upgradeIndexKeys()).toBe(0);
+    const listed = (await store.listFailed({ name }, 10)).items.map((j) => j.failedAt);
+    expect(listed).toEqual([83_000, 82_000, 81_000]);
   });
 
   it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {
