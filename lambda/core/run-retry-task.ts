@@ -125,8 +125,15 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
     if (nextSize > 0) reading = read(nextSize, page.cursor);
     const result = page.items.length > 0 ? await retryPage(deps, page.items) : { retried: 0, failed: 0 };
     handled += page.items.length;
-    const at = now();
     const finished = !page.cursor || left <= 0;
+    if (maxPerSecond && !finished) {
+      // keep to the velocity: `handled` jobs may take no less than handled / maxPerSecond seconds. Waited in
+      // full, past the budget too: the next chunk starts with a page at once, so cutting this wait short would
+      // let two pages through together at every chunk's edge.
+      const ahead = (handled / maxPerSecond) * 1000 - (now() - start);
+      if (ahead > 0) await wait(ahead);
+    }
+    const at = now();
     const outOfTime = at - start >= budgetMs;
     const progress: Partial<RetryTask> = {
       retried: task.retried + result.retried,
@@ -159,11 +166,6 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
       return 'done';
     }
     if (outOfTime) return 'continue';
-    if (maxPerSecond) {
-      // keep to the velocity: `handled` jobs may take no less than handled / maxPerSecond seconds
-      const ahead = (handled / maxPerSecond) * 1000 - (now() - start);
-      if (ahead > 0) await wait(Math.min(ahead, Math.max(0, budgetMs - (now() - start))));
-    }
   }
 };
 

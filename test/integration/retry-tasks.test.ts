@@ -6,9 +6,9 @@ import {
 } from '@aws-sdk/client-sqs';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDbRetryTaskStore } from '../../lambda/adapters/dynamodb-retry-task-store';
-import { SqsTaskQueue } from '../../lambda/adapters/sqs-job-queue';
+import { SqsJobQueue, SqsTaskQueue } from '../../lambda/adapters/sqs-job-queue';
 import type { Job } from '../../lambda/core/job';
-import { resumeAbandonedTasks } from '../../lambda/core/run-retry-task';
+import { resumeAbandonedTasks, runRetryTaskChunk, startRetryTask } from '../../lambda/core/run-retry-task';
 import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
@@ -106,6 +106,42 @@ describe('retry-all as a background task', () => {
     // 30 jobs at 10 per second: three pages of 10, at 0 s, 1 s and 2 s
     expect(task.retried).toBe(30);
     expect(task.finishedAt - task.startedAt).toBeGreaterThanOrEqual(1900);
+  });
+
+  it('keeps to maxPerSecond across the edges of its chunks', async () => {
+    // on a clock of the test's: each page of 10 is due 1 s after the one before, whichever chunk retries it
+    const jobs = await plantFailed(40, 'paced');
+    const clock = { at: Date.now() };
+    const retriedAt: number[] = [];
+    const jobStore = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
+    const recording = new Proxy(jobStore, {
+      get(target, property, receiver) {
+        if (property !== 'save') return Reflect.get(target, property, receiver);
+        return async (...args: Parameters<DynamoDbJobStore['save']>) => {
+          if (args[0].state === 'waiting') retriedAt.push(clock.at);
+          return target.save(...args);
+        };
+      },
+    });
+    const deps = {
+      store: recording,
+      queue: new SqsJobQueue({ queueUrl: h.queueUrl, deadLetterQueueUrl: h.deadLetterQueueUrl }),
+      tasks: new DynamoDbRetryTaskStore({ tableName: h.tableName }),
+      // no runner is woken: this test runs the chunks itself
+      taskQueue: { sendTask: async () => undefined },
+      now: () => clock.at,
+      wait: async (ms: number) => {
+        clock.at += ms;
+      },
+    };
+    const task = await startRetryTask(deps, { filter: { name: 'paced' }, maxPerSecond: 10 }, jobs.length);
+    // a budget of 1.5 s: each chunk ends between two pages
+    let chunks = 1;
+    while ((await runRetryTaskChunk(deps, task.id, 1_500)) === 'continue') chunks++;
+    expect(chunks).toBeGreaterThan(1);
+    expect(await deps.tasks.getTask(task.id)).toMatchObject({ status: 'COMPLETED', retried: 40 });
+    const pageStarts = [...new Set(retriedAt)].map((at) => at - retriedAt[0]!);
+    expect(pageStarts).toEqual([0, 1_000, 2_000, 3_000]);
   });
 
   it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
