@@ -20,7 +20,7 @@
  * and writes docs/RETRY-TASK-AT-SCALE.md; exits 1 when a check fails.
  * Sizes: `npm run bench:task -- --help`.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -31,10 +31,18 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-s
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
 import { ROOT } from '../test/support/build';
-import { removeDataDir, tempDataDir } from '../test/support/local-runtime';
+import {
+  removeDataDir,
+  signalGroup,
+  startLocalRuntime,
+  tempDataDir,
+  type HttpAnswer,
+  type LocalRuntime,
+} from '../test/support/local-runtime';
 import { describeMachine, type Machine } from './report';
 import { failedJob, SEEDED_JOB_NAME, seedJobs, type SeedTarget } from './seed';
 import { freePorts } from './load';
+import { parseFlags } from './options';
 
 // ---------------------------------------------------------------- options
 
@@ -85,20 +93,10 @@ const usage = (): string =>
     `  --${'out'.padEnd(22)} ${'TASK_OUT'.padEnd(27)} the report's path (default ${DEFAULT_OUT})`,
   ].join('\n');
 
-const parseFlags = (argv: readonly string[]): Map<string, string> => {
-  const flags = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]!);
-    if (!match) throw new OptionsError(`Unexpected argument '${argv[i]}'.\n${usage()}`);
-    const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new OptionsError(`--${match[1]} needs a value.\n${usage()}`);
-    flags.set(match[1]!, value);
-  }
-  return flags;
-};
+const refuse = (problem: string) => new OptionsError(`${problem}\n${usage()}`);
 
 const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv): Options => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, refuse);
   const known = new Set([...Object.values(KNOBS).map((k) => k.flag), 'out']);
   for (const flag of flags.keys()) if (!known.has(flag)) throw new OptionsError(`Unknown flag --${flag}.\n${usage()}`);
   const number = (knob: Knob): number => {
@@ -115,7 +113,7 @@ const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv): Options =
 };
 
 const commandLine = (argv: readonly string[], env: NodeJS.ProcessEnv): string => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, refuse);
   const fromEnv = [...Object.values(KNOBS), { flag: 'out', env: 'TASK_OUT' }]
     .filter((k) => !flags.has(k.flag) && env[k.env])
     .map((k) => `${k.env}=${env[k.env]}`);
@@ -142,23 +140,14 @@ const START_BUDGET_MS = 15 * 60_000;
 
 const log = (message: string) => process.stderr.write(`[task ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
 
-interface Answer {
-  readonly status: number;
-  readonly body: any;
-  readonly text: string;
-}
-
-/** One `npm start`, in a process group of its own, with SDK clients on its emulators. */
+/** One `npm start` (test/support/local-runtime.ts), with SDK clients on its emulators. */
 class Runtime {
   readonly doc: DynamoDBDocumentClient;
   readonly store: DynamoDbJobStore;
   readonly sqs: SQSClient;
   queueUrl: string | undefined;
   private constructor(
-    private readonly child: ChildProcess,
-    readonly url: string,
-    readonly startupMs: number,
-    private readonly out: { text: string },
+    private readonly local: LocalRuntime,
     ports: { dynamoDb: number; sqs: number },
   ) {
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -168,76 +157,41 @@ class Runtime {
     this.sqs = new SQSClient({ region: 'us-east-1', endpoint: `http://127.0.0.1:${ports.sqs}`, credentials, useQueueUrlAsEndpoint: false });
   }
 
-  /** The process group (npm leads it) of the runtime running now, for the exit guard. */
+  /** The runtime running now, for the exit guard. */
   static current: Runtime | undefined;
+  /** A group being started, not yet ready. */
+  static pending: number | undefined;
 
   static async start(dataDir: string): Promise<Runtime> {
     const [dynamoDb, sqs] = await freePorts();
-    const began = Date.now();
-    const child = spawn('npm', ['start'], {
-      cwd: ROOT,
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        PORT: '0',
-        SQS_PORT: String(sqs),
-        DYNAMODB_PORT: String(dynamoDb),
-        REQUEUE_DATA_DIR: dataDir,
-        AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      },
+    const local = await startLocalRuntime({
+      dataDir,
+      env: { SQS_PORT: String(sqs), DYNAMODB_PORT: String(dynamoDb), AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
+      startupBudgetMs: START_BUDGET_MS,
+      onSpawn: (pgid) => (Runtime.pending = pgid),
     });
-    const out = { text: '' };
-    child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out.text += chunk));
-    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (out.text += chunk));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        killGroup(child.pid!);
-        reject(new Error(`npm start printed no ready line within ${START_BUDGET_MS / 1000} s. Output:\n${out.text.slice(-4000)}`));
-      }, START_BUDGET_MS);
-      const onData = () => {
-        const match = /requeue is running at (http:\/\/\S+)/.exec(out.text);
-        if (!match) return;
-        clearTimeout(timer);
-        child.stdout!.off('data', onData);
-        resolve(match[1]!);
-      };
-      child.stdout!.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`npm start exited with code ${code} before it was ready. Output:\n${out.text.slice(-4000)}`));
-      });
-      Runtime.pending = child.pid;
-    });
-    const runtime = new Runtime(child, url, Date.now() - began, out, { dynamoDb, sqs });
+    const runtime = new Runtime(local, { dynamoDb, sqs });
     Runtime.current = runtime;
     Runtime.pending = undefined;
     return runtime;
   }
 
-  /** A group being started, not yet ready. */
-  static pending: number | undefined;
-
   get pgid(): number {
-    return this.child.pid!;
+    return this.local.pgid;
   }
 
-  output = (): string => this.out.text;
+  get url(): string {
+    return this.local.url;
+  }
 
-  async request(method: string, route: string, body?: unknown): Promise<Answer> {
-    const response = await fetch(`${this.url}${route}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      // not JSON
-    }
-    return { status: response.status, body: parsed, text };
+  get startupMs(): number {
+    return this.local.startupMs;
+  }
+
+  output = (): string => this.local.output();
+
+  request(method: string, route: string, body?: unknown): Promise<HttpAnswer> {
+    return this.local.request(method, route, body);
   }
 
   async call(method: string, route: string, expected: number, body?: unknown): Promise<any> {
@@ -250,56 +204,20 @@ class Runtime {
 
   /** SIGKILL to the whole group (npm and the runtime): a crash, nothing written on the way out. */
   async kill(): Promise<void> {
-    killGroup(this.pgid);
-    await waitGroupGone(this.pgid, 10_000);
+    await this.local.kill();
     if (Runtime.current === this) Runtime.current = undefined;
   }
 
-  /** Ctrl-C to the group; waits until every process of it has exited. */
+  /** Ctrl-C to the group; waits until every process of it has exited (a minute at most, then SIGKILL). */
   async interrupt(): Promise<void> {
-    try {
-      process.kill(-this.pgid, 'SIGINT');
-    } catch {
-      // already gone
-    }
-    try {
-      await waitGroupGone(this.pgid, 60_000);
-    } catch {
-      killGroup(this.pgid);
-    }
+    await this.local.interrupt(60_000).catch(() => this.local.kill());
     if (Runtime.current === this) Runtime.current = undefined;
   }
 }
 
-const killGroup = (pgid: number): void => {
-  try {
-    process.kill(-pgid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-};
-
-const groupAlive = (pgid: number): boolean => {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-const waitGroupGone = async (pgid: number, timeoutMs: number): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (groupAlive(pgid)) {
-    if (Date.now() > deadline) throw new Error(`processes of group ${pgid} still run ${timeoutMs} ms after the signal`);
-    await sleep(20);
-  }
-};
-
-/** Never leave a runtime behind: a signal or the exit of this process kills the group it started. */
 const guardRuntimes = () => {
   const killNow = () => {
-    for (const pgid of [Runtime.current?.pgid, Runtime.pending]) if (pgid !== undefined) killGroup(pgid);
+    for (const pgid of [Runtime.current?.pgid, Runtime.pending]) if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
   };
   const onSignal = (signal: NodeJS.Signals) => {
     process.stderr.write(`bench:task: ${signal}; stopping the runtime\n`);

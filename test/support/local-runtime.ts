@@ -24,8 +24,10 @@ export interface LocalRuntime {
   request(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
   /** Everything printed so far, stdout and stderr interleaved. */
   output(): string;
-  /** Ctrl-C, as a terminal sends it to the whole process group; resolves once every process of it has exited. */
-  interrupt(): Promise<void>;
+  /** npm's process group: npm and the runtime it started. */
+  readonly pgid: number;
+  /** Ctrl-C, as a terminal sends it to the whole process group; resolves once every process of it has exited (within `timeoutMs`, @default 10 s). */
+  interrupt(timeoutMs?: number): Promise<void>;
   /** SIGKILL the whole process group: a crash, no clean-up. */
   kill(): Promise<void>;
 }
@@ -49,6 +51,15 @@ const groupAlive = (pgid: number): boolean => {
   }
 };
 
+/** A signal to every process of group `pgid`; none left is no error. */
+export const signalGroup = (pgid: number, signal: NodeJS.Signals): void => {
+  try {
+    process.kill(-pgid, signal);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+  }
+};
+
 /** npm may exit before the runtime it started: wait for the whole group. */
 const groupExited = async (pgid: number, timeoutMs: number): Promise<void> => {
   const deadline = Date.now() + timeoutMs;
@@ -68,6 +79,10 @@ export const startLocalRuntime = async (
     env?: Record<string, string>;
     /** The shell npm runs the script with (npm's --script-shell); macOS's sh is bash. @default npm's own */
     scriptShell?: string;
+    /** How long to wait for the ready line. @default STARTUP_BUDGET_MS */
+    startupBudgetMs?: number;
+    /** Told npm's process group as soon as it is spawned, before the runtime is ready. */
+    onSpawn?: (pgid: number) => void;
   } = {},
 ): Promise<LocalRuntime> => {
   const dataDir = options.dataDir ?? tempDataDir();
@@ -86,22 +101,17 @@ export const startLocalRuntime = async (
       ...options.env,
     },
   });
+  options.onSpawn?.(child.pid!);
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
-    }
-  };
+  const budgetMs = options.startupBudgetMs ?? STARTUP_BUDGET_MS;
 
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
-      signalGroup('SIGKILL');
-      reject(new Error(`npm start printed no ready line within ${STARTUP_BUDGET_MS} ms. Output:\n${output}`));
-    }, STARTUP_BUDGET_MS);
+      signalGroup(child.pid!, 'SIGKILL');
+      reject(new Error(`npm start printed no ready line within ${budgetMs} ms. Output:\n${output}`));
+    }, budgetMs);
     const onData = () => {
       const match = READY.exec(output);
       if (!match) return;
@@ -121,6 +131,7 @@ export const startLocalRuntime = async (
     url,
     dataDir,
     startupMs,
+    pgid: child.pid!,
     output: () => output,
     request: async (method, requestPath, body) => {
       const response = await fetch(`${url}${requestPath}`, {
@@ -137,15 +148,15 @@ export const startLocalRuntime = async (
       }
       return { status: response.status, headers: response.headers, body: parsed, text };
     },
-    interrupt: async () => {
+    interrupt: async (timeoutMs = 10_000) => {
       const done = exited(child);
-      signalGroup('SIGINT');
+      signalGroup(child.pid!, 'SIGINT');
       await done;
-      await groupExited(child.pid!, 10_000);
+      await groupExited(child.pid!, timeoutMs);
     },
     kill: async () => {
       const done = exited(child);
-      signalGroup('SIGKILL');
+      signalGroup(child.pid!, 'SIGKILL');
       await done;
       await groupExited(child.pid!, 5_000);
     },
