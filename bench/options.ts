@@ -62,21 +62,23 @@ export const usage = (): string =>
     `  --${'cpu-prof'.padEnd(15)} ${'BENCH_CPU_PROF'.padEnd(21)} profile the runtime into this folder; the report says where its time went (slows it)`,
   ].join('\n');
 
-/** `--name=value` and `--name value` pairs; anything else is refused. */
-const parseFlags = (argv: readonly string[]): Map<string, string> => {
+/** `--name=value` and `--name value` pairs; anything else is refused with the error `refuse` makes of the problem. */
+export const parseFlags = (argv: readonly string[], refuse: (problem: string) => Error): Map<string, string> => {
   const flags = new Map<string, string>();
   for (let i = 0; i < argv.length; i++) {
     const match = /^--([a-z-]+)(?:=(.*))?$/.exec(argv[i]!);
-    if (!match) throw new BenchOptionsError(`Unexpected argument '${argv[i]}'.\n${usage()}`);
+    if (!match) throw refuse(`Unexpected argument '${argv[i]}'.`);
     const value = match[2] ?? argv[++i];
-    if (value === undefined) throw new BenchOptionsError(`--${match[1]} needs a value.\n${usage()}`);
+    if (value === undefined) throw refuse(`--${match[1]} needs a value.`);
     flags.set(match[1]!, value);
   }
   return flags;
 };
 
+const refuse = (problem: string) => new BenchOptionsError(`${problem}\n${usage()}`);
+
 export const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv, root: string): BenchOptions => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, refuse);
   const known = new Set([...Object.values(KNOBS).map((k) => k.flag), 'out', 'cpu-prof']);
   for (const flag of flags.keys()) {
     if (!known.has(flag)) throw new BenchOptionsError(`Unknown flag --${flag}.\n${usage()}`);
@@ -104,7 +106,7 @@ export const readOptions = (argv: readonly string[], env: NodeJS.ProcessEnv, roo
 
 /** How to make this run again: the variables that took effect, then the command and its flags. */
 export const commandLine = (argv: readonly string[], env: NodeJS.ProcessEnv): string => {
-  const flags = parseFlags(argv);
+  const flags = parseFlags(argv, refuse);
   const knobs: { flag: string; env: string }[] = [
     ...Object.values(KNOBS),
     { flag: 'out', env: 'BENCH_OUT' },
