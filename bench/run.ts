@@ -29,7 +29,7 @@ import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import { measureBundles } from './bundles';
 import { findRuntimeProfiles, profilerPreload, summarizeProfiles } from './cpu-profile';
-import { createFloorItems, measureFloor, type Floor } from './floor';
+import { createFloorItems, FLOOR_ITEMS, measureFloor, type Floor, type FloorItems } from './floor';
 import { freePorts, now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
 import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
 import { findRuntimePid, Phases } from './phases';
@@ -42,12 +42,11 @@ import {
   type LatencyPair,
   type Seeding,
 } from './report';
-import { completedJob, failedJob, seedJobs, type SeedTarget } from './seed';
+import { completedJob, failedJob, RETENTION_MS, seedJobs, type SeedTarget } from './seed';
 
 /** As local/main.ts provisions them. */
 const TABLE_NAME = 'requeue-jobs';
 const DEAD_LETTER_QUEUE_NAME = 'requeue-jobs-dlq';
-const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 /** The failed page the bench times: GET /jobs/failed?limit=50. */
 const PAGE = 50;
 
@@ -227,6 +226,27 @@ const benchClients = async (options: BenchOptions, ports: { dynamoDb: number; sq
   return { doc, sqs, store, target, tableState, deadLetterQueueUrl: deadLetterQueueUrl! };
 };
 
+const FLOOR_KINDS: readonly FloorItems[] = ['job', 'small'];
+
+/** The floor on each kind of item, one after the other, each a phase of its own. */
+const measureFloors = async (doc: DynamoDBDocumentClient, phases: Phases, options: BenchOptions, when: string): Promise<Floor[]> => {
+  const floors: Floor[] = [];
+  for (const items of FLOOR_KINDS) {
+    await phases.settle();
+    log(`floor (${when}, ${items} items): ${options.floorUpdates} conditional UpdateItems at C = ${options.concurrency}`);
+    const floor = await phases.time(`floor (${when}): ${FLOOR_ITEMS[items]}`, () =>
+      measureFloor(doc, TABLE_NAME, items, options.floorUpdates, options.concurrency, when),
+    );
+    log(`floor (${when}, ${items} items): ${Math.round(floor.perSecond)}/s`);
+    floors.push(floor);
+  }
+  return floors;
+};
+
+/** The fastest floor of a kind: a floor slowed by a cold start or a busy moment flatters nothing. */
+const fastestFloor = (floors: readonly Floor[], items: FloorItems): Floor =>
+  floors.filter((f) => f.items === items).reduce((best, f) => (f.perSecond > best.perSecond ? f : best));
+
 /**
  * Retry-all on its own: a second runtime, started with the worker paused
  * (REQUEUE_WORKER_CONCURRENCY=0), so that nothing runs beside the task but
@@ -240,15 +260,12 @@ const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { 
   // a fresh process: warm it up as the first runtime was by the time of its fastest floor,
   // with an untimed floor and an untimed retry-all of a tenth of the jobs
   log('warming the paused runtime up: an untimed floor and an untimed retry-all');
-  await measureFloor(doc, TABLE_NAME, options.floorUpdates, options.concurrency, 'warm-up');
+  for (const items of FLOOR_KINDS) await measureFloor(doc, TABLE_NAME, items, options.floorUpdates, options.concurrency, 'warm-up');
   const warmUp = Math.max(1, Math.round(options.retryAll / 10));
   await seed(target, store, { failed: warmUp, completed: 0 }, 0);
   await timeRetryAll(api, phases, 'warm-up: retry-all on the paused runtime (untimed)', warmUp);
   await phases.settle();
-  const when = 'on the paused runtime';
-  log(`floor (${when}): ${options.floorUpdates} conditional UpdateItems at C = ${options.concurrency}`);
-  const floor = await phases.time(`floor (${when})`, () => measureFloor(doc, TABLE_NAME, options.floorUpdates, options.concurrency, when));
-  log(`floor (${when}): ${Math.round(floor.perSecond)}/s`);
+  const floors = await measureFloors(doc, phases, options, 'on the paused runtime');
   log(`seeding ${options.retryAll} failed jobs`);
   const seeding = await seed(target, store, { failed: options.retryAll, completed: 0 }, warmUp);
   await phases.settle();
@@ -258,7 +275,7 @@ const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { 
   const [left, waiting] = await Promise.all([store.listFailed({}, 1), store.listByState('waiting', 1)]);
   if (left.items.length > 0 || waiting.items.length === 0) throw new Error('the paused retry-all left a job failed, or none waiting');
   return {
-    floor,
+    floors,
     seeding: seeding.seeding,
     retryAllPaused: retryAllFigures(retryAll),
   };
@@ -272,7 +289,6 @@ const run = async (
 ) => {
   const C = options.concurrency;
   const api = new Api(runtime);
-  const phase = <T>(name: string, fn: () => Promise<T>): Promise<T> => phases.time(name, fn);
 
   const { doc, sqs, store, target, tableState } = await benchClients(options, ports);
 
@@ -300,10 +316,7 @@ const run = async (
   };
   const measureTheFloor = async (when: string) => {
     await settle();
-    log(`floor (${when}): ${options.floorUpdates} conditional UpdateItems at C = ${C}`);
-    const floor = await phase(`floor (${when})`, () => measureFloor(doc, TABLE_NAME, options.floorUpdates, C, when));
-    log(`floor (${when}): ${Math.round(floor.perSecond)}/s`);
-    floors.push(floor);
+    floors.push(...(await measureFloors(doc, phases, options, when)));
   };
   await measureTheFloor('at the start');
 
@@ -382,7 +395,6 @@ const run = async (
 
   return {
     floors,
-    floor: floors.reduce((best, f) => (f.perSecond > best.perSecond ? f : best)),
     enqueue: { jobs: options.jobs, ms: enqueueMs, perSecond: perSecond(options.jobs, enqueueMs) },
     endToEnd: { jobs: options.jobs, ms: e2eMs, perSecond: perSecond(options.jobs, e2eMs) },
     seedingForRetries: forRetries.seeding,
@@ -462,13 +474,17 @@ const main = async (): Promise<void> => {
   const date = new Date().toISOString();
   const code = codeState();
   const [dynamoDb, sqs] = await freePorts();
-  const profiling: Record<string, string> = {};
-  if (options.cpuProf) {
-    mkdirSync(options.cpuProf, { recursive: true });
-    profiling.NODE_OPTIONS = [process.env.NODE_OPTIONS, profilerPreload(options.cpuProf)].filter(Boolean).join(' ');
-  }
+  // each runtime is profiled into a folder of its own: the paused one's profiles would be taken for the first's
+  const pausedProfileDir = options.cpuProf ? path.join(options.cpuProf, 'paused') : undefined;
+  const profiling = (dir: string | undefined): Record<string, string> => {
+    if (!dir) return {};
+    mkdirSync(dir, { recursive: true });
+    return { NODE_OPTIONS: [process.env.NODE_OPTIONS, profilerPreload(dir)].filter(Boolean).join(' ') };
+  };
   log(`starting the local runtime (dynalite on ${dynamoDb}, fauxqs on ${sqs})${options.cpuProf ? ', profiled' : ''}`);
-  const runtime = await startLocalRuntime({ env: { DYNAMODB_PORT: String(dynamoDb), SQS_PORT: String(sqs), ...profiling } });
+  const runtime = await startLocalRuntime({
+    env: { DYNAMODB_PORT: String(dynamoDb), SQS_PORT: String(sqs), ...profiling(options.cpuProf) },
+  });
   const runtimePid = findRuntimePid(dynamoDb);
   const phases = new Phases(runtimePid, options.cpuProf ? 0.4 : 0.1);
   const abandon = stopRuntimeIfAbandoned(runtime, runtimePid);
@@ -489,10 +505,15 @@ const main = async (): Promise<void> => {
   const pausedPorts = await freePorts();
   log(`starting a second runtime with the worker paused (dynalite on ${pausedPorts[0]}, fauxqs on ${pausedPorts[1]})`);
   const pausedRuntime = await startLocalRuntime({
-    env: { DYNAMODB_PORT: String(pausedPorts[0]), SQS_PORT: String(pausedPorts[1]), REQUEUE_WORKER_CONCURRENCY: '0' },
+    env: {
+      DYNAMODB_PORT: String(pausedPorts[0]),
+      SQS_PORT: String(pausedPorts[1]),
+      REQUEUE_WORKER_CONCURRENCY: '0',
+      ...profiling(pausedProfileDir),
+    },
   });
   const pausedPid = findRuntimePid(pausedPorts[0]);
-  const pausedPhases = new Phases(pausedPid, 0.1);
+  const pausedPhases = new Phases(pausedPid, options.cpuProf ? 0.4 : 0.1);
   const abandonPaused = stopRuntimeIfAbandoned(pausedRuntime, pausedPid);
   let paused: Awaited<ReturnType<typeof runPaused>>;
   try {
@@ -506,9 +527,15 @@ const main = async (): Promise<void> => {
     abandonPaused.release();
     removeDataDir(pausedRuntime.dataDir);
   }
-  const floors = [...figures.floors, paused.floor];
+  const floors = [...figures.floors, ...paused.floors];
 
-  const profile = options.cpuProf ? summarizeProfiles(findRuntimeProfiles(options.cpuProf), phases.list) : undefined;
+  const profile =
+    options.cpuProf && pausedProfileDir
+      ? [
+          ...summarizeProfiles(findRuntimeProfiles(options.cpuProf), phases.list),
+          ...summarizeProfiles(findRuntimeProfiles(pausedProfileDir), pausedPhases.list),
+        ]
+      : undefined;
 
   log(`bundles: ${options.bundleRuns} cold import(s) per handler`);
   const bundles = await measureBundles({ runs: options.bundleRuns });
@@ -529,7 +556,8 @@ const main = async (): Promise<void> => {
     },
     ...figures,
     floors,
-    floor: floors.reduce((best, f) => (f.perSecond > best.perSecond ? f : best)),
+    floor: fastestFloor(floors, 'job'),
+    smallItemFloor: fastestFloor(floors, 'small'),
     retryAllPaused: paused.retryAllPaused,
     seedingForPaused: paused.seeding,
     bundles,

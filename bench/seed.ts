@@ -20,7 +20,7 @@ export const SEEDED_JOB_NAME = 'demo.echo';
 const DEFAULT_OPTS: JobOptions = { attempts: 3, backoff: { type: 'fixed', delay: 0 }, delay: 0 };
 /** The runtime's defaults: REQUEUE_VISIBILITY_TIMEOUT 30 s, REQUEUE_RETENTION_DAYS 7. */
 const LEASE_MS = 30_000;
-const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const BATCH_WRITE = 25;
 const SEND_BATCH = 10;
 

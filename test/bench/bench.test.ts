@@ -102,8 +102,12 @@ it('keeps the hand-written part of the report it replaces', () => {
 it('records figures that add up for the sizes asked', () => {
   const r = rawFigures();
   expect(r.options).toMatchObject({ jobs: 20, singleRetries: 20, retryAll: 100, seedTotal: 200, seedFailed: 100, concurrency: 16 });
-  expect(r.floors).toHaveLength(4);
-  expect(r.floor.perSecond).toBe(Math.max(...r.floors.map((f: { perSecond: number }) => f.perSecond)));
+  // at the start, before the retries, at the end and on the paused runtime, on each kind of item
+  expect(r.floors.map((f: { items: string }) => f.items).sort()).toEqual([...Array(4).fill('job'), ...Array(4).fill('small')]);
+  const fastest = (items: string) =>
+    Math.max(...r.floors.filter((f: { items: string }) => f.items === items).map((f: { perSecond: number }) => f.perSecond));
+  expect(r.floor).toMatchObject({ items: 'job', perSecond: fastest('job') });
+  expect(r.smallItemFloor).toMatchObject({ items: 'small', perSecond: fastest('small') });
   for (const rate of [...r.floors, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll]) {
     expect(rate.perSecond).toBeGreaterThan(0);
     expect(Number.isFinite(rate.perSecond)).toBe(true);
