@@ -10,7 +10,9 @@ import path from 'node:path';
  * with its table: an item missing from an index (a job `active` that no
  * byState query finds, so nothing ever re-sends it), an entry for a state the
  * item is no longer in, or an entry holding another version of the item.
- * DynamoDB itself never does this.
+ * DynamoDB itself never does this. The runtime now has dynalite write an
+ * item and its index entries in one batch (`level-batches.ts`), which a kill
+ * cannot tear; this check stays for folders an older requeue wrote.
  *
  * After such a stop, and before dynalite serves the folder, every index entry
  * each item should have is computed as dynalite computes it (its own key
