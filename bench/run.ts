@@ -22,6 +22,7 @@ import path from 'node:path';
 import { CreateQueueCommand, GetQueueAttributesCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
+import { DynamoDbDocuments } from '../lambda/adapters/dynamodb-documents';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
 import { SqsJobQueue } from '../lambda/adapters/sqs-job-queue';
 import { forEachFailedPage, retryPage } from '../lambda/core/retry-all-failed-jobs';
@@ -223,19 +224,21 @@ const benchClients = async (options: BenchOptions, ports: { dynamoDb: number; sq
   const { QueueUrl: deadLetterQueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: DEAD_LETTER_QUEUE_NAME }));
   const target: SeedTarget = { doc, tableName: TABLE_NAME, sqs, deadLetterQueueUrl: deadLetterQueueUrl!, concurrency: options.concurrency };
   const tableState = () => readTableState(store, sqs, deadLetterQueueUrl!);
-  return { doc, sqs, store, target, tableState, deadLetterQueueUrl: deadLetterQueueUrl! };
+  // the floor's client: as cheap a request as the handlers' (their document layer, middleware cached)
+  const floorDb = new DynamoDbDocuments();
+  return { doc, floorDb, sqs, store, target, tableState, deadLetterQueueUrl: deadLetterQueueUrl! };
 };
 
 const FLOOR_KINDS: readonly FloorItems[] = ['job', 'small'];
 
 /** The floor on each kind of item, one after the other, each a phase of its own. */
-const measureFloors = async (doc: DynamoDBDocumentClient, phases: Phases, options: BenchOptions, when: string): Promise<Floor[]> => {
+const measureFloors = async (floorDb: DynamoDbDocuments, phases: Phases, options: BenchOptions, when: string): Promise<Floor[]> => {
   const floors: Floor[] = [];
   for (const items of FLOOR_KINDS) {
     await phases.settle();
     log(`floor (${when}, ${items} items): ${options.floorUpdates} conditional UpdateItems at C = ${options.concurrency}`);
     const floor = await phases.time(`floor (${when}): ${FLOOR_ITEMS[items]}`, () =>
-      measureFloor(doc, TABLE_NAME, items, options.floorUpdates, options.concurrency, when),
+      measureFloor(floorDb, TABLE_NAME, items, options.floorUpdates, options.concurrency, when),
     );
     log(`floor (${when}, ${items} items): ${Math.round(floor.perSecond)}/s`);
     floors.push(floor);
@@ -255,17 +258,17 @@ const fastestFloor = (floors: readonly Floor[], items: FloorItems): Floor =>
  */
 const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { dynamoDb: number; sqs: number }, phases: Phases) => {
   const api = new Api(runtime);
-  const { doc, store, target } = await benchClients(options, ports);
+  const { doc, floorDb, store, target } = await benchClients(options, ports);
   await createFloorItems(doc, TABLE_NAME);
   // a fresh process: warm it up as the first runtime was by the time of its fastest floor,
   // with an untimed floor and an untimed retry-all of a tenth of the jobs
   log('warming the paused runtime up: an untimed floor and an untimed retry-all');
-  for (const items of FLOOR_KINDS) await measureFloor(doc, TABLE_NAME, items, options.floorUpdates, options.concurrency, 'warm-up');
+  for (const items of FLOOR_KINDS) await measureFloor(floorDb, TABLE_NAME, items, options.floorUpdates, options.concurrency, 'warm-up');
   const warmUp = Math.max(1, Math.round(options.retryAll / 10));
   await seed(target, store, { failed: warmUp, completed: 0 }, 0);
   await timeRetryAll(api, phases, 'warm-up: retry-all on the paused runtime (untimed)', warmUp);
   await phases.settle();
-  const floors = await measureFloors(doc, phases, options, 'on the paused runtime');
+  const floors = await measureFloors(floorDb, phases, options, 'on the paused runtime');
   log(`seeding ${options.retryAll} failed jobs`);
   const seeding = await seed(target, store, { failed: options.retryAll, completed: 0 }, warmUp);
   await phases.settle();
@@ -290,7 +293,7 @@ const run = async (
   const C = options.concurrency;
   const api = new Api(runtime);
 
-  const { doc, sqs, store, target, tableState } = await benchClients(options, ports);
+  const { doc, floorDb, sqs, store, target, tableState } = await benchClients(options, ports);
 
   log(`metrics and a failed page on the empty table, ${options.samples} calls each`);
   const latencyEmpty = await measureLatency(api, phases, 'metrics and a failed page, empty table', options.samples);
@@ -316,7 +319,7 @@ const run = async (
   };
   const measureTheFloor = async (when: string) => {
     await settle();
-    floors.push(...(await measureFloors(doc, phases, options, when)));
+    floors.push(...(await measureFloors(floorDb, phases, options, when)));
   };
   await measureTheFloor('at the start');
 
