@@ -110,12 +110,14 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
     throw error;
   }
 
-  let handled = 0;
   const { filter, maxPerSecond } = task;
   const pageSize = (left: number) => Math.max(0, Math.min(PAGE, maxPerSecond ?? PAGE, left));
   const read = (size: number, cursor: string | undefined): Promise<Page<Job>> =>
     size > 0 ? readAhead(store.listFailed(filter, size, cursor)) : Promise.resolve({ items: [], cursor: undefined });
   let left = (task.limit ?? Number.POSITIVE_INFINITY) - task.retried - task.failed;
+  // the pace: `paced` jobs since `paceFrom` may take no less than paced / maxPerSecond seconds
+  let paceFrom = start;
+  let paced = 0;
   let reading = read(pageSize(left), task.cursor);
   for (;;) {
     const page = await reading;
@@ -124,14 +126,20 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
     const nextSize = page.cursor ? pageSize(left) : 0;
     if (nextSize > 0) reading = read(nextSize, page.cursor);
     const result = page.items.length > 0 ? await retryPage(deps, page.items) : { retried: 0, failed: 0 };
-    handled += page.items.length;
+    paced += page.items.length;
     const finished = !page.cursor || left <= 0;
     if (maxPerSecond && !finished) {
-      // keep to the velocity: `handled` jobs may take no less than handled / maxPerSecond seconds. Waited in
-      // full, past the budget too: the next chunk starts with a page at once, so cutting this wait short would
-      // let two pages through together at every chunk's edge.
-      const ahead = (handled / maxPerSecond) * 1000 - (now() - start);
-      if (ahead > 0) await wait(ahead);
+      // keep to the velocity. Waited in full, past the budget too: the next chunk starts with a page at once, so
+      // cutting this wait short would let two pages through together at every chunk's edge. A page slower than
+      // its share is not made up for: the pace starts again from now, or the pages after it would go through
+      // faster than maxPerSecond until they had caught up.
+      const ahead = (paced / maxPerSecond) * 1000 - (now() - paceFrom);
+      if (ahead > 0) {
+        await wait(ahead);
+      } else {
+        paceFrom = now();
+        paced = 0;
+      }
     }
     const at = now();
     const outOfTime = at - start >= budgetMs;

@@ -144,6 +144,42 @@ describe('retry-all as a background task', () => {
     expect(pageStarts).toEqual([0, 1_000, 2_000, 3_000]);
   });
 
+  it('does not make up for a slow page with a burst over maxPerSecond', async () => {
+    // on a clock of the test's: the first page of 10 takes 3 s, three times its share at 10 per second
+    const jobs = await plantFailed(40, 'slow.start');
+    const clock = { at: Date.now() };
+    const retriedAt: number[] = [];
+    const jobStore = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
+    const recording = new Proxy(jobStore, {
+      get(target, property, receiver) {
+        if (property !== 'save') return Reflect.get(target, property, receiver);
+        return async (...args: Parameters<DynamoDbJobStore['save']>) => {
+          if (args[0].state === 'waiting') {
+            retriedAt.push(clock.at);
+            if (retriedAt.length === 10) clock.at += 3_000;
+          }
+          return target.save(...args);
+        };
+      },
+    });
+    const deps = {
+      store: recording,
+      queue: new SqsJobQueue({ queueUrl: h.queueUrl, deadLetterQueueUrl: h.deadLetterQueueUrl }),
+      tasks: new DynamoDbRetryTaskStore({ tableName: h.tableName }),
+      taskQueue: { sendTask: async () => undefined },
+      now: () => clock.at,
+      wait: async (ms: number) => {
+        clock.at += ms;
+      },
+    };
+    const task = await startRetryTask(deps, { filter: { name: 'slow.start' }, maxPerSecond: 10 }, jobs.length);
+    expect(await runRetryTaskChunk(deps, task.id, 60_000)).toBe('done');
+    expect(await deps.tasks.getTask(task.id)).toMatchObject({ status: 'COMPLETED', retried: 40 });
+    // without the restart of the pace the three pages after the slow one went together, at 3 s
+    const pageStarts = [...new Set(retriedAt)].map((at) => at - retriedAt[0]!);
+    expect(pageStarts).toEqual([0, 3_000, 4_000, 5_000]);
+  });
+
   it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
     const jobs = await plantFailed(40, 'to.cancel');
     await plantDeadLetterCopies(jobs);
