@@ -108,45 +108,11 @@ describe('retry-all as a background task', () => {
     expect(task.finishedAt - task.startedAt).toBeGreaterThanOrEqual(1900);
   });
 
-  it('keeps to maxPerSecond across the edges of its chunks', async () => {
-    // on a clock of the test's: each page of 10 is due 1 s after the one before, whichever chunk retries it
-    const jobs = await plantFailed(40, 'paced');
-    const clock = { at: Date.now() };
-    const retriedAt: number[] = [];
-    const jobStore = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
-    const recording = new Proxy(jobStore, {
-      get(target, property, receiver) {
-        if (property !== 'save') return Reflect.get(target, property, receiver);
-        return async (...args: Parameters<DynamoDbJobStore['save']>) => {
-          if (args[0].state === 'waiting') retriedAt.push(clock.at);
-          return target.save(...args);
-        };
-      },
-    });
-    const deps = {
-      store: recording,
-      queue: new SqsJobQueue({ queueUrl: h.queueUrl, deadLetterQueueUrl: h.deadLetterQueueUrl }),
-      tasks: new DynamoDbRetryTaskStore({ tableName: h.tableName }),
-      // no runner is woken: this test runs the chunks itself
-      taskQueue: { sendTask: async () => undefined },
-      now: () => clock.at,
-      wait: async (ms: number) => {
-        clock.at += ms;
-      },
-    };
-    const task = await startRetryTask(deps, { filter: { name: 'paced' }, maxPerSecond: 10 }, jobs.length);
-    // a budget of 1.5 s: each chunk ends between two pages
-    let chunks = 1;
-    while ((await runRetryTaskChunk(deps, task.id, 1_500)) === 'continue') chunks++;
-    expect(chunks).toBeGreaterThan(1);
-    expect(await deps.tasks.getTask(task.id)).toMatchObject({ status: 'COMPLETED', retried: 40 });
-    const pageStarts = [...new Set(retriedAt)].map((at) => at - retriedAt[0]!);
-    expect(pageStarts).toEqual([0, 1_000, 2_000, 3_000]);
-  });
-
-  it('does not make up for a slow page with a burst over maxPerSecond', async () => {
-    // on a clock of the test's: the first page of 10 takes 3 s, three times its share at 10 per second
-    const jobs = await plantFailed(40, 'slow.start');
+  /**
+   * A task's deps on a clock of the test's, recording the clock at each retry write; `afterRetry` may move the
+   * clock on. No runner is woken: the test runs the chunks itself.
+   */
+  const onTestClock = (afterRetry: (retried: number, clock: { at: number }) => void = () => undefined) => {
     const clock = { at: Date.now() };
     const retriedAt: number[] = [];
     const jobStore = new DynamoDbJobStore({ tableName: h.tableName, retentionMs: 60_000 });
@@ -156,7 +122,7 @@ describe('retry-all as a background task', () => {
         return async (...args: Parameters<DynamoDbJobStore['save']>) => {
           if (args[0].state === 'waiting') {
             retriedAt.push(clock.at);
-            if (retriedAt.length === 10) clock.at += 3_000;
+            afterRetry(retriedAt.length, clock);
           }
           return target.save(...args);
         };
@@ -172,12 +138,35 @@ describe('retry-all as a background task', () => {
         clock.at += ms;
       },
     };
+    /** When each page's retries were written, from the first. */
+    const pageStarts = () => [...new Set(retriedAt)].map((at) => at - retriedAt[0]!);
+    return { deps, pageStarts };
+  };
+
+  it('keeps to maxPerSecond across the edges of its chunks', async () => {
+    // each page of 10 is due 1 s after the one before, whichever chunk retries it
+    const jobs = await plantFailed(40, 'paced');
+    const { deps, pageStarts } = onTestClock();
+    const task = await startRetryTask(deps, { filter: { name: 'paced' }, maxPerSecond: 10 }, jobs.length);
+    // a budget of 1.5 s: each chunk ends between two pages
+    let chunks = 1;
+    while ((await runRetryTaskChunk(deps, task.id, 1_500)) === 'continue') chunks++;
+    expect(chunks).toBeGreaterThan(1);
+    expect(await deps.tasks.getTask(task.id)).toMatchObject({ status: 'COMPLETED', retried: 40 });
+    expect(pageStarts()).toEqual([0, 1_000, 2_000, 3_000]);
+  });
+
+  it('does not make up for a slow page with a burst over maxPerSecond', async () => {
+    // the first page of 10 takes 3 s, three times its share at 10 per second
+    const jobs = await plantFailed(40, 'slow.start');
+    const { deps, pageStarts } = onTestClock((retried, clock) => {
+      if (retried === 10) clock.at += 3_000;
+    });
     const task = await startRetryTask(deps, { filter: { name: 'slow.start' }, maxPerSecond: 10 }, jobs.length);
     expect(await runRetryTaskChunk(deps, task.id, 60_000)).toBe('done');
     expect(await deps.tasks.getTask(task.id)).toMatchObject({ status: 'COMPLETED', retried: 40 });
     // without the restart of the pace the three pages after the slow one went together, at 3 s
-    const pageStarts = [...new Set(retriedAt)].map((at) => at - retriedAt[0]!);
-    expect(pageStarts).toEqual([0, 3_000, 4_000, 5_000]);
+    expect(pageStarts()).toEqual([0, 3_000, 4_000, 5_000]);
   });
 
   it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
