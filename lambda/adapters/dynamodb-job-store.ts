@@ -41,15 +41,16 @@ const isDescending = (index: IndexKeys, partition: string) =>
 // times longer (a tenth of the task runner's main-thread time per retry).
 export const toItem = (job: Job, retentionMs: number): Record<string, unknown> => {
   const failed = job.state === 'failed';
+  const changedAt = stateChangedAt(job);
   const item: Record<string, unknown> = { ...job };
   item[PK] = `JOB#${job.id}`;
   item[SK] = 'JOB';
   item.data = JSON.stringify(job.data);
   item.returnValue = job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue);
   item[stateIndex.partitionKey] = stateKey(job.state);
-  item[stateIndex.sortKey] = failed ? failedSortKey(stateChangedAt(job)) : stateChangedAt(job);
+  item[stateIndex.sortKey] = failed ? failedSortKey(changedAt) : changedAt;
   item[failedByNameIndex.partitionKey] = failed ? failedNameKey(job.name) : undefined;
-  item[failedByNameIndex.sortKey] = failed ? failedSortKey(stateChangedAt(job)) : undefined;
+  item[failedByNameIndex.sortKey] = failed ? failedSortKey(changedAt) : undefined;
   item[timeToLiveAttribute] =
     job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
   return item;
