@@ -79,7 +79,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   // a marker left by a run that never stopped cleanly: it may have been killed mid-write
   const marker = path.join(settings.dataDir, 'running');
   if (existsSync(marker)) {
-    // dynalite writes an item and its index entries apart: mend what a kill tore, before it serves the folder
+    // a folder an older requeue wrote, whose dynalite wrote an item and its index entries apart: mend what a kill
+    // tore, before dynalite serves the folder (level-batches.ts now has them written together)
     const repair = await repairIndexFiles(dynamoDbDir, () =>
       process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n'),
     );
