@@ -229,13 +229,19 @@ const benchClients = async (options: BenchOptions, ports: { dynamoDb: number; sq
   return { doc, floorDb, sqs, store, target, tableState, deadLetterQueueUrl: deadLetterQueueUrl! };
 };
 
+/** Every timed phase starts on an idle runtime: no compaction left over from a bulk load. */
+const settle = async (phases: Phases): Promise<void> => {
+  const waited = await phases.settle();
+  if (waited > 5_000) log(`waited ${Math.round(waited / 1000)} s for the runtime to fall idle`);
+};
+
 const FLOOR_KINDS: readonly FloorItems[] = ['job', 'small'];
 
 /** The floor on each kind of item, one after the other, each a phase of its own. */
 const measureFloors = async (floorDb: DynamoDbDocuments, phases: Phases, options: BenchOptions, when: string): Promise<Floor[]> => {
   const floors: Floor[] = [];
   for (const items of FLOOR_KINDS) {
-    await phases.settle();
+    await settle(phases);
     log(`floor (${when}, ${items} items): ${options.floorUpdates} conditional UpdateItems at C = ${options.concurrency}`);
     const floor = await phases.time(`floor (${when}): ${FLOOR_ITEMS[items]}`, () =>
       measureFloor(floorDb, TABLE_NAME, items, options.floorUpdates, options.concurrency, when),
@@ -267,7 +273,6 @@ const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { 
   const warmUp = Math.max(1, Math.round(options.retryAll / 10));
   await seed(target, store, { failed: warmUp, completed: 0 }, 0);
   await timeRetryAll(api, phases, 'warm-up: retry-all on the paused runtime (untimed)', warmUp);
-  await phases.settle();
   const floors = await measureFloors(floorDb, phases, options, 'on the paused runtime');
   log(`seeding ${options.retryAll} failed jobs`);
   const seeding = await seed(target, store, { failed: options.retryAll, completed: 0 }, warmUp);
@@ -312,18 +317,12 @@ const run = async (
 
   await createFloorItems(doc, TABLE_NAME);
   const floors: Floor[] = [];
-  /** Every timed phase starts on an idle runtime: no compaction left over from a bulk load. */
-  const settle = async () => {
-    const waited = await phases.settle();
-    if (waited > 5_000) log(`waited ${Math.round(waited / 1000)} s for the runtime to fall idle`);
-  };
   const measureTheFloor = async (when: string) => {
-    await settle();
     floors.push(...(await measureFloors(floorDb, phases, options, when)));
   };
   await measureTheFloor('at the start');
 
-  await settle();
+  await settle(phases);
   log(`enqueue ${options.jobs} demo.echo jobs at C = ${C}`);
   const endToEnd = phases.begin('end-to-end (first enqueue → all completed)', options.jobs);
   const e2eStart = now();
@@ -350,7 +349,7 @@ const run = async (
 
   await measureTheFloor('before the retries');
 
-  await settle();
+  await settle(phases);
   log(`${options.singleRetries} single retries at C = ${C}`);
   const singleIds = forRetries.failedIds.slice(0, options.singleRetries);
   const singleMs = await phases.time(
@@ -364,7 +363,7 @@ const run = async (
   log(`single retries: ${Math.round(perSecond(singleIds.length, singleMs))}/s; waiting for them to complete`);
   await waitFor(tableState, (t) => !t.pending, 'the single retries to complete', budgetFor(options.singleRetries));
 
-  await settle();
+  await settle(phases);
   log(`retry-all over ${options.retryAll} failed jobs, the worker running the retried jobs beside it`);
   const retryAll = await timeRetryAll(api, phases, 'retry-all (request → task COMPLETED)', options.retryAll);
   const retryStart = retryAll.start;
