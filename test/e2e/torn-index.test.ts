@@ -2,9 +2,11 @@ import { openStoredTable } from '../support/dynalite-files';
 import { eventually } from '../support/requeue-harness';
 import { runtimesOnOneDataDir } from '../support/local-runtime';
 
-// dynalite writes an item and its index entries one LevelDB write after the
-// other, so a kill -9 can land between them. The files are torn here by hand,
-// as such a kill tears them, and the next start must mend them: else a job
+// dynalite 4 writes an item and its index entries one LevelDB write after the
+// other, so a kill -9 could land between them in a folder an older requeue
+// wrote (the runtime now has them written in one batch, local/level-batches.ts).
+// The files are torn here by hand, as such a kill tore them, and the next
+// start must mend them: else a job
 // left `active` without its byState entry is never found again by the
 // start-up re-send or the reconciler, and a failed job missing from its
 // indexes is never listed nor retried.
