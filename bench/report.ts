@@ -9,6 +9,7 @@ import type { BundleReport } from './bundles';
 import { formatProfiles, type PhaseProfile } from './cpu-profile';
 import { FLOOR_ITEMS, FLOOR_WARM_UP, type Floor } from './floor';
 import type { Latency } from './load';
+import type { OwnWrites } from './own-writes';
 import type { Phase } from './phases';
 import type { BenchOptions } from './options';
 
@@ -98,6 +99,8 @@ export interface BenchResults {
    */
   readonly retryAllPaused: Omit<RetryAllFigures, 'allCompletedMs' | 'deadLettersSweptMs'>;
   readonly seedingForPaused: Seeding;
+  /** On the paused runtime, after its retry-all: the writes of a retry and of a job, each sent alone from the bench. */
+  readonly ownWrites: { readonly retry: OwnWrites; readonly job: OwnWrites };
   readonly seedingForLatency: Seeding;
   readonly latencyEmpty: LatencyPair;
   /** With one full page of failed jobs in the table: the page's own cost, on a small table. */
@@ -227,6 +230,27 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     `${pct(r.retryAllPaused.perSecond / r.smallItemFloor.perSecond)}, end-to-end ${pct(r.endToEnd.perSecond / r.smallItemFloor.perSecond)}. The floor is on failed-job items: a retry is one conditional UpdateItem of such an item, and`,
     "dynalite's cost of writing a job and its two index entries is part of any job operation, not something requeue adds.",
     '',
+    'What the table allows each operation before requeue adds anything to it, each sent alone from the bench at C =',
+    `${o.concurrency} (on the paused runtime, after its retry-all; \`bench/own-writes.ts\`):`,
+    '',
+    ...table([
+      ['the writes alone', 'rate', 'vs floor', 'requeue\'s operation', 'vs the writes alone'],
+      [
+        "a retry's write: the conditional UpdateItem of a failed job that `claimRetry` makes (state, generation, history; both index entries moved)",
+        rate(r.ownWrites.retry),
+        pct(r.ownWrites.retry.perSecond / r.floor.perSecond),
+        `retry-all, the worker paused: ${rate(r.retryAllPaused)}`,
+        pct(r.retryAllPaused.perSecond / r.ownWrites.retry.perSecond),
+      ],
+      [
+        "a job's three writes, one after the other: its conditional PutItem, the worker's claim, its completion",
+        `${rate(r.ownWrites.job)} (jobs)`,
+        pct(r.ownWrites.job.perSecond / r.floor.perSecond),
+        `end-to-end: ${rate(r.endToEnd)}`,
+        pct(r.endToEnd.perSecond / r.ownWrites.job.perSecond),
+      ],
+    ]),
+    '',
     ...(kept?.trim() ? ['Where the time goes and what would fix each failing target: the analysis at the end, after the raw figures.', ''] : []),
     '## Figures',
     '',
@@ -254,6 +278,20 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
         seconds(r.retryAll.ms),
         rate(r.retryAll),
         pct(r.retryAll.perSecond / r.floor.perSecond),
+      ],
+      [
+        `a retry's write alone, from the bench (paused runtime), C = ${r.ownWrites.retry.concurrency}`,
+        fixed(r.ownWrites.retry.jobs),
+        seconds(r.ownWrites.retry.ms),
+        rate(r.ownWrites.retry),
+        pct(r.ownWrites.retry.perSecond / r.floor.perSecond),
+      ],
+      [
+        `a job's three writes alone, from the bench (paused runtime), C = ${r.ownWrites.job.concurrency}`,
+        fixed(r.ownWrites.job.jobs),
+        seconds(r.ownWrites.job.ms),
+        rate(r.ownWrites.job),
+        pct(r.ownWrites.job.perSecond / r.floor.perSecond),
       ],
       [
         'single retries: `POST /jobs/retry/{id}`, C = ' + o.concurrency,

@@ -24,6 +24,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
 import { DynamoDbDocuments } from '../lambda/adapters/dynamodb-documents';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
+import type { Job } from '../lambda/core/job';
 import { SqsJobQueue } from '../lambda/adapters/sqs-job-queue';
 import { forEachFailedPage, retryPage } from '../lambda/core/retry-all-failed-jobs';
 import { ROOT } from '../test/support/build';
@@ -31,6 +32,7 @@ import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/sup
 import { measureBundles } from './bundles';
 import { findRuntimeProfiles, profilerPreload, summarizeProfiles } from './cpu-profile';
 import { createFloorItems, FLOOR_ITEMS, measureFloor, type Floor, type FloorItems } from './floor';
+import { measureJobWrites, measureRetryWrites } from './own-writes';
 import { freePorts, now, perSecond, runConcurrently, timeCalls, waitFor } from './load';
 import { BenchOptionsError, commandLine, readOptions, usage, type BenchOptions } from './options';
 import { findRuntimePid, Phases } from './phases';
@@ -257,6 +259,35 @@ const fastestFloor = (floors: readonly Floor[], items: FloorItems): Floor =>
   floors.filter((f) => f.items === items).reduce((best, f) => (f.perSecond > best.perSecond ? f : best));
 
 /**
+ * The writes of a retry and of a job run end to end, each sent alone from the
+ * bench (bench/own-writes.ts), after every timed figure of the paused runtime:
+ * what its table allows those operations before requeue adds anything.
+ */
+const measureOwnWrites = async (options: BenchOptions, target: SeedTarget, phases: Phases, firstN: number) => {
+  // the handlers' job store, on a client with cached middleware as theirs
+  const store = new DynamoDbJobStore({ tableName: TABLE_NAME, retentionMs: RETENTION_MS });
+  const failed: Job[] = [];
+  const base = Date.now() - options.retryAll - 60_000;
+  log(`seeding ${options.retryAll} failed jobs for a retry's write alone`);
+  await seedJobs(target, options.retryAll, (i) => {
+    const job = failedJob(firstN + i, base + i);
+    failed.push(job);
+    return job;
+  });
+  await settle(phases);
+  const retry = await phases.time("a retry's write alone, from the bench", () =>
+    measureRetryWrites(store, failed, options.concurrency),
+  );
+  log(`a retry's write alone: ${Math.round(retry.perSecond)}/s`);
+  await settle(phases);
+  const job = await phases.time("a job's three writes alone, from the bench", () =>
+    measureJobWrites(store, options.jobs, options.concurrency, firstN + options.retryAll),
+  );
+  log(`a job's three writes alone: ${Math.round(job.perSecond)} jobs/s`);
+  return { retry, job };
+};
+
+/**
  * Retry-all on its own: a second runtime, started with the worker paused
  * (REQUEUE_WORKER_CONCURRENCY=0), so that nothing runs beside the task but
  * what the floor has beside it. The floor is measured again on this runtime's
@@ -282,10 +313,12 @@ const runPaused = async (options: BenchOptions, runtime: LocalRuntime, ports: { 
   log(`retry-all, the worker paused (${retryAll.mode}): ${Math.round(perSecond(retryAll.retried, retryAll.ms))}/s`);
   const [left, waiting] = await Promise.all([store.listFailed({}, 1), store.listByState('waiting', 1)]);
   if (left.items.length > 0 || waiting.items.length === 0) throw new Error('the paused retry-all left a job failed, or none waiting');
+  const ownWrites = await measureOwnWrites(options, target, phases, warmUp + options.retryAll);
   return {
     floors,
     seeding: seeding.seeding,
     retryAllPaused: retryAllFigures(retryAll),
+    ownWrites,
   };
 };
 
@@ -562,6 +595,7 @@ const main = async (): Promise<void> => {
     smallItemFloor: fastestFloor(floors, 'small'),
     retryAllPaused: paused.retryAllPaused,
     seedingForPaused: paused.seeding,
+    ownWrites: paused.ownWrites,
     bundles,
     phases: [...phases.list, ...pausedPhases.list],
     ...(profile ? { profile } : {}),

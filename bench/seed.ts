@@ -19,7 +19,7 @@ export const SEEDED_JOB_NAME = 'demo.echo';
 /** What an enqueue without opts gets (lambda/core/enqueue-request.ts). */
 const DEFAULT_OPTS: JobOptions = { attempts: 3, backoff: { type: 'fixed', delay: 0 }, delay: 0 };
 /** The runtime's defaults: REQUEUE_VISIBILITY_TIMEOUT 30 s, REQUEUE_RETENTION_DAYS 7. */
-const LEASE_MS = 30_000;
+export const LEASE_MS = 30_000;
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 const BATCH_WRITE = 25;
 const SEND_BATCH = 10;
@@ -39,7 +39,8 @@ const start = (job: Job, at: number): Job => {
   return decision.next;
 };
 
-const newJob = (n: number, createdAt: number): Job =>
+/** A job as `POST /jobs` records it, waiting for its first attempt. */
+export const newJob = (n: number, createdAt: number): Job =>
   createJob({ id: randomUUID(), name: SEEDED_JOB_NAME, data: { to: `customer-${n}@example.com`, n }, opts: DEFAULT_OPTS }, createdAt);
 
 /** A job that failed all its attempts, the last one ending at `failedAt`. */

@@ -108,7 +108,11 @@ it('records figures that add up for the sizes asked', () => {
     Math.max(...r.floors.filter((f: { items: string }) => f.items === items).map((f: { perSecond: number }) => f.perSecond));
   expect(r.floor).toMatchObject({ items: 'job', perSecond: fastest('job') });
   expect(r.smallItemFloor).toMatchObject({ items: 'small', perSecond: fastest('small') });
-  for (const rate of [...r.floors, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll]) {
+  // the writes alone: every seeded failed job retried by its write, every job created, claimed and completed by its three
+  expect(r.ownWrites.retry).toMatchObject({ jobs: 100, writes: 100, concurrency: 16 });
+  expect(r.ownWrites.job).toMatchObject({ jobs: 20, writes: 60, concurrency: 16 });
+  expect(report).toContain('| the writes alone | rate | vs floor |');
+  for (const rate of [...r.floors, r.enqueue, r.endToEnd, r.singleRetries, r.retryAll, r.ownWrites.retry, r.ownWrites.job]) {
     expect(rate.perSecond).toBeGreaterThan(0);
     expect(Number.isFinite(rate.perSecond)).toBe(true);
   }
