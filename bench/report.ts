@@ -236,7 +236,7 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     ...table([
       ['the writes alone', 'rate', 'vs floor', 'requeue\'s operation', 'vs the writes alone'],
       [
-        "a retry's write: the conditional UpdateItem of a failed job that `claimRetry` makes (state, generation, history; both index entries moved)",
+        "a retry's write: the conditional UpdateItem of a failed job that `claimRetry` makes (state, generation, retry history; its byState entry moved, its failedByName entry deleted)",
         rate(r.ownWrites.retry),
         pct(r.ownWrites.retry.perSecond / r.floor.perSecond),
         `retry-all, the worker paused: ${rate(r.retryAllPaused)}`,
