@@ -42,9 +42,7 @@ const isDescending = (index: IndexKeys, partition: string) =>
 export const toItem = (job: Job, retentionMs: number): Record<string, unknown> => {
   const failed = job.state === 'failed';
   const changedAt = stateChangedAt(job);
-  const item: Record<string, unknown> = { ...job };
-  item[PK] = `JOB#${job.id}`;
-  item[SK] = 'JOB';
+  const item: Record<string, unknown> = Object.assign({ ...job }, jobKey(job.id));
   item.data = JSON.stringify(job.data);
   item.returnValue = job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue);
   item[stateIndex.partitionKey] = stateKey(job.state);
