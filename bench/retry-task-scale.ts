@@ -215,6 +215,7 @@ class Runtime {
   }
 }
 
+/** Never leave a runtime behind: a signal or the exit of this process kills the group it started. */
 const guardRuntimes = () => {
   const killNow = () => {
     for (const pgid of [Runtime.current?.pgid, Runtime.pending]) if (pgid !== undefined) signalGroup(pgid, 'SIGKILL');
