@@ -11,6 +11,8 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
   process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+  // the Lambda target is Node 22; these machines run Node 20, and the SDK says so in every process
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (process.env.AWS_ENDPOINT_URL) return;
 
   const script = await bundleForNode('test/support/emulator-process.ts', 'dist/test/emulator-process.mjs');
