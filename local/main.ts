@@ -269,6 +269,9 @@ const main = async (): Promise<void> => {
     const settings = readSettings(process.env);
     const port = await start(settings, running);
     if (stopping) return;
+    // with SQS_PORT or DYNAMODB_PORT at 0 this line is the only way to find them (the AWS CLI, a test)
+    const { dynamoDbEndpoint, sqsEndpoint } = running.emulators!;
+    process.stdout.write(`DynamoDB API (dynalite) at ${dynamoDbEndpoint}, SQS API (fauxqs) at ${sqsEndpoint}\n`);
     const paused = settings.workerConcurrency === 0 ? ' (worker paused: REQUEUE_WORKER_CONCURRENCY=0; jobs wait in the queue)' : '';
     process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}${paused}\n`);
   } catch (error) {
