@@ -1,4 +1,4 @@
-import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, tempDataDir, type LocalRuntime } from '../support/local-runtime';
+import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
 // REQUEUE_API_KEY: the local stand-in for the authorizer every route has on AWS.
 
@@ -30,21 +30,4 @@ it('answers 401 without the key and serves the request with it', async () => {
 
   const metrics = await fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
   expect(((await metrics.json()) as { total: number }).total).toBe(1);
-});
-
-it('refuses at start, with a sentence, a key an HTTP header cannot carry', async () => {
-  const dataDir = tempDataDir();
-  try {
-    // a runtime that started after all is stopped, and the test fails on its URL
-    const start = startLocalRuntime({ dataDir, env: { REQUEUE_API_KEY: 'clé' } }).then(async (runtime) => {
-      await runtime.kill();
-      return runtime.url;
-    });
-    await expect(start).rejects.toThrow(
-      // the sentence alone, no stack
-      /exited with code 1 before it was ready[^]*\nREQUEUE_API_KEY can hold only letters, digits and ASCII punctuation \(an HTTP header carries no other characters\); its character 3 is U\+00E9\. Choose another key, for instance the output of `openssl rand -hex 32`\.\n$/,
-    );
-  } finally {
-    removeDataDir(dataDir);
-  }
 });
