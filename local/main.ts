@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
+import { ConfigurationError } from '../lambda/core/errors';
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
@@ -220,6 +221,10 @@ const explain = (error: unknown): string => {
     return `Port ${e.port ?? ''} is already in use. Stop what uses it, or choose other ports with PORT, SQS_PORT and DYNAMODB_PORT.`;
   }
   if (error instanceof SettingsError || e.code === 'DATA_DIR_IN_USE') return e.message;
+  // a handler refusing its settings as it loads: its sentence is the whole answer, the loader's stack is noise
+  for (let current: unknown = error; current instanceof Error; current = current.cause) {
+    if (current instanceof ConfigurationError) return `${current.message}.`;
+  }
   const chain: string[] = [];
   for (let current: unknown = error; current !== undefined; current = (current as Error).cause) {
     chain.push(current instanceof Error ? (current.stack ?? current.message) : String(current));
@@ -269,6 +274,9 @@ const main = async (): Promise<void> => {
     const settings = readSettings(process.env);
     const port = await start(settings, running);
     if (stopping) return;
+    // with SQS_PORT or DYNAMODB_PORT at 0 this line is the only way to find them (the AWS CLI, a test)
+    const { dynamoDbEndpoint, sqsEndpoint } = running.emulators!;
+    process.stdout.write(`DynamoDB API (dynalite) at ${dynamoDbEndpoint}, SQS API (fauxqs) at ${sqsEndpoint}\n`);
     const paused = settings.workerConcurrency === 0 ? ' (worker paused: REQUEUE_WORKER_CONCURRENCY=0; jobs wait in the queue)' : '';
     process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}${paused}\n`);
   } catch (error) {

@@ -42,15 +42,40 @@ const host = (env: NodeJS.ProcessEnv): string => {
   return value;
 };
 
-export const readSettings = (env: NodeJS.ProcessEnv): Settings => ({
-  port: integer(env, 'PORT', 3000, 0, 65535),
-  host: host(env),
-  sqsPort: integer(env, 'SQS_PORT', 9324, 0, 65535),
-  dynamoDbPort: integer(env, 'DYNAMODB_PORT', 8000, 0, 65535),
-  dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',
-  // SQS accepts at most 12 hours
-  visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
-  // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
-  workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 0, 50),
-  ...(env.REQUEUE_API_KEY ? { apiKey: env.REQUEUE_API_KEY } : {}),
-});
+/**
+ * The key travels in a header, as bytes the server reads as Latin-1: curl sends
+ * a non-ASCII key as UTF-8, which never matches, and fetch as Latin-1, or not
+ * at all past U+00FF. Only visible ASCII reads the same everywhere (spaces at
+ * the ends are trimmed off the header).
+ */
+const apiKey = (env: NodeJS.ProcessEnv): string | undefined => {
+  const value = env.REQUEUE_API_KEY;
+  if (!value) return undefined;
+  const characters = [...value];
+  const at = characters.findIndex((c) => c < '!' || c > '~');
+  if (at >= 0) {
+    const code = characters[at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    throw new SettingsError(
+      `REQUEUE_API_KEY can hold only letters, digits and ASCII punctuation (an HTTP header carries no other ` +
+        `characters); its character ${at + 1} is U+${code}. Choose another key, for instance the output of ` +
+        '`openssl rand -hex 32`.',
+    );
+  }
+  return value;
+};
+
+export const readSettings = (env: NodeJS.ProcessEnv): Settings => {
+  const key = apiKey(env);
+  return {
+    port: integer(env, 'PORT', 3000, 0, 65535),
+    host: host(env),
+    sqsPort: integer(env, 'SQS_PORT', 9324, 0, 65535),
+    dynamoDbPort: integer(env, 'DYNAMODB_PORT', 8000, 0, 65535),
+    dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',
+    // SQS accepts at most 12 hours
+    visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
+    // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
+    workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 0, 50),
+    ...(key !== undefined ? { apiKey: key } : {}),
+  };
+};

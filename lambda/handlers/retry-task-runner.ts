@@ -5,7 +5,6 @@ import { services } from '../adapters/services';
 import { logger } from './logger';
 
 const { store, queue, tasks, taskQueue } = services();
-const processor = new BatchProcessor(EventType.SQS);
 
 /** A chunk stops starting pages this long before the function's own timeout. */
 const SAFETY_MS = 15_000;
@@ -25,6 +24,8 @@ const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> 
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  // one per invocation, as in the worker: invocations of this module may run side by side
+  const processor = new BatchProcessor(EventType.SQS);
   try {
     return await processPartialResponse(event, runChunk(context), processor, { context, throwOnFullBatchFailure: false });
   } finally {

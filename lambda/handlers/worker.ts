@@ -14,7 +14,6 @@ const deps: WorkerDeps = {
   leaseMs: config.visibilityTimeoutMs,
   defaultTimeoutMs: config.defaultJobTimeoutMs,
 };
-const processor = new BatchProcessor(EventType.SQS);
 
 /** Reported as a batch item failure so the message, hidden for a while, comes back. */
 class ReturnLater extends Error {
@@ -35,6 +34,9 @@ const handleRecord = (context: Context) => async (record: SQSRecord): Promise<vo
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+  // a processor holds its batch's records and failures until it answers, so one per invocation: the local
+  // pollers run invocations of this module side by side, as Lambda Managed Instances do
+  const processor = new BatchProcessor(EventType.SQS);
   try {
     return await processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
   } finally {

@@ -19,6 +19,23 @@ describe('local runtime settings', () => {
     expect(readSettings({ HOST: '::1' }).host).toBe('::1');
   });
 
+  it('takes an API key of visible ASCII', () => {
+    expect(readSettings({ REQUEUE_API_KEY: '!azAZ09-._~+/=#"\\' }).apiKey).toBe('!azAZ09-._~+/=#"\\');
+  });
+
+  it.each([
+    ['clé', 3, '00E9'],
+    ['ключ', 1, '043A'],
+    ['my key', 3, '0020'],
+    ['key\t', 4, '0009'],
+    ['\u{1F511}key', 1, '1F511'],
+  ])('refuses the API key %j, naming the character a header cannot carry', (key, at, code) => {
+    expect(() => readSettings({ REQUEUE_API_KEY: key })).toThrow(
+      `REQUEUE_API_KEY can hold only letters, digits and ASCII punctuation (an HTTP header carries no other characters); ` +
+        `its character ${at} is U+${code}. Choose another key, for instance the output of \`openssl rand -hex 32\`.`,
+    );
+  });
+
   it('takes 0 for a free port', () => {
     expect(readSettings({ PORT: '0', SQS_PORT: '0', DYNAMODB_PORT: '0' })).toMatchObject({ port: 0, sqsPort: 0, dynamoDbPort: 0 });
   });
