@@ -1,5 +1,6 @@
 import { UnrecoverableError } from './errors';
 import type { Backoff, HistoryEntry, Job, JobOptions, JobState, RetrySource } from './job';
+import { LIMITS } from './limits';
 
 /** Which state may move to which. Anything else is a bug or a lost race. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
@@ -35,8 +36,12 @@ export interface Transition {
   readonly expect: Expectation;
 }
 
+/** At most LIMITS.maxBackoffDelayMs, the longest SQS can hide a message: doubling for 100 attempts passes it by far. */
 export const backoffDelay = (backoff: Backoff, attempt: number): number =>
-  backoff.type === 'exponential' ? backoff.delay * 2 ** Math.max(0, attempt - 1) : backoff.delay;
+  Math.min(
+    LIMITS.maxBackoffDelayMs,
+    backoff.type === 'exponential' ? backoff.delay * 2 ** Math.max(0, attempt - 1) : backoff.delay,
+  );
 
 export interface NewJobInput {
   readonly id: string;

@@ -100,6 +100,14 @@ describe('backoffDelay', () => {
     expect([1, 2, 3].map((a) => backoffDelay({ type: 'fixed', delay: 100 }, a))).toEqual([100, 100, 100]);
     expect([1, 2, 3].map((a) => backoffDelay({ type: 'exponential', delay: 100 }, a))).toEqual([100, 200, 400]);
   });
+
+  it('never waits more than 12 hours, however many attempts came before', () => {
+    const twelveHours = 12 * 60 * 60 * 1000;
+    expect(backoffDelay({ type: 'exponential', delay: 1000 }, 16)).toBe(32_768_000);
+    expect(backoffDelay({ type: 'exponential', delay: 1000 }, 17)).toBe(twelveHours);
+    expect(backoffDelay({ type: 'exponential', delay: twelveHours }, 100)).toBe(twelveHours);
+    expect(backoffDelay({ type: 'fixed', delay: twelveHours }, 100)).toBe(twelveHours);
+  });
 });
 
 describe('retry', () => {
