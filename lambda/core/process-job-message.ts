@@ -66,6 +66,15 @@ class ExecutionTimeoutError extends Error {
   }
 }
 
+// instanceof throws on a revoked Proxy, which a processor may throw
+const isTimeout = (error: unknown): boolean => {
+  try {
+    return error instanceof ExecutionTimeoutError;
+  } catch {
+    return false;
+  }
+};
+
 const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number, cutShort: boolean): Promise<unknown> => {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -179,9 +188,9 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
     const timeoutMs = Math.max(1, Math.min(wanted, remainingMs - 2000));
     try {
       const returnValue = await runWithTimeout(processor, job, timeoutMs, timeoutMs < wanted);
-      transition = moveToCompleted(job, start, now(), returnValue ?? null);
+      transition = moveToCompleted(job, start, now(), returnValue);
     } catch (error) {
-      transition = moveAfterFailure(job, start, now(), describeFailure(error, error instanceof ExecutionTimeoutError));
+      transition = moveAfterFailure(job, start, now(), describeFailure(error, isTimeout(error)));
     }
   }
   const next = await write(deps, transition, job);
