@@ -252,6 +252,32 @@ export const moveAfterFailure = (
   return { next: { ...job, ...common, state: 'delayed', runAt: now + delay }, expect };
 };
 
+/** History entries an outcome keeps when its full form was refused. */
+const FALLBACK_HISTORY_ENTRIES = 10;
+
+/**
+ * The same outcome of an execution, in as little room as it can take: for
+ * when the store refused the full one (on DynamoDB, an item that would pass
+ * 400 KB, as one written before the budgets could). The stack and
+ * returnValue go, the error is cut to a history entry's budget, history
+ * keeps its newest entries; the reason is kept in their place.
+ */
+export const withSmallestOutcome = (transition: Transition, reason: string): Transition => {
+  const next = transition.next;
+  const why = cutToBytes(`the store refused the full outcome: ${reason}`, BUDGETS.historyErrorBytes);
+  const dropped = Math.max(0, next.history.length - FALLBACK_HISTORY_ENTRIES);
+  const smaller: Job = {
+    ...next,
+    stacktrace: undefined,
+    history: next.history.slice(dropped),
+    ...(dropped > 0 ? { historyDropped: (next.historyDropped ?? 0) + dropped } : {}),
+    ...(next.state === 'completed'
+      ? { returnValue: { notStored: `returnValue not stored: ${why}` } satisfies UnstoredReturnValue }
+      : { error: `${cutToBytes(next.error ?? '', BUDGETS.historyErrorBytes)} [stack not stored: ${why}]` }),
+  };
+  return { next: smaller, expect: transition.expect };
+};
+
 /**
  * Bring a failed job back: attempts reset, generation + 1 so that every
  * message of the old generation (DLQ copies, duplicates) is stale from now on.
