@@ -48,6 +48,15 @@ describe('processJobMessage', () => {
     expect(done.history[0].start).toBe(done.processedAt);
   });
 
+  it('counts executions dropped from a full history in what the processor is told', async () => {
+    const { store, deps, enqueue } = setup(async (job?: { executions: number }) => job?.executions);
+    const job = await enqueue();
+    const entry = { generation: 0, attempt: 1, start: 1, end: 2, outcome: 'failed' as const, error: 'e' };
+    store.jobs.set(job.id, { ...job, history: Array.from({ length: 100 }, () => entry), historyDropped: 50 });
+    await processJobMessage(deps, JSON.stringify({ jobId: job.id, generation: 0 }));
+    expect((await store.get(job.id))?.returnValue).toBe(151);
+  });
+
   it.each([
     ['not JSON', 'nope'],
     ['JSON without a job id', '{"generation": 0}'],
