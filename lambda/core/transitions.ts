@@ -273,7 +273,8 @@ export const withSmallestOutcome = (transition: Transition, reason: string): Tra
     ...(dropped > 0 ? { historyDropped: (next.historyDropped ?? 0) + dropped } : {}),
     ...(next.state === 'completed'
       ? { returnValue: { notStored: `returnValue not stored: ${why}` } satisfies UnstoredReturnValue }
-      : { error: `${cutToBytes(next.error ?? '', BUDGETS.historyErrorBytes)} [stack not stored: ${why}]` }),
+      : // the execution's history entry has its error cut to that budget from the whole message
+        { error: `${next.history.at(-1)?.error ?? cutToBytes(next.error ?? '', BUDGETS.historyErrorBytes)} [stack not stored: ${why}]` }),
   };
   return { next: smaller, expect: transition.expect };
 };
