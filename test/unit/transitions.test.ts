@@ -161,9 +161,12 @@ describe('the budgets of a job item', () => {
     expect(failed.history[0].error).toMatch(/^é+… \[cut to 512 of 20000 bytes\]$/);
   });
 
-  it('keeps an error at its budget as it is', () => {
+  it('keeps an error at its budget as it is, and cuts one a byte longer', () => {
     const message = 'x'.repeat(4096);
     expect(moveAfterFailure(claimed(newJob()), 2000, 2100, { message }).next.error).toBe(message);
+    const cut = moveAfterFailure(claimed(newJob()), 2000, 2100, { message: `${message}é` }).next.error!;
+    expect(cut).toMatch(/^x+… \[cut to 4096 of 4098 bytes\]$/);
+    expect(bytes(cut)).toBe(4096);
   });
 
   it('keeps the newest 100 history entries and counts those dropped', () => {
