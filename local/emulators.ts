@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { COUNT_ITEM_SIZES_IN_UTF8 } from './dynalite-item-sizes';
 import { WRITE_ITEMS_WITH_THEIR_INDEXES } from './level-batches';
 import { CLOSE_LEVEL_ITERATORS } from './level-iterators';
 
@@ -29,6 +30,7 @@ const DYNALITE_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 ${CLOSE_LEVEL_ITERATORS}(workerData.modulePath);
 ${WRITE_ITEMS_WITH_THEIR_INDEXES}(workerData.modulePath);
+${COUNT_ITEM_SIZES_IN_UTF8}(workerData.modulePath);
 const dynalite = require(workerData.modulePath);
 const server = dynalite({ path: workerData.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
 server.once('error', (error) => parentPort.postMessage({ error: { message: error.message, code: error.code, port: workerData.port } }));

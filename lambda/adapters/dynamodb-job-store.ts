@@ -1,12 +1,12 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
+import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
 import { DynamoDbJobCounters } from './dynamodb-job-counters';
-import { rethrowSdkError } from './dependency-errors';
+import { isUnavailable, rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLiveAttribute } = JOB_TABLE;
@@ -227,6 +227,9 @@ const SUMMARY: Projection<FailedJobSummary> = {
   }),
 };
 
+const describeRefusal = (error: unknown): string =>
+  error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+
 export interface DynamoDbJobStoreProps {
   readonly tableName: string;
   /** Completed jobs expire (TTL) this long after they finish. */
@@ -291,7 +294,9 @@ export class DynamoDbJobStore implements JobStore {
       if (error instanceof ConditionalCheckFailedException) {
         throw new StateConflictError(next.id, `Job ${next.id} changed since it was read`, { cause: error });
       }
-      rethrowSdkError(error, 'DynamoDB');
+      if (isUnavailable(error)) rethrowSdkError(error, 'DynamoDB');
+      // anything else will be refused again as it is (an item past 400 KB, a malformed value): say so, and why
+      throw new JobWriteRefusedError(next.id, describeRefusal(error), { cause: error });
     }
     // every transition expects exactly one state: the one the job leaves
     await this.changed(expect.states[0], next.state, next.finishedAt ?? Date.now());

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { PayloadTooLargeError, ValidationError } from './errors';
 import type { JobOptions } from './job';
-import { JOB_ID_PATTERN, LIMITS, NAME_PATTERN } from './limits';
+import { utf8Bytes } from './byte-budget';
+import { BUDGETS, JOB_ID_PATTERN, LIMITS, NAME_PATTERN } from './limits';
 
 const ms = (field: string, max: number) =>
   z
@@ -71,17 +72,26 @@ export const describeIssues = (error: z.ZodError): string =>
     )
     .join('; ');
 
+/**
+ * Refuse job data past its budget (BUDGETS.dataBytes, in limits.ts), measured
+ * as the JSON text the job item keeps: a job's data is written with every
+ * transition's item, and past its budget an outcome might not fit beside it.
+ */
+export const assertDataWithinBudget = (data: unknown): void => {
+  const bytes = data === undefined ? 0 : utf8Bytes(JSON.stringify(data));
+  if (bytes > BUDGETS.dataBytes) {
+    throw new PayloadTooLargeError(
+      `data is ${bytes} bytes as JSON; the limit is ${BUDGETS.dataBytes} bytes (${BUDGETS.dataBytes / 1024} KiB). Store large payloads elsewhere and enqueue a reference.`,
+    );
+  }
+};
+
 /** Validate an enqueue body (already JSON-parsed) and apply the defaults. */
 export const parseEnqueueRequest = (body: unknown): EnqueueRequest => {
   const parsed = enqueueSchema.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   const { name, data, opts = {} } = parsed.data;
-  const bytes = data === undefined ? 0 : Buffer.byteLength(JSON.stringify(data));
-  if (bytes > LIMITS.maxDataBytes) {
-    throw new PayloadTooLargeError(
-      `data is ${bytes} bytes once serialised; the limit is ${LIMITS.maxDataBytes} bytes. Store large payloads elsewhere and enqueue a reference.`,
-    );
-  }
+  assertDataWithinBudget(data);
   return {
     name,
     data: data ?? null,

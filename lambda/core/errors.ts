@@ -97,6 +97,22 @@ export class StateConflictError extends Error {
   }
 }
 
+/**
+ * The store refused a write for a reason that trying again will not change
+ * (on DynamoDB a ValidationException, such as an item past 400 KB). Nothing
+ * was written.
+ */
+export class JobWriteRefusedError extends Error {
+  constructor(
+    readonly jobId: string,
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`The store refused to write job ${jobId}: ${reason}`, options);
+    this.name = 'JobWriteRefusedError';
+  }
+}
+
 /** A required setting is missing or malformed; raised at cold start. */
 export class ConfigurationError extends Error {
   constructor(message: string) {

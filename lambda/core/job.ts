@@ -90,7 +90,10 @@ export interface Job {
   readonly leaseUntil?: number;
   /** When the reconciler last sent this job a fresh message. */
   readonly resentAt?: number;
+  /** One entry per execution, newest last, at most BUDGETS.historyEntries of them. */
   readonly history: readonly HistoryEntry[];
+  /** Entries dropped from the start of `history` to keep it within its budget. */
+  readonly historyDropped?: number;
   readonly retries: readonly RetryRecord[];
 }
 
@@ -167,5 +170,6 @@ export const toJobDetails = (job: Job) => ({
   failedAt: job.failedAt ?? null,
   runAt: job.runAt ?? null,
   history: job.history,
+  historyDropped: job.historyDropped ?? 0,
   retries: job.retries,
 });

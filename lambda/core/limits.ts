@@ -1,3 +1,37 @@
+/**
+ * What each part of a job may take of its DynamoDB item, in UTF-8 bytes (as
+ * DynamoDB counts them). An item holds at most 400 KB, 409,600 bytes with
+ * its attribute names; no transition may take a job past it, whatever it
+ * runs into over 100 attempts and any number of retries, or its outcome
+ * could not be written and the execution would be lost. The worst case, every
+ * part full (test/unit/item-budget.test.ts measures it through `toItem`):
+ *
+ *   data           163,840   JSON text, refused at enqueue past it (413)
+ *   returnValue     65,536   JSON text, replaced by a marker past it
+ *   error            4,096   cut
+ *   stacktrace      16,384   cut
+ *   history         59,510   100 entries of at most 595 bytes: an error cut
+ *                            to 512 bytes, four numbers, an outcome, names
+ *   retries          4,910   100 entries of at most 49 bytes
+ *   the rest           856   id and name (128 each), opts, times, index keys
+ *   ─────────────────────────
+ *                   315,162   94,438 bytes (23 %) under the limit
+ *
+ * Data and returnValue take the most, as they are what a job is for; the
+ * margin leaves room for a field added later and for numbers DynamoDB sizes
+ * a little differently than documented.
+ */
+export const BUDGETS = {
+  dataBytes: 160 * 1024,
+  returnValueBytes: 64 * 1024,
+  errorBytes: 4 * 1024,
+  stackBytes: 16 * 1024,
+  /** History and retries keep the newest this many entries (each kind). */
+  historyEntries: 100,
+  /** The error of one history entry; the job's own `error` keeps more of the last one. */
+  historyErrorBytes: 512,
+} as const;
+
 /** Bounds on what a caller may ask for. Shared by validation, the worker and the stack. */
 export const LIMITS = {
   maxAttempts: 100,
@@ -7,7 +41,8 @@ export const LIMITS = {
   maxDelayMs: 7 * 24 * 60 * 60 * 1000,
   /** A Lambda function runs at most 15 minutes. */
   maxTimeoutMs: 15 * 60 * 1000,
-  maxDataBytes: 256 * 1024,
+  /** The data budget (BUDGETS.dataBytes), for validation. */
+  maxDataBytes: BUDGETS.dataBytes,
   defaultListLimit: 50,
   maxListLimit: 1000,
 } as const;

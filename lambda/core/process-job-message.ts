@@ -1,4 +1,5 @@
-import { JobNotFailedError, JobNotFoundError, StateConflictError } from './errors';
+import { DependencyUnavailableError, JobNotFailedError, JobNotFoundError, JobWriteRefusedError, StateConflictError } from './errors';
+import { describeThrown } from './describe-value';
 import type { Job, JobMessage } from './job';
 import type { JobQueue, JobStore, Processor } from './ports';
 import { claimRetry, revertUnsent } from './retry-failed-job';
@@ -10,6 +11,7 @@ import {
   moveToCompleted,
   recoverLostExecution,
   type Transition,
+  withSmallestOutcome,
 } from './transitions';
 
 /** Just what the worker logs through; Powertools' Logger fits it. */
@@ -29,6 +31,8 @@ export interface WorkerDeps {
   /** Execution time limit for a job without `opts.timeout`. */
   readonly defaultTimeoutMs: number;
   readonly now?: () => number;
+  /** Waits between tries to record an outcome. @default setTimeout */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /**
@@ -66,6 +70,15 @@ class ExecutionTimeoutError extends Error {
   }
 }
 
+// instanceof throws on a revoked Proxy, which a processor may throw
+const isTimeout = (error: unknown): boolean => {
+  try {
+    return error instanceof ExecutionTimeoutError;
+  } catch {
+    return false;
+  }
+};
+
 const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number, cutShort: boolean): Promise<unknown> => {
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
@@ -83,7 +96,8 @@ const runWithTimeout = async (processor: Processor, job: Job, timeoutMs: number,
         name: job.name,
         data: job.data,
         attempt: job.attempts,
-        executions: job.history.length + 1,
+        // history keeps only its newest entries: count those it dropped too
+        executions: job.history.length + (job.historyDropped ?? 0) + 1,
         signal: controller.signal,
       }),
       timeout,
@@ -179,12 +193,12 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
     const timeoutMs = Math.max(1, Math.min(wanted, remainingMs - 2000));
     try {
       const returnValue = await runWithTimeout(processor, job, timeoutMs, timeoutMs < wanted);
-      transition = moveToCompleted(job, start, now(), returnValue ?? null);
+      transition = moveToCompleted(job, start, now(), returnValue);
     } catch (error) {
-      transition = moveAfterFailure(job, start, now(), describeFailure(error, error instanceof ExecutionTimeoutError));
+      transition = moveAfterFailure(job, start, now(), describeFailure(error, isTimeout(error)));
     }
   }
-  const next = await write(deps, transition, job);
+  const next = await recordOutcome(deps, transition, job, remainingMs);
   if (!next) {
     log.warn('Outcome not recorded: the job changed while it ran (lease lost)', { jobId: job.id });
     return DELETE;
@@ -194,6 +208,52 @@ const execute = async (deps: WorkerDeps, job: Job, remainingMs: number): Promise
   if (next.state === 'failed') return moveToDeadLetter(deps, next);
   if (next.state === 'delayed') return later((next.runAt ?? now()) - now());
   return DELETE;
+};
+
+/** Tries beyond the SDK's own to record an outcome while DynamoDB is unavailable, and the wait before each. */
+const OUTCOME_RETRY_DELAYS_MS = [1000, 2000, 4000];
+
+/**
+ * Write an execution's outcome. The processor has run: losing the outcome
+ * would count the run as lost and run it again, so a refused write is logged
+ * and retried in its smallest form, and an unavailable store is tried again
+ * while the function has time left (the SDK has retried already). Resolves
+ * undefined when another worker took the job over meanwhile.
+ */
+const recordOutcome = async (deps: WorkerDeps, transition: Transition, job: Job, remainingMs: number): Promise<Job | undefined> => {
+  const { log, now = Date.now, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) } = deps;
+  const deadline = now() + remainingMs - 1000;
+  let outcome = transition;
+  let refused = false;
+  for (let retried = 0; ; ) {
+    try {
+      return await write(deps, outcome, job);
+    } catch (error) {
+      if (error instanceof JobWriteRefusedError && !refused) {
+        log.error('Outcome refused by the store; recording it without stack, result and older history', {
+          jobId: job.id,
+          state: outcome.next.state,
+          reason: error.reason,
+        });
+        outcome = withSmallestOutcome(outcome, error.reason);
+        refused = true;
+        continue;
+      }
+      const wait = OUTCOME_RETRY_DELAYS_MS[retried];
+      if (error instanceof DependencyUnavailableError && wait !== undefined && now() + wait < deadline) {
+        log.warn('Could not record an outcome: the store is unavailable; trying again', { jobId: job.id, inMs: wait });
+        retried++;
+        await sleep(wait);
+        continue;
+      }
+      log.error('Outcome not recorded; the execution will count as lost', {
+        jobId: job.id,
+        state: outcome.next.state,
+        reason: error instanceof JobWriteRefusedError ? error.reason : describeThrown(error),
+      });
+      throw error;
+    }
+  }
 };
 
 /**

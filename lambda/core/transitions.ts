@@ -1,5 +1,8 @@
 import { UnrecoverableError } from './errors';
 import type { Backoff, HistoryEntry, Job, JobOptions, JobState, RetrySource } from './job';
+import { cutToBytes, fitJson } from './byte-budget';
+import { describeValue, isErrorLike, readName, readProperty } from './describe-value';
+import { BUDGETS, LIMITS } from './limits';
 
 /** Which state may move to which. Anything else is a bug or a lost race. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
@@ -13,8 +16,8 @@ export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>
 export const canTransition = (from: JobState, to: JobState): boolean =>
   ALLOWED_TRANSITIONS[from].includes(to);
 
-/** History is kept across retries; the oldest entries go past this many. */
-export const MAX_HISTORY_ENTRIES = 100;
+/** History is kept across retries; the oldest entries go past this many (counted in `historyDropped`). */
+export const MAX_HISTORY_ENTRIES = BUDGETS.historyEntries;
 
 /**
  * What the stored job must still look like for a transition to apply. The
@@ -35,8 +38,12 @@ export interface Transition {
   readonly expect: Expectation;
 }
 
+/** At most LIMITS.maxBackoffDelayMs, the longest SQS can hide a message: doubling for 100 attempts passes it by far. */
 export const backoffDelay = (backoff: Backoff, attempt: number): number =>
-  backoff.type === 'exponential' ? backoff.delay * 2 ** Math.max(0, attempt - 1) : backoff.delay;
+  Math.min(
+    LIMITS.maxBackoffDelayMs,
+    backoff.type === 'exponential' ? backoff.delay * 2 ** Math.max(0, attempt - 1) : backoff.delay,
+  );
 
 export interface NewJobInput {
   readonly id: string;
@@ -120,8 +127,13 @@ export const recoverLostExecution = (job: Job, now: number): Transition =>
 
 export const isClaimRefusal = (r: Transition | ClaimRefusal): r is ClaimRefusal => 'reason' in r;
 
-const appendHistory = (job: Job, entry: HistoryEntry): readonly HistoryEntry[] =>
-  [...job.history, entry].slice(-MAX_HISTORY_ENTRIES);
+/** The history with `entry` added, the oldest entries past its budget dropped and counted. */
+const appendHistory = (job: Job, entry: HistoryEntry): Pick<Job, 'history' | 'historyDropped'> => {
+  const history = [...job.history, entry];
+  const dropped = Math.max(0, history.length - MAX_HISTORY_ENTRIES);
+  if (dropped === 0) return { history };
+  return { history: history.slice(dropped), historyDropped: (job.historyDropped ?? 0) + dropped };
+};
 
 /** The expectation every outcome of an execution writes under: still ours. */
 const stillActive = (job: Job): Expectation => ({
@@ -130,14 +142,31 @@ const stillActive = (job: Job): Expectation => ({
   attempts: job.attempts,
 });
 
+/** What a job keeps of a processor's result that cannot be stored: why not. */
+export interface UnstoredReturnValue {
+  readonly notStored: string;
+}
+
+/**
+ * A processor's result as the job keeps it: a plain JSON copy (undefined
+ * becomes null), or, when it has no JSON form or is past its budget, a
+ * marker saying so. Never throws, whatever the processor returned.
+ */
+export const storableReturnValue = (value: unknown): unknown => {
+  if (value === undefined) return null;
+  const fitted = fitJson(value, BUDGETS.returnValueBytes);
+  return fitted.fits ? fitted.value : ({ notStored: `returnValue not stored: ${fitted.reason}` } satisfies UnstoredReturnValue);
+};
+
+/** A successful execution. `returnValue` is whatever the processor returned: it is stored as `storableReturnValue` makes it. */
 export const moveToCompleted = (job: Job, start: number, now: number, returnValue: unknown): Transition => ({
   next: {
     ...job,
     state: 'completed',
-    returnValue,
+    returnValue: storableReturnValue(returnValue),
     finishedAt: now,
     leaseUntil: undefined,
-    history: appendHistory(job, {
+    ...appendHistory(job, {
       generation: job.generation,
       attempt: job.attempts,
       start,
@@ -155,16 +184,37 @@ export interface ExecutionFailure {
   readonly unrecoverable?: boolean;
 }
 
+/**
+ * What a processor threw, in words that can be stored: the message is always
+ * a string, and nothing here throws, whatever was thrown (a string,
+ * undefined, an object without prototype, an Error whose `message` or
+ * `stack` getter throws, a revoked Proxy...).
+ */
 export const describeFailure = (error: unknown, timedOut = false): ExecutionFailure => {
-  if (error instanceof Error) {
-    return {
-      message: error.message,
-      stack: error.stack,
-      timedOut,
-      unrecoverable: error instanceof UnrecoverableError || error.name === 'UnrecoverableError',
-    };
+  if (typeof error === 'string') return { message: error === '' ? 'The processor threw an empty string' : error, timedOut };
+  if (!isErrorLike(error)) return { message: `The processor threw ${describeValue(error)}, not an Error`, timedOut };
+  const name = readName(error);
+  const message = readProperty(error, 'message');
+  const stack = readProperty(error, 'stack');
+  return {
+    message:
+      'unreadable' in message
+        ? `${name} whose message could not be read: ${message.unreadable}`
+        : typeof message.value === 'string'
+          ? message.value || `${name} with no message`
+          : `${name} whose message is not a string: ${describeValue(message.value)}`,
+    stack: 'value' in stack && typeof stack.value === 'string' ? stack.value : undefined,
+    timedOut,
+    unrecoverable: name === 'UnrecoverableError' || isUnrecoverable(error),
+  };
+};
+
+const isUnrecoverable = (error: unknown): boolean => {
+  try {
+    return error instanceof UnrecoverableError;
+  } catch {
+    return false;
   }
-  return { message: String(error), timedOut };
 };
 
 /**
@@ -178,15 +228,21 @@ export const moveAfterFailure = (
   failure: ExecutionFailure,
   options: { backoff: boolean; lease: boolean } = { backoff: true, lease: false },
 ): Transition => {
+  // each cut to its budget, so that no number of failures takes the item past DynamoDB's limit
   const history = appendHistory(job, {
     generation: job.generation,
     attempt: job.attempts,
     start,
     end: now,
     outcome: failure.timedOut ? 'timed-out' : 'failed',
-    error: failure.message,
+    error: cutToBytes(failure.message, BUDGETS.historyErrorBytes),
   });
-  const common = { error: failure.message, stacktrace: failure.stack, leaseUntil: undefined, history };
+  const common = {
+    error: cutToBytes(failure.message, BUDGETS.errorBytes),
+    stacktrace: failure.stack === undefined ? undefined : cutToBytes(failure.stack, BUDGETS.stackBytes),
+    leaseUntil: undefined,
+    ...history,
+  };
   // a lost execution is recovered by another worker, once the lease has ended
   const expect = options.lease ? { ...stillActive(job), activeLeaseEndedBefore: now } : stillActive(job);
   if (failure.unrecoverable || job.attempts >= job.maxAttempts) {
@@ -194,6 +250,33 @@ export const moveAfterFailure = (
   }
   const delay = options.backoff ? backoffDelay(job.opts.backoff, job.attempts) : 0;
   return { next: { ...job, ...common, state: 'delayed', runAt: now + delay }, expect };
+};
+
+/** History entries an outcome keeps when its full form was refused. */
+const FALLBACK_HISTORY_ENTRIES = 10;
+
+/**
+ * The same outcome of an execution, in as little room as it can take: for
+ * when the store refused the full one (on DynamoDB, an item that would pass
+ * 400 KB, as one written before the budgets could). The stack and
+ * returnValue go, the error is cut to a history entry's budget, history
+ * keeps its newest entries; the reason is kept in their place.
+ */
+export const withSmallestOutcome = (transition: Transition, reason: string): Transition => {
+  const next = transition.next;
+  const why = cutToBytes(`the store refused the full outcome: ${reason}`, BUDGETS.historyErrorBytes);
+  const dropped = Math.max(0, next.history.length - FALLBACK_HISTORY_ENTRIES);
+  const smaller: Job = {
+    ...next,
+    stacktrace: undefined,
+    history: next.history.slice(dropped),
+    ...(dropped > 0 ? { historyDropped: (next.historyDropped ?? 0) + dropped } : {}),
+    ...(next.state === 'completed'
+      ? { returnValue: { notStored: `returnValue not stored: ${why}` } satisfies UnstoredReturnValue }
+      : // the execution's history entry has its error cut to that budget from the whole message
+        { error: `${next.history.at(-1)?.error ?? cutToBytes(next.error ?? '', BUDGETS.historyErrorBytes)} [stack not stored: ${why}]` }),
+  };
+  return { next: smaller, expect: transition.expect };
 };
 
 /**

@@ -44,7 +44,7 @@ const BAD_INPUTS: [string, string, string, unknown, number, string, RegExp][] = 
   ['a jobId with a space', 'POST', '/jobs', { name: 'a', opts: { jobId: 'a b' } }, 400, 'VALIDATION_ERROR', /jobId must be 1-128/],
   ['a jobId of 129 characters', 'POST', '/jobs', { name: 'a', opts: { jobId: long } }, 400, 'VALIDATION_ERROR', /jobId must be 1-128/],
   ['an unknown option', 'POST', '/jobs', { name: 'a', opts: { retries: 3 } }, 400, 'VALIDATION_ERROR', /Unknown field opts.retries/],
-  ['data over 256 KiB', 'POST', '/jobs', { name: 'a', data: 'x'.repeat(256 * 1024) }, 413, 'PAYLOAD_TOO_LARGE', /limit is 262144 bytes/],
+  ['data over 160 KiB', 'POST', '/jobs', { name: 'a', data: 'x'.repeat(160 * 1024) }, 413, 'PAYLOAD_TOO_LARGE', /limit is 163840 bytes/],
   ['limit 0', 'GET', '/jobs/failed?limit=0', undefined, 400, 'VALIDATION_ERROR', /limit must be a whole number from 1 to 1000/],
   ['limit 1001', 'GET', '/jobs/failed?limit=1001', undefined, 400, 'VALIDATION_ERROR', /from 1 to 1000/],
   ['limit not a number', 'GET', '/jobs/failed?limit=ten', undefined, 400, 'VALIDATION_ERROR', /got 'ten'/],

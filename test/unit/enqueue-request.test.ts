@@ -42,9 +42,17 @@ describe('parseEnqueueRequest', () => {
     expect(() => parseEnqueueRequest(body)).toThrow(message);
   });
 
-  it('rejects data over 256 KiB serialised with a 413 error', () => {
-    const body = { name: 'a', data: 'x'.repeat(256 * 1024) };
-    expect(() => parseEnqueueRequest(body)).toThrow(PayloadTooLargeError);
-    expect(() => parseEnqueueRequest({ name: 'a', data: 'x'.repeat(256 * 1024 - 2) })).not.toThrow();
+  it('takes data of exactly 160 KiB as JSON and refuses one byte more with a 413 naming the limit', () => {
+    // a JSON string is its characters and two quotes
+    expect(() => parseEnqueueRequest({ name: 'a', data: 'x'.repeat(160 * 1024 - 2) })).not.toThrow();
+    const over = () => parseEnqueueRequest({ name: 'a', data: 'x'.repeat(160 * 1024 - 1) });
+    expect(over).toThrow(PayloadTooLargeError);
+    expect(over).toThrow('data is 163841 bytes as JSON; the limit is 163840 bytes (160 KiB).');
+  });
+
+  it('counts data in UTF-8 bytes, as DynamoDB does, not in characters', () => {
+    // 'é' is 2 bytes: 81,919 of them and the quotes are 163,840 bytes, one more is over
+    expect(() => parseEnqueueRequest({ name: 'a', data: 'é'.repeat(81_919) })).not.toThrow();
+    expect(() => parseEnqueueRequest({ name: 'a', data: 'é'.repeat(81_920) })).toThrow(PayloadTooLargeError);
   });
 });

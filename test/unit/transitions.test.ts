@@ -100,6 +100,14 @@ describe('backoffDelay', () => {
     expect([1, 2, 3].map((a) => backoffDelay({ type: 'fixed', delay: 100 }, a))).toEqual([100, 100, 100]);
     expect([1, 2, 3].map((a) => backoffDelay({ type: 'exponential', delay: 100 }, a))).toEqual([100, 200, 400]);
   });
+
+  it('never waits more than 12 hours, however many attempts came before', () => {
+    const twelveHours = 12 * 60 * 60 * 1000;
+    expect(backoffDelay({ type: 'exponential', delay: 1000 }, 16)).toBe(32_768_000);
+    expect(backoffDelay({ type: 'exponential', delay: 1000 }, 17)).toBe(twelveHours);
+    expect(backoffDelay({ type: 'exponential', delay: twelveHours }, 100)).toBe(twelveHours);
+    expect(backoffDelay({ type: 'fixed', delay: twelveHours }, 100)).toBe(twelveHours);
+  });
 });
 
 describe('retry', () => {
@@ -136,5 +144,50 @@ describe('ALLOWED_TRANSITIONS', () => {
     expect(canTransition('failed', 'waiting')).toBe(true);
     expect(canTransition('failed', 'active')).toBe(false);
     expect(canTransition('waiting', 'active')).toBe(true);
+  });
+});
+
+describe('the budgets of a job item', () => {
+  const bytes = (text: string | undefined) => Buffer.byteLength(text ?? '');
+
+  it('cuts an error to 4 KiB, a stack to 16 KiB and a history entry error to 512 bytes', () => {
+    const message = 'é'.repeat(10_000);
+    const failed = moveAfterFailure(claimed(newJob()), 2000, 2100, { message, stack: `Error: ${message}\n${'    at x\n'.repeat(5000)}` }).next;
+    expect(bytes(failed.error)).toBeLessThanOrEqual(4096);
+    expect(failed.error).toMatch(/^é+… \[cut to 4096 of 20000 bytes\]$/);
+    expect(bytes(failed.stacktrace)).toBeLessThanOrEqual(16 * 1024);
+    expect(failed.stacktrace).toMatch(/^Error: é+… \[cut to 16384 of \d+ bytes\]$/);
+    expect(bytes(failed.history[0].error)).toBeLessThanOrEqual(512);
+    expect(failed.history[0].error).toMatch(/^é+… \[cut to 512 of 20000 bytes\]$/);
+  });
+
+  it('keeps an error at its budget as it is, and cuts one a byte longer', () => {
+    const message = 'x'.repeat(4096);
+    expect(moveAfterFailure(claimed(newJob()), 2000, 2100, { message }).next.error).toBe(message);
+    const cut = moveAfterFailure(claimed(newJob()), 2000, 2100, { message: `${message}é` }).next.error!;
+    expect(cut).toMatch(/^x+… \[cut to 4096 of 4098 bytes\]$/);
+    expect(bytes(cut)).toBe(4096);
+  });
+
+  it('keeps the newest 100 history entries and counts those dropped', () => {
+    let job = claimed(newJob({ attempts: 100 }));
+    for (let n = 1; n <= 99; n++) job = claimed(moveAfterFailure(job, n, n, { message: `failure ${n}` }).next, 3000 + n);
+    const full = moveAfterFailure(job, 100, 100, { message: 'failure 100' }).next;
+    expect(full.history).toHaveLength(100);
+    expect(full.historyDropped).toBeUndefined();
+    let again = claimed(retry(full, 5000, 'api')!.next, 6000);
+    again = moveToCompleted(again, 6000, 6001, 'ok').next;
+    expect(again.history).toHaveLength(100);
+    expect(again.historyDropped).toBe(1);
+    expect(again.history[0].error).toBe('failure 2');
+    expect(again.history.at(-1)).toMatchObject({ generation: 1, attempt: 1, outcome: 'completed' });
+  });
+
+  it('marks a result past 64 KiB as not stored, and stores one at its budget', () => {
+    const atBudget = 'x'.repeat(64 * 1024 - 2);
+    expect(moveToCompleted(claimed(newJob()), 2000, 2100, atBudget).next.returnValue).toBe(atBudget);
+    expect(moveToCompleted(claimed(newJob()), 2000, 2100, `${atBudget}x`).next.returnValue).toEqual({
+      notStored: 'returnValue not stored: it is 65537 bytes as JSON, over its budget of 65536 bytes',
+    });
   });
 });

@@ -1,0 +1,74 @@
+import { marshall } from '@aws-sdk/util-dynamodb';
+import { toItem } from '../../lambda/adapters/dynamodb-job-store';
+import type { HistoryEntry, Job, RetryRecord } from '../../lambda/core/job';
+import { BUDGETS, LIMITS } from '../../lambda/core/limits';
+import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
+
+/** A string of `bytes` UTF-8 bytes, of 3-byte characters where they fit. */
+const text = (bytes: number) => '€'.repeat(Math.floor(bytes / 3)) + 'x'.repeat(bytes % 3);
+/** A JSON string value whose JSON text is `bytes` long. */
+const jsonOf = (bytes: number) => text(bytes - 2);
+
+const LATE = 99_999_999_999_999; // far larger than any epoch-ms time we will see
+const BIG = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Every part of a job at its budget at once, and every optional field set,
+ * more than any one state holds: the item can only be smaller than this.
+ */
+const worstCase = (): Job => {
+  const history: HistoryEntry[] = Array.from({ length: BUDGETS.historyEntries }, () => ({
+    generation: BIG,
+    attempt: LIMITS.maxAttempts,
+    start: LATE,
+    end: LATE,
+    outcome: 'timed-out',
+    error: text(BUDGETS.historyErrorBytes),
+  }));
+  const retries: RetryRecord[] = Array.from({ length: BUDGETS.historyEntries }, () => ({
+    at: LATE,
+    source: 'redrive',
+    generation: BIG,
+  }));
+  return {
+    id: 'i'.repeat(128),
+    name: 'n'.repeat(128),
+    data: jsonOf(BUDGETS.dataBytes),
+    opts: { attempts: LIMITS.maxAttempts, backoff: { type: 'exponential', delay: LIMITS.maxBackoffDelayMs }, delay: LIMITS.maxDelayMs, timeout: LIMITS.maxTimeoutMs },
+    state: 'failed',
+    attempts: LIMITS.maxAttempts,
+    maxAttempts: LIMITS.maxAttempts,
+    generation: BIG,
+    error: text(BUDGETS.errorBytes),
+    stacktrace: text(BUDGETS.stackBytes),
+    returnValue: jsonOf(BUDGETS.returnValueBytes),
+    createdAt: LATE,
+    processedAt: LATE,
+    finishedAt: LATE,
+    failedAt: LATE,
+    runAt: LATE,
+    leaseUntil: LATE,
+    resentAt: LATE,
+    history,
+    historyDropped: BIG,
+    retries,
+  };
+};
+
+describe('a job item at every budget', () => {
+  it('stays under DynamoDB’s 400 KB item limit, with a margin', () => {
+    const job = worstCase();
+    const item = marshall(toItem(job, 7 * 24 * 3600_000), { removeUndefinedValues: true });
+    const size = itemSize(item);
+    // 315,162 bytes at the time of writing: the sum in limits.ts
+    expect(size).toBeLessThan(MAX_ITEM_BYTES - 64 * 1024);
+    const parts = {
+      history: itemSize({ history: item.history }),
+      retries: itemSize({ retries: item.retries }),
+      rest: itemSize(Object.fromEntries(Object.entries(item).filter(([k]) => !['data', 'returnValue', 'error', 'stacktrace', 'history', 'retries'].includes(k)))),
+    };
+    expect(parts.history).toBeLessThan(64 * 1024);
+    expect(parts.retries).toBeLessThan(5 * 1024);
+    expect(parts.rest).toBeLessThan(2 * 1024);
+  });
+});
