@@ -19,8 +19,14 @@ const refusal = async (store: JobStore, jobId: string): Promise<Error> => {
  * Write the retry (failed → waiting, generation + 1). Of several callers
  * retrying one job at once, the conditional write lets exactly one through.
  */
-export const claimRetry = async (store: JobStore, job: Job, at: number, source: RetrySource): Promise<Transition> => {
-  const transition = retry(job, at, source);
+export const claimRetry = async (
+  store: JobStore,
+  job: Job,
+  at: number,
+  source: RetrySource,
+  taskId?: string,
+): Promise<Transition> => {
+  const transition = retry(job, at, source, taskId);
   if (!transition) throw new JobNotFailedError(job.id, job.state);
   try {
     await store.save(transition.next, transition.expect, job);
