@@ -56,6 +56,8 @@ export interface RetryRecord {
   readonly source: RetrySource;
   /** The generation the retry started. */
   readonly generation: number;
+  /** The retry task that made it, if one did: how a task counts its own retries after a crash. */
+  readonly taskId?: string;
 }
 
 export interface Job {

@@ -1,6 +1,7 @@
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job, JobMessage, RetrySource } from './job';
 import type { JobQueue, JobStore } from './ports';
+import { isRetriedByTask } from './retry-task';
 import { claimRetry, revertUnsent } from './retry-failed-job';
 
 export interface RetryAllOptions {
@@ -53,30 +54,38 @@ const SEND_BATCH = 10;
  * other batches write; a job whose message could not be sent is put back as
  * it was. A job retried by someone else in the meantime loses the write:
  * counted as not retried, never run twice.
+ *
+ * With `taskId`, each retry names the task, and a job is counted by what it
+ * is afterwards: retried when its retries name the task (a write of ours
+ * that failed may have landed, or another runner of the task got there
+ * first), not retried otherwise. A job that cannot be read then rejects the
+ * page: the task has it recorded and settles it when it resumes.
  */
 export const retryPage = async (
   { store, queue, now = Date.now, concurrency = 32 }: RetryAllDeps,
   jobs: readonly Job[],
   source: RetrySource = 'api',
+  taskId?: string,
 ): Promise<{ retried: number; failed: number }> => {
   const batches: Job[][] = [];
   for (let i = 0; i < jobs.length; i += SEND_BATCH) batches.push(jobs.slice(i, i + SEND_BATCH));
   const retriedPerBatch = await mapBounded(batches, Math.max(1, Math.ceil(concurrency / SEND_BATCH)), async (batch) => {
-    const claimed = await Promise.all(
+    const pairs: { before: Job; after: Job }[] = [];
+    let retriedByTask = 0;
+    await Promise.all(
       batch.map(async (job) => {
         try {
-          return { before: job, after: (await claimRetry(store, job, now(), source)).next };
+          pairs.push({ before: job, after: (await claimRetry(store, job, now(), source, taskId)).next });
         } catch {
-          return undefined;
+          if (taskId !== undefined && isRetriedByTask(await store.get(job.id), taskId)) retriedByTask++;
         }
       }),
     );
-    const pairs = claimed.filter((pair): pair is { before: Job; after: Job } => pair !== undefined);
-    if (pairs.length === 0) return 0;
+    if (pairs.length === 0) return retriedByTask;
     const messages: JobMessage[] = pairs.map(({ after }) => ({ jobId: after.id, generation: after.generation }));
     const unsentIds = new Set((await queue.send(messages)).map((message) => message.jobId));
-    await revertUnsent(store, pairs.filter(({ after }) => unsentIds.has(after.id)));
-    return pairs.length - unsentIds.size;
+    const reverted = await revertUnsent(store, pairs.filter(({ after }) => unsentIds.has(after.id)));
+    return retriedByTask + pairs.length - reverted;
   });
   const retried = retriedPerBatch.reduce((sum, n) => sum + n, 0);
   return { retried, failed: jobs.length - retried };

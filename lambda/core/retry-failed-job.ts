@@ -19,8 +19,14 @@ const refusal = async (store: JobStore, jobId: string): Promise<Error> => {
  * Write the retry (failed → waiting, generation + 1). Of several callers
  * retrying one job at once, the conditional write lets exactly one through.
  */
-export const claimRetry = async (store: JobStore, job: Job, at: number, source: RetrySource): Promise<Transition> => {
-  const transition = retry(job, at, source);
+export const claimRetry = async (
+  store: JobStore,
+  job: Job,
+  at: number,
+  source: RetrySource,
+  taskId?: string,
+): Promise<Transition> => {
+  const transition = retry(job, at, source, taskId);
   if (!transition) throw new JobNotFailedError(job.id, job.state);
   try {
     await store.save(transition.next, transition.expect, job);
@@ -31,16 +37,25 @@ export const claimRetry = async (store: JobStore, job: Job, at: number, source: 
   return transition;
 };
 
-/** Undo retries whose messages were not sent; a job already picked up stays as it is. */
-export const revertUnsent = async (store: JobStore, pairs: readonly { before: Job; after: Job }[]): Promise<void> => {
-  await Promise.all(
+/**
+ * Undo retries whose messages were not sent; a job already picked up stays as
+ * it is (its message went after all, or the reconciler sent one). Resolves
+ * with how many were undone.
+ */
+export const revertUnsent = async (store: JobStore, pairs: readonly { before: Job; after: Job }[]): Promise<number> => {
+  const undone = await Promise.all(
     pairs.map(async ({ before, after }) => {
       const undo = revertRetry(before, after);
-      await store.save(undo.next, undo.expect, after).catch((error: unknown) => {
+      try {
+        await store.save(undo.next, undo.expect, after);
+        return true;
+      } catch (error) {
         if (!(error instanceof StateConflictError)) throw error;
-      });
+        return false;
+      }
     }),
   );
+  return undone.filter(Boolean).length;
 };
 
 export const retryFailedJob = async (

@@ -1,10 +1,18 @@
 import type { FailedJobFilter } from './failed-job-filter';
+import type { Job } from './job';
 
 /**
  * A retry-all run in the background, for sets too large for one request:
  * it walks the failed jobs matching its filter at `maxPerSecond`, keeps its
  * progress in the table after each page, and carries on from there in the
  * next chunk, whichever process runs it.
+ *
+ * Exact through a crash anywhere: each page is recorded in the task before
+ * any of its jobs is touched, and each retry names the task in the job's
+ * `retries`. Whoever resumes the task settles the recorded page job by job
+ * before it lists another, so `retried` is the number of jobs whose retries
+ * name the task, never more than `limit`, and `retried + failed` the number
+ * of jobs it looked at, each once.
  *
  *   RUNNING ──► COMPLETED
  *      │  └──► FAILED (an error it could not get past)
@@ -26,8 +34,10 @@ export interface RetryTask {
   readonly retried: number;
   /** Jobs seen that could not be retried (retried by someone else meanwhile, or unsent). */
   readonly failed: number;
-  /** Where the next page starts; absent before the first. */
+  /** Where the listing goes on after `page` (or after the last page, when none is recorded); absent before the first. */
   readonly cursor?: string;
+  /** The page under way, recorded before any of its jobs was retried; absent between chunks. */
+  readonly page?: TaskPage;
   readonly startedAt: number;
   readonly updatedAt: number;
   readonly finishedAt?: number;
@@ -37,6 +47,21 @@ export interface RetryTask {
   readonly version: number;
   readonly error?: string;
 }
+
+/**
+ * One page of a task, as it was listed: at most 100 jobs, a few KB of the
+ * task's item (an id is at most 128 characters), far under DynamoDB's 400 KB.
+ */
+export interface TaskPage {
+  /** Each job's id and the generation it was listed failed in. */
+  readonly jobs: readonly { readonly id: string; readonly generation: number }[];
+  /** The listing ends with this page. */
+  readonly last?: true;
+}
+
+/** Whether `job`'s retries name the task: each job counts once in `retried` of the task that retried it. */
+export const isRetriedByTask = (job: Job | undefined, taskId: string): boolean =>
+  job?.retries.some((record) => record.taskId === taskId) ?? false;
 
 /** What `GET /jobs/retry-tasks/:taskId` shows. */
 export const toTaskView = (task: RetryTask) => ({

@@ -4,8 +4,8 @@ import { StateConflictError } from './errors';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 import type { JobQueue, JobStore, Page, RetryTaskStore, TaskQueue } from './ports';
-import { isStaleCopy, readAhead, retryPage } from './retry-all-failed-jobs';
-import { isFinished, type RetryTask, type TaskStatus } from './retry-task';
+import { isStaleCopy, mapBounded, readAhead, retryPage } from './retry-all-failed-jobs';
+import { isFinished, isRetriedByTask, type RetryTask, type TaskStatus } from './retry-task';
 
 export interface TaskDeps {
   readonly store: JobStore;
@@ -85,12 +85,70 @@ const write = async (tasks: RetryTaskStore, task: RetryTask, changes: Partial<Re
   return next;
 };
 
+/** Jobs read at once when a recorded page is read again. */
+const READS = 32;
+
+interface Counts {
+  readonly retried: number;
+  readonly failed: number;
+}
+
+/**
+ * Retry the task's recorded page and count each of its jobs once. A page just
+ * listed is retried as listed. A page recorded by a runner that died is read
+ * again job by job: a job whose retries name the task was retried by it (if
+ * the runner died before sending its message, the job waits with none, and
+ * the reconciler sends one), a job still failed in the generation it was
+ * listed in is retried now (unless `retry` is false: a cancelled task leaves
+ * it failed and uncounted), any other was changed by someone else.
+ */
+const settlePage = async (
+  deps: TaskDeps,
+  task: RetryTask,
+  listed: readonly Job[] | undefined,
+  { retry = true }: { retry?: boolean } = {},
+): Promise<Counts> => {
+  const jobs = task.page?.jobs ?? [];
+  if (listed) return listed.length > 0 ? retryPage(deps, listed, 'api', task.id) : { retried: 0, failed: 0 };
+  const current = await mapBounded(jobs, READS, ({ id }) => deps.store.get(id));
+  let retried = 0;
+  let failed = 0;
+  const again: Job[] = [];
+  jobs.forEach(({ generation }, i) => {
+    const job = current[i];
+    if (isRetriedByTask(job, task.id)) retried++;
+    else if (job?.state === 'failed' && job.generation === generation) again.push(job);
+    else failed++;
+  });
+  if (!retry || again.length === 0) return { retried, failed };
+  const result = await retryPage(deps, again, 'api', task.id);
+  return { retried: retried + result.retried, failed: failed + result.failed };
+};
+
+/** The jobs of a listing the task has not retried yet (a job it retried that failed again is not its to retry twice). */
+const unseen = (task: RetryTask, listing: Page<Job>): readonly Job[] =>
+  listing.items.filter((job) => !isRetriedByTask(job, task.id));
+
+/**
+ * The changes that record `listing` as the task's next page, or end the task
+ * when there is none (`undefined`: the limit is reached).
+ */
+const nextPage = (task: RetryTask, listing: Page<Job> | undefined, at: number): Partial<RetryTask> => {
+  if (!listing || (listing.items.length === 0 && !listing.cursor)) {
+    return { page: undefined, status: 'COMPLETED', finishedAt: at, leaseUntil: undefined };
+  }
+  const jobs = unseen(task, listing).map(({ id, generation }) => ({ id, generation }));
+  return { page: { jobs, ...(listing.cursor ? {} : { last: true as const }) }, cursor: listing.cursor };
+};
+
 /**
  * Run one chunk of a task, for about `budgetMs`: page after page of failed
  * jobs retried, progress saved after each page, at no more than
- * `maxPerSecond`. Resolves 'continue' when there is more to do (the caller
- * wakes the next chunk) and 'done' otherwise, including when another runner
- * holds the task.
+ * `maxPerSecond`. Each page is recorded in the task before its jobs are
+ * touched, in the same write that saves the progress of the page before it,
+ * and a chunk first settles the page a dead runner left (see settlePage).
+ * Resolves 'continue' when there is more to do (the caller wakes the next
+ * chunk) and 'done' otherwise, including when another runner holds the task.
  */
 export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs: number): Promise<'continue' | 'done'> => {
   const { tasks, store, now = Date.now, wait = sleep } = deps;
@@ -99,8 +157,18 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
   const start = now();
   try {
     if (task.status === 'CANCELLING') {
-      await write(tasks, task, { status: 'CANCELLED', finishedAt: start, updatedAt: start, leaseUntil: undefined });
-      await sweepRetried(deps, task.retried);
+      // the recorded page's jobs this task retried stay retried and are counted; the rest stay failed
+      const settled = await settlePage(deps, task, undefined, { retry: false });
+      const cancelled = await write(tasks, task, {
+        retried: task.retried + settled.retried,
+        failed: task.failed + settled.failed,
+        page: undefined,
+        status: 'CANCELLED',
+        finishedAt: start,
+        updatedAt: start,
+        leaseUntil: undefined,
+      });
+      await sweepRetried(deps, cancelled.retried);
       return 'done';
     }
     if ((task.leaseUntil ?? 0) > start) return 'done';
@@ -111,23 +179,63 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
   }
 
   const { filter, maxPerSecond } = task;
+  const limit = task.limit ?? Number.POSITIVE_INFINITY;
   const pageSize = (left: number) => Math.max(0, Math.min(PAGE, maxPerSecond ?? PAGE, left));
-  const read = (size: number, cursor: string | undefined): Promise<Page<Job>> =>
-    size > 0 ? readAhead(store.listFailed(filter, size, cursor)) : Promise.resolve({ items: [], cursor: undefined });
-  let left = (task.limit ?? Number.POSITIVE_INFINITY) - task.retried - task.failed;
+  const read = (size: number, cursor: string | undefined): Promise<Page<Job> | undefined> =>
+    size > 0 ? readAhead(store.listFailed(filter, size, cursor)) : Promise.resolve(undefined);
+
+  /**
+   * Save `changes` over the task as this runner read it. Resolves false when
+   * it changed meanwhile: cancelled (then ended here, with the counts of
+   * `changes` and no page, as the next one was not touched) or taken over.
+   */
+  const save = async (changes: Partial<RetryTask>): Promise<boolean> => {
+    try {
+      task = await write(tasks, task!, changes, ['RUNNING']);
+      return true;
+    } catch (error) {
+      if (!(error instanceof StateConflictError)) throw error;
+      const current = await tasks.getTask(taskId);
+      if (current?.status === 'CANCELLING') {
+        const at = changes.updatedAt ?? now();
+        const cancelled = await write(tasks, current, {
+          retried: changes.retried ?? current.retried,
+          failed: changes.failed ?? current.failed,
+          page: undefined,
+          status: 'CANCELLED',
+          finishedAt: at,
+          updatedAt: at,
+          leaseUntil: undefined,
+        }).catch(() => undefined); // still CANCELLING: the next chunk ends it
+        if (cancelled) await sweepRetried(deps, cancelled.retried);
+      }
+      return false;
+    }
+  };
+
+  // the jobs of the recorded page as just listed; undefined when a runner before this one recorded it
+  let listed: readonly Job[] | undefined;
+  if (!task.page) {
+    const listing = await read(pageSize(limit - task.retried - task.failed), task.cursor);
+    if (!(await save({ ...nextPage(task, listing, now()), updatedAt: now() }))) return 'done';
+    if (task.status === 'COMPLETED') {
+      await sweepRetried(deps, task.retried);
+      return 'done';
+    }
+    listed = listing && unseen(task, listing);
+  }
+
   // the pace: `paced` jobs since `paceFrom` may take no less than paced / maxPerSecond seconds
   let paceFrom = start;
   let paced = 0;
-  let reading = read(pageSize(left), task.cursor);
   for (;;) {
-    const page = await reading;
-    left -= page.items.length;
-    // the next page is read while this one is retried; its cursor is saved only after this page's writes
-    const nextSize = page.cursor ? pageSize(left) : 0;
-    if (nextSize > 0) reading = read(nextSize, page.cursor);
-    const result = page.items.length > 0 ? await retryPage(deps, page.items) : { retried: 0, failed: 0 };
-    paced += page.items.length;
-    const finished = !page.cursor || left <= 0;
+    const page = task.page!;
+    const left = limit - task.retried - task.failed - page.jobs.length;
+    // the next page is read while this one is retried, and recorded with this one's progress
+    const reading = page.last ? Promise.resolve(undefined) : read(pageSize(left), task.cursor);
+    const result = await settlePage(deps, task, listed);
+    paced += page.jobs.length;
+    const finished = page.last === true || left <= 0;
     if (maxPerSecond && !finished) {
       // keep to the velocity. Waited in full, past the budget too: the next chunk starts with a page at once, so
       // cutting this wait short would let two pages through together at every chunk's edge. A page slower than
@@ -143,33 +251,20 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
     }
     const at = now();
     const outOfTime = at - start >= budgetMs;
-    const progress: Partial<RetryTask> = {
-      retried: task.retried + result.retried,
-      failed: task.failed + result.failed,
-      cursor: page.cursor,
-      updatedAt: at,
-      ...(finished ? { status: 'COMPLETED' as const, finishedAt: at, leaseUntil: undefined } : {}),
-      // the next chunk may start at once
-      ...(!finished && outOfTime ? { leaseUntil: undefined } : {}),
-    };
-    try {
-      task = await write(tasks, task, progress, ['RUNNING']);
-    } catch (error) {
-      if (!(error instanceof StateConflictError)) throw error;
-      // cancelled meanwhile: this page is done, the rest stays failed
-      const current = await tasks.getTask(taskId);
-      if (current?.status === 'CANCELLING') {
-        const cancelled = await write(tasks, current, {
-          ...progress,
-          status: 'CANCELLED',
-          finishedAt: at,
-          leaseUntil: undefined,
-        }).catch(() => undefined);
-        if (cancelled) await sweepRetried(deps, cancelled.retried);
-      }
-      return 'done';
-    }
+    const progress = { retried: task.retried + result.retried, failed: task.failed + result.failed, updatedAt: at };
+    let changes: Partial<RetryTask>;
     if (finished) {
+      changes = { ...progress, page: undefined, status: 'COMPLETED', finishedAt: at, leaseUntil: undefined };
+    } else if (outOfTime) {
+      // no page recorded: the next chunk lists one afresh from the cursor, and may start at once
+      changes = { ...progress, page: undefined, leaseUntil: undefined };
+    } else {
+      const listing = await reading;
+      changes = { ...progress, ...nextPage(task, listing, at) };
+      listed = listing && unseen(task, listing);
+    }
+    if (!(await save(changes))) return 'done';
+    if (task.status === 'COMPLETED') {
       await sweepRetried(deps, task.retried);
       return 'done';
     }

@@ -283,7 +283,7 @@ export const withSmallestOutcome = (transition: Transition, reason: string): Tra
  * Bring a failed job back: attempts reset, generation + 1 so that every
  * message of the old generation (DLQ copies, duplicates) is stale from now on.
  */
-export const retry = (job: Job, now: number, source: RetrySource): Transition | undefined => {
+export const retry = (job: Job, now: number, source: RetrySource, taskId?: string): Transition | undefined => {
   if (job.state !== 'failed') return undefined;
   const generation = job.generation + 1;
   return {
@@ -295,7 +295,7 @@ export const retry = (job: Job, now: number, source: RetrySource): Transition | 
       runAt: undefined,
       leaseUntil: undefined,
       finishedAt: undefined,
-      retries: [...job.retries, { at: now, source, generation }].slice(-MAX_HISTORY_ENTRIES),
+      retries: [...job.retries, { at: now, source, generation, ...(taskId ? { taskId } : {}) }].slice(-MAX_HISTORY_ENTRIES),
     },
     expect: { states: ['failed'], generation: job.generation },
   };

@@ -169,6 +169,44 @@ describe('retry-all as a background task', () => {
     expect(pageStarts()).toEqual([0, 3_000, 4_000, 5_000]);
   });
 
+  it('settles the page a killed runner left half retried, and stops at its limit', async () => {
+    // pages of 10; the runner dies after the 15th retry write, in the middle of the second page
+    const jobs = await plantFailed(30, 'killed.mid.page');
+    const { deps } = onTestClock();
+    let retries = 0;
+    let dead = false;
+    /** Every call fails once the runner is dead: nothing it would have done after the kill happens. */
+    const mortal = <T extends object>(target: T): T =>
+      new Proxy(target, {
+        get(object, property, receiver) {
+          const value = Reflect.get(object, property, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (!dead && property === 'save' && (args[0] as Job).state === 'waiting' && ++retries === 15) dead = true;
+            return dead ? Promise.reject(new Error('killed')) : value.apply(object, args);
+          };
+        },
+      });
+    const dying = { ...deps, store: mortal(deps.store), queue: mortal(deps.queue), tasks: mortal(deps.tasks) };
+    const task = await startRetryTask(deps, { filter: { name: 'killed.mid.page' }, limit: 22, maxPerSecond: 10 }, 22);
+    await expect(runRetryTaskChunk(dying, task.id, 60_000)).rejects.toThrow('killed');
+    const left = await deps.tasks.getTask(task.id);
+    expect(left).toMatchObject({ status: 'RUNNING', retried: 10, failed: 0, page: { jobs: expect.any(Array) } });
+    expect(left!.page!.jobs).toHaveLength(10);
+
+    // its lease runs out; the next runner settles the recorded page first
+    deps.now = () => left!.leaseUntil! + 1;
+    while ((await runRetryTaskChunk(deps, task.id, 60_000)) === 'continue');
+    const done = await deps.tasks.getTask(task.id);
+    expect(done).toMatchObject({ status: 'COMPLETED', retried: 22, failed: 0 });
+    expect(done!.page).toBeUndefined();
+    const after = await Promise.all(jobs.map(async (j) => (await store.get(j.id))!));
+    const byTask = after.filter((j) => j.retries.some((r) => r.taskId === task.id));
+    expect(byTask).toHaveLength(22);
+    for (const job of byTask) expect(job.generation).toBe(1);
+    for (const job of after.filter((j) => !byTask.includes(j))) expect([job.state, job.generation]).toEqual(['failed', 0]);
+  });
+
   it('stops when cancelled: jobs already retried stay retried, the rest stay failed', async () => {
     const jobs = await plantFailed(40, 'to.cancel');
     await plantDeadLetterCopies(jobs);

@@ -1,6 +1,7 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
 import { JOB_STATES, stateChangedAt, toFailedJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
-import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth } from '../../lambda/core/ports';
+import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore } from '../../lambda/core/ports';
+import type { RetryTask, TaskStatus } from '../../lambda/core/retry-task';
 import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 
@@ -215,5 +216,36 @@ export class MemoryJobQueue implements JobQueue {
     const [m] = this.deadLetter.splice(index % this.deadLetter.length, 1);
     this.main.push(this.make(m.body, 0));
     return JSON.parse(m.body) as JobMessage;
+  }
+}
+
+/** RetryTaskStore with the DynamoDB adapter's version and status checks, in memory; tasks kept as JSON, as an item keeps them. */
+export class MemoryRetryTaskStore implements RetryTaskStore {
+  readonly tasks = new Map<string, string>();
+
+  async createTask(task: RetryTask): Promise<void> {
+    if (this.tasks.has(task.id)) throw new StateConflictError(task.id, 'exists');
+    this.tasks.set(task.id, JSON.stringify(task));
+  }
+
+  async getTask(taskId: string): Promise<RetryTask | undefined> {
+    const stored = this.tasks.get(taskId);
+    return stored === undefined ? undefined : (JSON.parse(stored) as RetryTask);
+  }
+
+  async saveTask(next: RetryTask, expectVersion: number, expectStatuses?: readonly TaskStatus[]): Promise<void> {
+    const current = await this.getTask(next.id);
+    if (!current || current.version !== expectVersion || (expectStatuses && !expectStatuses.includes(current.status))) {
+      throw new StateConflictError(next.id, 'changed');
+    }
+    this.tasks.set(next.id, JSON.stringify(next));
+  }
+
+  async listAbandonedTasks(before: number): Promise<readonly RetryTask[]> {
+    const all = await Promise.all([...this.tasks.keys()].map((id) => this.getTask(id)));
+    return all.filter(
+      (task): task is RetryTask =>
+        (task?.status === 'RUNNING' || task?.status === 'CANCELLING') && task.updatedAt < before && (task.leaseUntil ?? 0) < before,
+    );
   }
 }
