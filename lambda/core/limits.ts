@@ -12,10 +12,10 @@
  *   stacktrace      16,384   cut
  *   history         59,510   100 entries of at most 595 bytes: an error cut
  *                            to 512 bytes, four numbers, an outcome, names
- *   retries          4,910   100 entries of at most 49 bytes
+ *   retries          9,210   100 entries of at most 92 bytes (with a task's id)
  *   the rest           856   id and name (128 each), opts, times, index keys
  *   ─────────────────────────
- *                   315,162   94,438 bytes (23 %) under the limit
+ *                   319,462   90,138 bytes (22 %) under the limit
  *
  * Data and returnValue take the most, as they are what a job is for; the
  * margin leaves room for a field added later and for numbers DynamoDB sizes

@@ -29,6 +29,8 @@ const worstCase = (): Job => {
     at: LATE,
     source: 'redrive',
     generation: BIG,
+    // a retry task's id: a UUID
+    taskId: '00000000-0000-4000-8000-000000000000',
   }));
   return {
     id: 'i'.repeat(128),
@@ -60,7 +62,7 @@ describe('a job item at every budget', () => {
     const job = worstCase();
     const item = marshall(toItem(job, 7 * 24 * 3600_000), { removeUndefinedValues: true });
     const size = itemSize(item);
-    // 315,162 bytes at the time of writing: the sum in limits.ts
+    // 319,462 bytes at the time of writing: the sum in limits.ts
     expect(size).toBeLessThan(MAX_ITEM_BYTES - 64 * 1024);
     const parts = {
       history: itemSize({ history: item.history }),
@@ -68,7 +70,7 @@ describe('a job item at every budget', () => {
       rest: itemSize(Object.fromEntries(Object.entries(item).filter(([k]) => !['data', 'returnValue', 'error', 'stacktrace', 'history', 'retries'].includes(k)))),
     };
     expect(parts.history).toBeLessThan(64 * 1024);
-    expect(parts.retries).toBeLessThan(5 * 1024);
+    expect(parts.retries).toBeLessThan(10 * 1024);
     expect(parts.rest).toBeLessThan(2 * 1024);
   });
 });
