@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import { z } from 'zod';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
 import { queryInteger } from '../core/failed-job-filter';
+import { checkJsonText } from '../core/json-text';
 import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
 import { services } from '../adapters/services';
 import { logger } from './logger';
@@ -45,11 +46,14 @@ export const parseJsonBody = (event: HttpEvent): unknown => {
     throw new ValidationError('The request body is empty; send a JSON object');
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new InvalidJsonError(`The request body is not valid JSON: ${(error as Error).message}`);
   }
+  checkJsonText(text);
+  return body;
 };
 
 export const jobIdParam = (event: HttpEvent): string => {
