@@ -59,7 +59,7 @@ export const parseJsonBody = (event: HttpEvent): unknown => {
 export const jobIdParam = (event: HttpEvent): string => {
   const jobId = event.pathParameters?.jobId ?? '';
   if (!JOB_ID_PATTERN.test(jobId)) {
-    throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-');
+    throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-, not dots alone');
   }
   return jobId;
 };

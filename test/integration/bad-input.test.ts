@@ -47,6 +47,8 @@ const BAD_INPUTS: [string, string, string, unknown, number, string, RegExp][] = 
   ['a delay over 7 days', 'POST', '/jobs', { name: 'a', opts: { delay: 604_800_001 } }, 400, 'VALIDATION_ERROR', /opts.delay must be at most/],
   ['a jobId with a space', 'POST', '/jobs', { name: 'a', opts: { jobId: 'a b' } }, 400, 'VALIDATION_ERROR', /jobId must be 1-128/],
   ['a jobId of 129 characters', 'POST', '/jobs', { name: 'a', opts: { jobId: long } }, 400, 'VALIDATION_ERROR', /jobId must be 1-128/],
+  ['a jobId of two dots', 'POST', '/jobs', { name: 'a', opts: { jobId: '..' } }, 400, 'VALIDATION_ERROR', /not dots alone/],
+  ['a jobId of one dot', 'POST', '/jobs', { name: 'a', opts: { jobId: '.' } }, 400, 'VALIDATION_ERROR', /not dots alone/],
   ['an unknown option', 'POST', '/jobs', { name: 'a', opts: { retries: 3 } }, 400, 'VALIDATION_ERROR', /Unknown field opts.retries/],
   ['data over 256 KiB', 'POST', '/jobs', { name: 'a', data: 'x'.repeat(256 * 1024) }, 413, 'PAYLOAD_TOO_LARGE', /limit is 262144 bytes/],
   ['limit 0', 'GET', '/jobs/failed?limit=0', undefined, 400, 'VALIDATION_ERROR', /limit must be a whole number from 1 to 1000/],
@@ -67,6 +69,9 @@ const BAD_INPUTS: [string, string, string, unknown, number, string, RegExp][] = 
   ['a job id of 129 characters (details)', 'GET', `/jobs/details/${long}`, undefined, 400, 'VALIDATION_ERROR', /job id in the path/],
   ['a job id of 129 characters (retry)', 'POST', `/jobs/retry/${long}`, undefined, 400, 'VALIDATION_ERROR', /job id in the path/],
   ['a job id with unsafe characters', 'POST', '/jobs/retry/a%20b', undefined, 400, 'VALIDATION_ERROR', /job id in the path/],
+  ['a job id of three dots', 'GET', '/jobs/details/...', undefined, 400, 'VALIDATION_ERROR', /not dots alone/],
+  ['a job id with an encoded slash', 'POST', '/jobs/retry/a%2Fb', undefined, 400, 'VALIDATION_ERROR', /job id in the path/],
+  ['a job id of encoded dots', 'POST', '/jobs/retry/%2e%2e', undefined, 404, 'ROUTE_NOT_FOUND', /No route for POST \/jobs\//],
   ['an unknown route', 'GET', '/jobs/nowhere', undefined, 404, 'ROUTE_NOT_FOUND', /No route for GET \/jobs\/nowhere/],
   ['a known path with another method', 'DELETE', '/jobs', undefined, 404, 'ROUTE_NOT_FOUND', /No route for DELETE/],
 ];
