@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
+import { JOB_ID_PATTERN } from '../core/limits';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -140,30 +142,74 @@ export const changesBetween = (
   };
 };
 
-const encodeCursor = (key: Document | undefined): string | undefined =>
-  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string };
 
-const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
+/** Where a page ended: the last job it took, as that job's id and its sort key in the index read. */
+interface CursorKey {
+  readonly id: string;
+  readonly at: number;
+}
 
-/** A cursor is the last key of a page of one index, for one partition of it: anything else is refused. */
-const decodeCursor = (cursor: string, index: IndexKeys, partition: string): Record<string, unknown> => {
-  let key: unknown;
+const CURSOR_VERSION = 1;
+const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged, with the same filters';
+
+/**
+ * What a cursor is bound to: the index, its partition (the listing and the
+ * name filter) and the other filters. A cursor carries this digest, so one
+ * reused with other filters is refused rather than read as a position in a
+ * query it was never part of. No secret is needed: a forger who computes the
+ * digest can only name a well-formed position of this very query, which
+ * {@link decodeCursor} checks in full.
+ */
+const queryDigest = (index: IndexKeys, partition: string, { since, until, error }: IndexRange): string =>
+  createHash('sha256')
+    .update(JSON.stringify([index.name, partition, since ?? null, until ?? null, error ?? null]))
+    .digest('base64url')
+    .slice(0, 16);
+
+const encodeCursor = (digest: string, key: CursorKey): string =>
+  Buffer.from(JSON.stringify({ v: CURSOR_VERSION, q: digest, id: key.id, at: key.at })).toString('base64url');
+
+/** The range of sort keys the query reads: a cursor's position must lie in it. */
+const sortKeyRange = (index: IndexKeys, partition: string, { since, until }: IndexRange): [number, number] =>
+  isDescending(index, partition)
+    ? [until === undefined ? -Number.MAX_SAFE_INTEGER : failedSortKey(until), since === undefined ? 0 : failedSortKey(since)]
+    : [since ?? 0, until ?? Number.MAX_SAFE_INTEGER];
+
+const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,1024}$/;
+
+/**
+ * A cursor, checked in full, as the ExclusiveStartKey of this query: its
+ * version, its query digest, the job id (JOB_ID_PATTERN) and a whole-number
+ * sort key within the query's range, in the one spelling encodeCursor gives.
+ * The index partition and the table keys are rebuilt from these, never taken
+ * from the caller.
+ */
+const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range: IndexRange): Record<string, unknown> => {
+  if (!CURSOR_TEXT.test(cursor)) throw new ValidationError(BAD_CURSOR);
+  let parsed: unknown;
   try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new ValidationError(BAD_CURSOR);
   }
-  const k = key as Record<string, unknown>;
+  const k = parsed as Record<string, unknown>;
+  const digest = queryDigest(index, partition, range);
+  const [low, high] = sortKeyRange(index, partition, range);
   const valid =
     typeof k === 'object' &&
     k !== null &&
-    Object.keys(k).length === 4 &&
-    typeof k[PK] === 'string' &&
-    typeof k[SK] === 'string' &&
-    k[index.partitionKey] === partition &&
-    typeof k[index.sortKey] === 'number';
+    !Array.isArray(k) &&
+    k.v === CURSOR_VERSION &&
+    k.q === digest &&
+    typeof k.id === 'string' &&
+    JOB_ID_PATTERN.test(k.id) &&
+    Number.isSafeInteger(k.at) &&
+    (k.at as number) >= low &&
+    (k.at as number) <= high &&
+    encodeCursor(digest, { id: k.id, at: k.at as number }) === cursor;
   if (!valid) throw new ValidationError(BAD_CURSOR);
-  return k;
+  return { ...jobKey(k.id as string), [index.partitionKey]: partition, [index.sortKey]: k.at };
 };
 
 /**
@@ -174,7 +220,7 @@ const indexQuery = (
   tableName: string,
   index: IndexKeys,
   partition: string,
-  { since, until, error }: { since?: number; until?: number; error?: string },
+  { since, until, error }: IndexRange,
 ) => {
   const names: Record<string, string> = { '#pk': index.partitionKey };
   const values: Record<string, unknown> = { ':pk': partition };
@@ -182,13 +228,7 @@ const indexQuery = (
   let keyCondition = '#pk = :pk';
   if (since !== undefined || until !== undefined) {
     names['#sk'] = index.sortKey;
-    if (descending) {
-      values[':low'] = until === undefined ? -Number.MAX_SAFE_INTEGER : failedSortKey(until);
-      values[':high'] = since === undefined ? 0 : failedSortKey(since);
-    } else {
-      values[':low'] = since ?? 0;
-      values[':high'] = until ?? Number.MAX_SAFE_INTEGER;
-    }
+    [values[':low'], values[':high']] = sortKeyRange(index, partition, { since, until });
     keyCondition += ' AND #sk BETWEEN :low AND :high';
   }
   if (error !== undefined) {
@@ -411,10 +451,10 @@ export class DynamoDbJobStore implements JobStore {
     partition: string,
     limit: number,
     cursor: string | undefined,
-    range: { since?: number; until?: number; error?: string },
+    range: IndexRange,
     projection: Projection<T> = WHOLE_JOB as unknown as Projection<T>,
   ): Promise<Page<T>> {
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition);
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition, range);
     const items: T[] = [];
     const query = indexQuery(this.tableName, index, partition, range);
     if (projection.attributes) {
@@ -434,7 +474,8 @@ export class DynamoDbJobStore implements JobStore {
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
-    return { items, cursor: encodeCursor(startKey) };
+    const next = startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
+    return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
   }
 
   async countByState(): Promise<Record<JobState, number>> {
