@@ -250,7 +250,20 @@ const indexQuery = (
 interface Projection<T> {
   readonly attributes?: readonly string[];
   readonly map: (item: Record<string, unknown>) => T;
+  /** Cut a page before its items, as the response carries them, pass this many bytes. @default no cut */
+  readonly maxPageBytes?: number;
 }
+
+/**
+ * A listing's page leaves Lambda as the JSON text of an array inside the
+ * JSON of the function's result: Lambda refuses results over 6 MB, counted
+ * with the body escaped once more (each quote and backslash twice). Pages
+ * stop before 5 MB so counted, whatever the size of the jobs' data.
+ */
+export const MAX_PAGE_BYTES = 5_000_000;
+
+/** An item's bytes in the page as Lambda returns it, its separating comma included. */
+const bytesInResponse = (item: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(item))) - 2 + 1;
 
 const WHOLE_JOB: Projection<Job> = { map: fromItem };
 
@@ -265,6 +278,7 @@ const SUMMARY: Projection<FailedJobSummary> = {
     attempts: item.attempts as number,
     maxAttempts: item.maxAttempts as number,
   }),
+  maxPageBytes: MAX_PAGE_BYTES,
 };
 
 export interface DynamoDbJobStoreProps {
@@ -457,24 +471,41 @@ export class DynamoDbJobStore implements JobStore {
     let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition, range);
     const items: T[] = [];
     const query = indexQuery(this.tableName, index, partition, range);
-    if (projection.attributes) {
-      projection.attributes.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
-    }
+    // the index's sort key comes back too: a page cut by bytes ends at its last item's key
+    const attributes = projection.attributes && [...new Set([...projection.attributes, 'id', index.sortKey])];
+    attributes?.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
+    const maxBytes = projection.maxPageBytes ?? Number.POSITIVE_INFINITY;
+    let bytes = 2; // the array's brackets
+    let lastTaken: Record<string, unknown> | undefined;
+    let cut = false;
     try {
       do {
         const page = await this.db.query({
           ...query,
-          ...(projection.attributes ? { ProjectionExpression: projection.attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
+          ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
           Limit: limit - items.length,
           ExclusiveStartKey: startKey,
         });
-        items.push(...page.Items.map(projection.map));
         startKey = page.LastEvaluatedKey;
-      } while (startKey && items.length < limit);
+        for (const item of page.Items) {
+          const mapped = projection.map(item);
+          if (Number.isFinite(maxBytes)) {
+            bytes += bytesInResponse(mapped);
+            // one item always fits (data is far under the cut), so every page moves on
+            cut = items.length > 0 && bytes > maxBytes;
+            if (cut) break;
+          }
+          items.push(mapped);
+          lastTaken = item;
+        }
+      } while (!cut && startKey && items.length < limit);
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
-    const next = startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
+    // cut short, the page continues after the last job it took, not after the last DynamoDB read
+    const next = cut
+      ? { id: lastTaken!.id as string, at: lastTaken![index.sortKey] as number }
+      : startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
     return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
   }
 
