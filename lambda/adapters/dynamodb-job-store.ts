@@ -36,6 +36,21 @@ const failedSortKey = (failedAt: number) => -failedAt;
 const isDescending = (index: IndexKeys, partition: string) =>
   index.name === failedByNameIndex.name || (index.name === stateIndex.name && partition === stateKey('failed'));
 
+/**
+ * A failed job's error, lower-cased, for the error filter: DynamoDB's
+ * `contains` is case-sensitive, and filtering in the function instead would
+ * bring every item of the partition out of DynamoDB to count them. Cut to
+ * the first characters a search looks in, so the copy stays small beside the
+ * item's 400 KB (the error itself has its own budget).
+ */
+export const ERROR_SEARCH_CHARS = 4096;
+const ERROR_LOWER = 'errorLower';
+const searchable = (error: string): string => {
+  const cut = error.slice(0, ERROR_SEARCH_CHARS);
+  // a cut between the halves of a surrogate pair would leave half a character, which has no UTF-8 form
+  return (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).toLowerCase();
+};
+
 // data and returnValue are kept as JSON text: any JSON value round-trips
 // exactly, whatever DynamoDB thinks of empty map keys or deep nesting.
 // Built by assignment after one spread: an object literal that spreads an
@@ -51,6 +66,7 @@ export const toItem = (job: Job, retentionMs: number): Record<string, unknown> =
   item[stateIndex.sortKey] = failed ? failedSortKey(changedAt) : changedAt;
   item[failedByNameIndex.partitionKey] = failed ? failedNameKey(job.name) : undefined;
   item[failedByNameIndex.sortKey] = failed ? failedSortKey(changedAt) : undefined;
+  item[ERROR_LOWER] = failed && job.error !== undefined ? searchable(job.error) : undefined;
   item[timeToLiveAttribute] =
     job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
   return item;
@@ -65,6 +81,7 @@ const ITEM_ONLY = new Set<string>([
   failedByNameIndex.partitionKey,
   failedByNameIndex.sortKey,
   timeToLiveAttribute,
+  ERROR_LOWER,
   'data',
   'returnValue',
 ]);
@@ -233,13 +250,18 @@ const indexQuery = (
   }
   if (error !== undefined) {
     names['#error'] = 'error';
+    names['#errorLower'] = ERROR_LOWER;
     values[':error'] = error;
+    values[':errorLower'] = error.toLowerCase();
   }
   return {
     TableName: tableName,
     IndexName: index.name,
     KeyConditionExpression: keyCondition,
-    ...(error !== undefined ? { FilterExpression: 'contains(#error, :error)' } : {}),
+    // failed jobs written before the lower-cased copy existed are matched as they are (AND binds before OR)
+    ...(error !== undefined
+      ? { FilterExpression: 'contains(#errorLower, :errorLower) OR attribute_not_exists(#errorLower) AND contains(#error, :error)' }
+      : {}),
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ScanIndexForward: descending,

@@ -11,7 +11,7 @@ export interface FailedJobFilter {
   readonly since?: number;
   /** Only jobs that failed at or before this time (epoch ms). */
   readonly until?: number;
-  /** Only jobs whose error contains this text, whatever the case of either. */
+  /** Only jobs whose error contains this text, whatever the case of either (in the error's first 4,096 characters). */
   readonly error?: string;
 }
 
