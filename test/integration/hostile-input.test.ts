@@ -651,6 +651,7 @@ it(`answers ${RUNS} generated requests to every route: 2xx when valid, else a 4x
       if (counts(model).failed < 8) await seedFailed(8);
       const expected = expectation(model, req);
       const answer = await send(req);
+      expect(answer.headers['content-type']).toBe('application/json');
       const body = JSON.parse(answer.text);
       expect(answer.status).toBeLessThan(500);
       const row = tally.get(req.route) ?? { ok: 0, rejected: 0 };
