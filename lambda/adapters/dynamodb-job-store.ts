@@ -3,7 +3,6 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DuplicateJobError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
-import { JOB_ID_PATTERN } from '../core/limits';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -194,10 +193,12 @@ const sortKeyRange = (index: IndexKeys, partition: string, { since, until }: Ind
     : [since ?? 0, until ?? Number.MAX_SAFE_INTEGER];
 
 const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,1024}$/;
+/** Any id a job may have been stored with: dots alone were allowed before JOB_ID_PATTERN refused them. */
+const STORED_JOB_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * A cursor, checked in full, as the ExclusiveStartKey of this query: its
- * version, its query digest, the job id (JOB_ID_PATTERN) and a whole-number
+ * version, its query digest, a job id as stored and a whole-number
  * sort key within the query's range, in the one spelling encodeCursor gives.
  * The index partition and the table keys are rebuilt from these, never taken
  * from the caller.
@@ -220,7 +221,7 @@ const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range
     k.v === CURSOR_VERSION &&
     k.q === digest &&
     typeof k.id === 'string' &&
-    JOB_ID_PATTERN.test(k.id) &&
+    STORED_JOB_ID.test(k.id) &&
     Number.isSafeInteger(k.at) &&
     (k.at as number) >= low &&
     (k.at as number) <= high &&

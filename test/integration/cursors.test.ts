@@ -54,7 +54,7 @@ describe('cursors', () => {
     const forgeries: unknown[] = [
       { ...real, v: 2 },
       { ...real, q: 'A'.repeat(16) },
-      { ...real, id: '..' },
+      { ...real, id: 'a/b' },
       { ...real, id: 'a b' },
       { ...real, id: 'x'.repeat(129) },
       { ...real, id: 7 },

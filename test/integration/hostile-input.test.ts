@@ -186,7 +186,8 @@ const cursorFits = (model: Model, cursor: string, f: Filter): boolean => {
   if (Buffer.from(JSON.stringify(c)).toString('base64url') !== cursor) return false;
   const low = f.until === undefined ? -Number.MAX_SAFE_INTEGER : -f.until;
   const high = f.since === undefined ? 0 : -f.since;
-  return c.v === 1 && c.q === digest && typeof c.id === 'string' && isId(c.id) && isInt(c.at, low, high);
+  // any id a job may have been stored with, dots alone included (older versions took them)
+  return c.v === 1 && c.q === digest && typeof c.id === 'string' && ID.test(c.id) && isInt(c.at, low, high);
 };
 
 // ---------------------------------------------------------------- requests and their expected answers
