@@ -40,6 +40,9 @@ export interface ApiGatewayOptions {
 /** API Gateway refuses larger request bodies. */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 
+/** An HTTP API's limit on the request line and header values together (node's own default is 16 KiB). */
+export const MAX_REQUEST_HEAD_BYTES = 10_240;
+
 export interface RouteMatch {
   readonly route: Route;
   readonly pathParameters?: Record<string, string>;
@@ -90,6 +93,33 @@ export const createRouteMatcher = (routes: readonly Route[]) => {
     }
     return undefined;
   };
+};
+
+const DOT = /^(?:\.|%2e)$/i;
+const DOT_DOT = /^(?:\.|%2e){2}$/i;
+
+/**
+ * Resolve `.` and `..` segments, spelt or percent-encoded, as the URL
+ * standard does (RFC 3986 §5.2.4; WHATWG reads `%2e` as a dot too). Every
+ * client that parses URLs (browsers, fetch, the SDKs, curl without
+ * --path-as-is) sends paths so resolved, so API Gateway routes them so:
+ * `/jobs/details/..` is `/jobs/`, never a job named `..`. An encoded slash
+ * (`%2F`) is not a separator: it stays inside its segment.
+ */
+export const resolveDotSegments = (path: string): string => {
+  const segments = path.split('/');
+  const out: string[] = [];
+  segments.forEach((segment, i) => {
+    const last = i === segments.length - 1;
+    if (DOT.test(segment) || DOT_DOT.test(segment)) {
+      // the leading '' is the root: `..` never climbs above it
+      if (DOT_DOT.test(segment) && out.length > 1) out.pop();
+      if (last) out.push('');
+      return;
+    }
+    out.push(segment);
+  });
+  return out.join('/');
 };
 
 /** `a=1&a=2&b` → `{a: '1,2', b: ''}`, decoded as API Gateway does (`+` is a space). */
@@ -302,6 +332,33 @@ const bearerMatches = (header: string | undefined, apiKey: string): boolean => {
   return match !== null && timingSafeEqual(digest(match[1]!), digest(apiKey));
 };
 
+/**
+ * What to answer a request node's parser gave up on, before any handler saw
+ * it: its head too large (the request line alone: 414, else 431), a timeout,
+ * or anything else malformed (400).
+ */
+export const clientErrorResponse = (error: NodeJS.ErrnoException & { rawPacket?: Buffer }): HttpResponse & { reason: string } => {
+  const answer = (statusCode: number, reason: string, message: string, code: string) => ({
+    ...errorResponse(statusCode, message, code),
+    reason,
+  });
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    const lineEnd = error.rawPacket?.indexOf('\r\n') ?? -1;
+    return lineEnd === -1 || lineEnd >= MAX_REQUEST_HEAD_BYTES
+      ? answer(414, 'URI Too Long', `The request URL is longer than ${MAX_REQUEST_HEAD_BYTES} bytes, API Gateway's limit.`, 'URI_TOO_LONG')
+      : answer(
+          431,
+          'Request Header Fields Too Large',
+          `The request line and headers are larger than ${MAX_REQUEST_HEAD_BYTES} bytes together, API Gateway's limit.`,
+          'HEADERS_TOO_LARGE',
+        );
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT' || error.code === 'ERR_HTTP_HEADERS_TIMEOUT') {
+    return answer(408, 'Request Timeout', 'The request did not arrive in time; send it again.', 'REQUEST_TIMEOUT');
+  }
+  return answer(400, 'Bad Request', 'The request is not well-formed HTTP/1.1 and could not be read.', 'BAD_REQUEST');
+};
+
 /** The HTTP server; the caller listens on it and closes it. */
 export const createApiGateway = (options: ApiGatewayOptions): Server => {
   const matchRoute = createRouteMatcher(options.routes);
@@ -319,7 +376,8 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
         'UNAUTHORIZED',
       );
     }
-    const path = url.split('?')[0]!;
+    const queryStart = url.indexOf('?');
+    const path = resolveDotSegments(queryStart === -1 ? url : url.slice(0, queryStart));
     const match = matchRoute(method, path);
     if (!match) {
       req.resume();
@@ -345,7 +403,7 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
     const handler = options.handlers.get(match.route.handler);
     if (!handler) throw new Error(`No handler loaded for ${routeKey(match.route)} (${match.route.handler})`);
     const event = toEvent(
-      { method, url, headers: req.headersDistinct, body, sourceIp: sourceIpOf(req), protocol: `HTTP/${req.httpVersion}` },
+      { method, url: queryStart === -1 ? path : path + url.slice(queryStart), headers: req.headersDistinct, body, sourceIp: sourceIpOf(req), protocol: `HTTP/${req.httpVersion}` },
       match,
       requestId,
       timeEpoch,
@@ -358,7 +416,7 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
     }
   };
 
-  return createServer((req, res) => {
+  const server = createServer({ maxHeaderSize: MAX_REQUEST_HEAD_BYTES }, (req, res) => {
     const requestId = newRequestId();
     respond(req, requestId, Date.now())
       .catch((error: unknown) => {
@@ -368,4 +426,18 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
       .then((response) => write(res, requestId, response))
       .catch((error: unknown) => logError(formatError(error)));
   });
+  // node's default answer to what it cannot parse is a bare 400 with no body: answer JSON, as everywhere else
+  server.on('clientError', (error: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const response = clientErrorResponse(error);
+    const head =
+      `HTTP/1.1 ${response.statusCode} ${response.reason}\r\n` +
+      `content-type: application/json\r\ncontent-length: ${response.body.length}\r\n` +
+      `apigw-requestid: ${newRequestId()}\r\nconnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head), response.body]));
+  });
+  return server;
 };

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
@@ -34,6 +35,21 @@ const failedSortKey = (failedAt: number) => -failedAt;
 const isDescending = (index: IndexKeys, partition: string) =>
   index.name === failedByNameIndex.name || (index.name === stateIndex.name && partition === stateKey('failed'));
 
+/**
+ * A failed job's error, lower-cased, for the error filter: DynamoDB's
+ * `contains` is case-sensitive, and filtering in the function instead would
+ * bring every item of the partition out of DynamoDB to count them. Cut to
+ * the first characters a search looks in, so the copy stays small beside the
+ * item's 400 KB (the error itself has its own budget).
+ */
+export const ERROR_SEARCH_CHARS = 4096;
+const ERROR_LOWER = 'errorLower';
+const searchable = (error: string): string => {
+  const cut = error.slice(0, ERROR_SEARCH_CHARS);
+  // a cut between the halves of a surrogate pair would leave half a character, which has no UTF-8 form
+  return (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).toLowerCase();
+};
+
 // data and returnValue are kept as JSON text: any JSON value round-trips
 // exactly, whatever DynamoDB thinks of empty map keys or deep nesting.
 // Built by assignment after one spread: an object literal that spreads an
@@ -49,6 +65,7 @@ export const toItem = (job: Job, retentionMs: number): Record<string, unknown> =
   item[stateIndex.sortKey] = failed ? failedSortKey(changedAt) : changedAt;
   item[failedByNameIndex.partitionKey] = failed ? failedNameKey(job.name) : undefined;
   item[failedByNameIndex.sortKey] = failed ? failedSortKey(changedAt) : undefined;
+  item[ERROR_LOWER] = failed && job.error !== undefined ? searchable(job.error) : undefined;
   item[timeToLiveAttribute] =
     job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
   return item;
@@ -63,6 +80,7 @@ const ITEM_ONLY = new Set<string>([
   failedByNameIndex.partitionKey,
   failedByNameIndex.sortKey,
   timeToLiveAttribute,
+  ERROR_LOWER,
   'data',
   'returnValue',
 ]);
@@ -140,30 +158,76 @@ export const changesBetween = (
   };
 };
 
-const encodeCursor = (key: Document | undefined): string | undefined =>
-  key ? Buffer.from(JSON.stringify(key)).toString('base64url') : undefined;
+type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string };
 
-const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
+/** Where a page ended: the last job it took, as that job's id and its sort key in the index read. */
+interface CursorKey {
+  readonly id: string;
+  readonly at: number;
+}
 
-/** A cursor is the last key of a page of one index, for one partition of it: anything else is refused. */
-const decodeCursor = (cursor: string, index: IndexKeys, partition: string): Record<string, unknown> => {
-  let key: unknown;
+const CURSOR_VERSION = 1;
+const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged, with the same filters';
+
+/**
+ * What a cursor is bound to: the index, its partition (the listing and the
+ * name filter) and the other filters. A cursor carries this digest, so one
+ * reused with other filters is refused rather than read as a position in a
+ * query it was never part of. No secret is needed: a forger who computes the
+ * digest can only name a well-formed position of this very query, which
+ * {@link decodeCursor} checks in full.
+ */
+const queryDigest = (index: IndexKeys, partition: string, { since, until, error }: IndexRange): string =>
+  createHash('sha256')
+    .update(JSON.stringify([index.name, partition, since ?? null, until ?? null, error ?? null]))
+    .digest('base64url')
+    .slice(0, 16);
+
+const encodeCursor = (digest: string, key: CursorKey): string =>
+  Buffer.from(JSON.stringify({ v: CURSOR_VERSION, q: digest, id: key.id, at: key.at })).toString('base64url');
+
+/** The range of sort keys the query reads: a cursor's position must lie in it. */
+const sortKeyRange = (index: IndexKeys, partition: string, { since, until }: IndexRange): [number, number] =>
+  isDescending(index, partition)
+    ? [until === undefined ? -Number.MAX_SAFE_INTEGER : failedSortKey(until), since === undefined ? 0 : failedSortKey(since)]
+    : [since ?? 0, until ?? Number.MAX_SAFE_INTEGER];
+
+const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,1024}$/;
+/** Any id a job may have been stored with: dots alone were allowed before JOB_ID_PATTERN refused them. */
+const STORED_JOB_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * A cursor, checked in full, as the ExclusiveStartKey of this query: its
+ * version, its query digest, a job id as stored and a whole-number
+ * sort key within the query's range, in the one spelling encodeCursor gives.
+ * The index partition and the table keys are rebuilt from these, never taken
+ * from the caller.
+ */
+const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range: IndexRange): Record<string, unknown> => {
+  if (!CURSOR_TEXT.test(cursor)) throw new ValidationError(BAD_CURSOR);
+  let parsed: unknown;
   try {
-    key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
     throw new ValidationError(BAD_CURSOR);
   }
-  const k = key as Record<string, unknown>;
+  const k = parsed as Record<string, unknown>;
+  const digest = queryDigest(index, partition, range);
+  const [low, high] = sortKeyRange(index, partition, range);
   const valid =
     typeof k === 'object' &&
     k !== null &&
-    Object.keys(k).length === 4 &&
-    typeof k[PK] === 'string' &&
-    typeof k[SK] === 'string' &&
-    k[index.partitionKey] === partition &&
-    typeof k[index.sortKey] === 'number';
+    !Array.isArray(k) &&
+    k.v === CURSOR_VERSION &&
+    k.q === digest &&
+    typeof k.id === 'string' &&
+    STORED_JOB_ID.test(k.id) &&
+    Number.isSafeInteger(k.at) &&
+    (k.at as number) >= low &&
+    (k.at as number) <= high &&
+    encodeCursor(digest, { id: k.id, at: k.at as number }) === cursor;
   if (!valid) throw new ValidationError(BAD_CURSOR);
-  return k;
+  return { ...jobKey(k.id as string), [index.partitionKey]: partition, [index.sortKey]: k.at };
 };
 
 /**
@@ -174,7 +238,7 @@ const indexQuery = (
   tableName: string,
   index: IndexKeys,
   partition: string,
-  { since, until, error }: { since?: number; until?: number; error?: string },
+  { since, until, error }: IndexRange,
 ) => {
   const names: Record<string, string> = { '#pk': index.partitionKey };
   const values: Record<string, unknown> = { ':pk': partition };
@@ -182,24 +246,23 @@ const indexQuery = (
   let keyCondition = '#pk = :pk';
   if (since !== undefined || until !== undefined) {
     names['#sk'] = index.sortKey;
-    if (descending) {
-      values[':low'] = until === undefined ? -Number.MAX_SAFE_INTEGER : failedSortKey(until);
-      values[':high'] = since === undefined ? 0 : failedSortKey(since);
-    } else {
-      values[':low'] = since ?? 0;
-      values[':high'] = until ?? Number.MAX_SAFE_INTEGER;
-    }
+    [values[':low'], values[':high']] = sortKeyRange(index, partition, { since, until });
     keyCondition += ' AND #sk BETWEEN :low AND :high';
   }
   if (error !== undefined) {
     names['#error'] = 'error';
+    names['#errorLower'] = ERROR_LOWER;
     values[':error'] = error;
+    values[':errorLower'] = error.toLowerCase();
   }
   return {
     TableName: tableName,
     IndexName: index.name,
     KeyConditionExpression: keyCondition,
-    ...(error !== undefined ? { FilterExpression: 'contains(#error, :error)' } : {}),
+    // failed jobs written before the lower-cased copy existed are matched as they are (AND binds before OR)
+    ...(error !== undefined
+      ? { FilterExpression: 'contains(#errorLower, :errorLower) OR attribute_not_exists(#errorLower) AND contains(#error, :error)' }
+      : {}),
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ScanIndexForward: descending,
@@ -210,7 +273,20 @@ const indexQuery = (
 interface Projection<T> {
   readonly attributes?: readonly string[];
   readonly map: (item: Record<string, unknown>) => T;
+  /** Cut a page before its items, as the response carries them, pass this many bytes. @default no cut */
+  readonly maxPageBytes?: number;
 }
+
+/**
+ * A listing's page leaves Lambda as the JSON text of an array inside the
+ * JSON of the function's result: Lambda refuses results over 6 MB, counted
+ * with the body escaped once more (each quote and backslash twice). Pages
+ * stop before 5 MB so counted, whatever the size of the jobs' data.
+ */
+export const MAX_PAGE_BYTES = 5_000_000;
+
+/** An item's bytes in the page as Lambda returns it, its separating comma included. */
+const bytesInResponse = (item: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(item))) - 2 + 1;
 
 const WHOLE_JOB: Projection<Job> = { map: fromItem };
 
@@ -225,6 +301,7 @@ const SUMMARY: Projection<FailedJobSummary> = {
     attempts: item.attempts as number,
     maxAttempts: item.maxAttempts as number,
   }),
+  maxPageBytes: MAX_PAGE_BYTES,
 };
 
 const describeRefusal = (error: unknown): string =>
@@ -416,30 +493,48 @@ export class DynamoDbJobStore implements JobStore {
     partition: string,
     limit: number,
     cursor: string | undefined,
-    range: { since?: number; until?: number; error?: string },
+    range: IndexRange,
     projection: Projection<T> = WHOLE_JOB as unknown as Projection<T>,
   ): Promise<Page<T>> {
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition);
+    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition, range);
     const items: T[] = [];
     const query = indexQuery(this.tableName, index, partition, range);
-    if (projection.attributes) {
-      projection.attributes.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
-    }
+    // the index's sort key comes back too: a page cut by bytes ends at its last item's key
+    const attributes = projection.attributes && [...new Set([...projection.attributes, 'id', index.sortKey])];
+    attributes?.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
+    const maxBytes = projection.maxPageBytes ?? Number.POSITIVE_INFINITY;
+    let bytes = 2; // the array's brackets
+    let lastTaken: Record<string, unknown> | undefined;
+    let cut = false;
     try {
       do {
         const page = await this.db.query({
           ...query,
-          ...(projection.attributes ? { ProjectionExpression: projection.attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
+          ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
           Limit: limit - items.length,
           ExclusiveStartKey: startKey,
         });
-        items.push(...page.Items.map(projection.map));
         startKey = page.LastEvaluatedKey;
-      } while (startKey && items.length < limit);
+        for (const item of page.Items) {
+          const mapped = projection.map(item);
+          if (Number.isFinite(maxBytes)) {
+            bytes += bytesInResponse(mapped);
+            // one item always fits (data is far under the cut), so every page moves on
+            cut = items.length > 0 && bytes > maxBytes;
+            if (cut) break;
+          }
+          items.push(mapped);
+          lastTaken = item;
+        }
+      } while (!cut && startKey && items.length < limit);
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
-    return { items, cursor: encodeCursor(startKey) };
+    // cut short, the page continues after the last job it took, not after the last DynamoDB read
+    const next = cut
+      ? { id: lastTaken!.id as string, at: lastTaken![index.sortKey] as number }
+      : startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
+    return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
   }
 
   async countByState(): Promise<Record<JobState, number>> {

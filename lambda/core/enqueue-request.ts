@@ -43,7 +43,7 @@ const enqueueSchema = z.strictObject(
             .optional(),
           jobId: z
             .string({ error: 'opts.jobId must be a string of 1-128 characters from A-Za-z0-9._:-' })
-            .regex(JOB_ID_PATTERN, { error: 'opts.jobId must be 1-128 characters from A-Za-z0-9._:-' })
+            .regex(JOB_ID_PATTERN, { error: 'opts.jobId must be 1-128 characters from A-Za-z0-9._:-, not dots alone' })
             .optional(),
         },
         { error: 'opts must be an object' },

@@ -49,4 +49,5 @@ export const LIMITS = {
 
 /** Job names and ids: 1–128 of these characters. */
 export const NAME_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
-export const JOB_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Not dots alone: a URL rewrites `/jobs/details/..` to `/jobs/`, so such a job could never be named in a path. */
+export const JOB_ID_PATTERN = /^(?!\.+$)[A-Za-z0-9._:-]{1,128}$/;

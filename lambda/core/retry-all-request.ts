@@ -1,34 +1,46 @@
 import { z } from 'zod';
 import { ValidationError } from './errors';
 import { describeIssues } from './enqueue-request';
-import { checkTimeRange, failedJobFilterShape, type FailedJobFilter } from './failed-job-filter';
+import {
+  checkTimeRange,
+  definedOnly,
+  failedJobFilterBodyShape,
+  failedJobFilterQueryShape,
+  queryInteger,
+  type FailedJobFilter,
+} from './failed-job-filter';
 
-/** `true`/`false` as JSON booleans or as query-string text. */
-const flag = (field: string) =>
-  z
-    .union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')], {
-      error: `${field} must be true or false`,
-    })
-    .optional();
+const LIMIT_MESSAGE = 'limit must be a whole number of jobs, 1 or more';
+const RATE_MESSAGE = 'maxPerSecond must be a whole number from 1 to 10000';
 
-const retryAllSchema = z.strictObject(
+const limit = z.int({ error: LIMIT_MESSAGE }).min(1, { error: LIMIT_MESSAGE });
+const maxPerSecond = z.int({ error: RATE_MESSAGE }).min(1, { error: RATE_MESSAGE }).max(10_000, { error: RATE_MESSAGE });
+const flagMessage = (field: string) => `${field} must be true or false`;
+
+const FIELDS = '"name", "since", "until", "error", "limit", "dryRun", "async", "maxPerSecond"';
+
+/** The options as a query string gives them: text, read strictly. */
+const querySchema = z.strictObject(
   {
-    ...failedJobFilterShape,
-    limit: z.coerce
-      .number({ error: 'limit must be a whole number of jobs, 1 or more' })
-      .int({ error: 'limit must be a whole number of jobs, 1 or more' })
-      .min(1, { error: 'limit must be a whole number of jobs, 1 or more' })
-      .optional(),
-    dryRun: flag('dryRun'),
-    async: flag('async'),
-    maxPerSecond: z.coerce
-      .number({ error: 'maxPerSecond must be a whole number from 1 to 10000' })
-      .int({ error: 'maxPerSecond must be a whole number from 1 to 10000' })
-      .min(1, { error: 'maxPerSecond must be a whole number from 1 to 10000' })
-      .max(10_000, { error: 'maxPerSecond must be a whole number from 1 to 10000' })
-      .optional(),
+    ...failedJobFilterQueryShape,
+    limit: queryInteger(LIMIT_MESSAGE, limit).optional(),
+    dryRun: z.enum(['true', 'false'], { error: flagMessage('dryRun') }).transform((v) => v === 'true').optional(),
+    async: z.enum(['true', 'false'], { error: flagMessage('async') }).transform((v) => v === 'true').optional(),
+    maxPerSecond: queryInteger(RATE_MESSAGE, maxPerSecond).optional(),
   },
-  { error: 'The body must be a JSON object of filters: {"name", "since", "until", "error", "limit", "dryRun", "async", "maxPerSecond"}' },
+  { error: `The query string takes ${FIELDS}` },
+);
+
+/** The options as a JSON body gives them: numbers as JSON numbers, flags as JSON booleans. */
+const bodySchema = z.strictObject(
+  {
+    ...failedJobFilterBodyShape,
+    limit: limit.optional(),
+    dryRun: z.boolean({ error: flagMessage('dryRun') }).optional(),
+    async: z.boolean({ error: flagMessage('async') }).optional(),
+    maxPerSecond: maxPerSecond.optional(),
+  },
+  { error: `The body must be a JSON object of filters: {${FIELDS}}` },
 );
 
 export interface RetryAllRequest {
@@ -41,15 +53,20 @@ export interface RetryAllRequest {
   readonly maxPerSecond?: number;
 }
 
+const parse = <T>(schema: z.ZodType<T>, input: unknown): T => {
+  const parsed = schema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
+  return parsed.data;
+};
+
 /** Options from the query string and the JSON body together; the body wins where both say something. */
 export const parseRetryAllRequest = (query: Record<string, unknown>, body: unknown): RetryAllRequest => {
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
     throw new ValidationError('The body must be a JSON object of filters, or empty');
   }
-  const parsed = retryAllSchema.safeParse({ ...query, ...(body as object | undefined) });
-  if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
-  const { limit, dryRun = false, async = false, maxPerSecond, ...rest } = parsed.data;
-  const filter = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as FailedJobFilter;
+  const merged = { ...definedOnly(parse(querySchema, query)), ...definedOnly(parse(bodySchema, body ?? {})) };
+  const { limit: cap, dryRun = false, async = false, maxPerSecond: rate, ...rest } = merged;
+  const filter: FailedJobFilter = rest;
   checkTimeRange(filter);
-  return { filter, limit, dryRun, async, maxPerSecond };
+  return { filter, limit: cap, dryRun, async, maxPerSecond: rate };
 };

@@ -1,5 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { z } from 'zod';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
+import { queryInteger } from '../core/failed-job-filter';
+import { checkJsonText } from '../core/json-text';
 import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
 import { services } from '../adapters/services';
 import { logger } from './logger';
@@ -43,17 +46,20 @@ export const parseJsonBody = (event: HttpEvent): unknown => {
     throw new ValidationError('The request body is empty; send a JSON object');
   }
   const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (error) {
     throw new InvalidJsonError(`The request body is not valid JSON: ${(error as Error).message}`);
   }
+  checkJsonText(text);
+  return body;
 };
 
 export const jobIdParam = (event: HttpEvent): string => {
   const jobId = event.pathParameters?.jobId ?? '';
   if (!JOB_ID_PATTERN.test(jobId)) {
-    throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-');
+    throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-, not dots alone');
   }
   return jobId;
 };
@@ -66,12 +72,44 @@ export const taskIdParam = (event: HttpEvent): string => {
   return taskId;
 };
 
-export const limitParam = (event: HttpEvent): number => {
-  const raw = event.queryStringParameters?.limit;
-  if (raw === undefined) return LIMITS.defaultListLimit;
-  const limit = Number(raw);
-  if (!/^\d+$/.test(raw) || limit < 1 || limit > LIMITS.maxListLimit) {
-    throw new ValidationError(`limit must be a whole number from 1 to ${LIMITS.maxListLimit}, got '${raw}'`);
+/**
+ * The query string's parameters. API Gateway joins a repeated key's values
+ * with commas (`a=1&a=2` → `a: '1,2'`), which no parameter here means: a key
+ * given twice is refused instead of read as one value the caller never wrote.
+ */
+export const queryParams = (event: HttpEvent): Record<string, string> => {
+  const raw = event.rawQueryString ?? '';
+  const seen = new Set<string>();
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    let name = key;
+    try {
+      name = decodeURIComponent(key.replaceAll('+', ' '));
+    } catch {
+      // left as sent: it still names the parameter in the sentence below
+    }
+    if (seen.has(name)) throw new ValidationError(`The query parameter ${name} is given more than once; give it once`);
+    seen.add(name);
   }
-  return limit;
+  // payload 1.0 (the REST API) lists a repeated key's values instead
+  const multi = (event as { multiValueQueryStringParameters?: Record<string, string[] | undefined> | null })
+    .multiValueQueryStringParameters;
+  const repeated = Object.entries(multi ?? {}).find(([, values]) => (values?.length ?? 0) > 1);
+  if (repeated) throw new ValidationError(`The query parameter ${repeated[0]} is given more than once; give it once`);
+  return (event.queryStringParameters ?? {}) as Record<string, string>;
+};
+
+const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${LIMITS.maxListLimit}`;
+const limitSchema = queryInteger(
+  LIMIT_MESSAGE,
+  z.int({ error: LIMIT_MESSAGE }).min(1, { error: LIMIT_MESSAGE }).max(LIMITS.maxListLimit, { error: LIMIT_MESSAGE }),
+);
+
+export const limitParam = (query: Record<string, string>): number => {
+  const raw = query.limit;
+  if (raw === undefined) return LIMITS.defaultListLimit;
+  if (!limitSchema.safeParse(raw).success) throw new ValidationError(`${LIMIT_MESSAGE}, got '${raw}'`);
+  return Number(raw);
 };

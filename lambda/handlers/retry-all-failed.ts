@@ -2,7 +2,7 @@ import { retryAllFailedJobs } from '../core/retry-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { startRetryTask } from '../core/run-retry-task';
 import { services } from '../adapters/services';
-import { httpHandler, json, parseJsonBody } from './http';
+import { httpHandler, json, parseJsonBody, queryParams } from './http';
 
 const { store, queue, tasks, taskQueue } = services();
 
@@ -11,7 +11,7 @@ export const SYNC_RETRY_LIMIT = 1000;
 
 export const handler = httpHandler(async (event) => {
   const body = event.body ? parseJsonBody(event) : undefined;
-  const request = parseRetryAllRequest(event.queryStringParameters ?? {}, body);
+  const request = parseRetryAllRequest(queryParams(event), body);
   const cap = request.limit ?? Number.POSITIVE_INFINITY;
   const matching = await store.countFailed(request.filter, request.async || request.dryRun ? undefined : SYNC_RETRY_LIMIT + 1);
   if (request.dryRun) {

@@ -1,4 +1,5 @@
-import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
 import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
@@ -38,6 +39,22 @@ describe('GET /jobs/failed filters', () => {
   it('lists by error text, with name and window together', async () => {
     expect(ids(await h.request('GET', '/jobs/failed?error=ECONNRESET'))).toEqual(['f09', 'f06', 'f03', 'f00']);
     expect(ids(await h.request('GET', `/jobs/failed?error=ECONNRESET&name=demo.flaky&since=${T + 60_000}`))).toEqual(['f06']);
+  });
+
+  it('matches the error text whatever the case of either', async () => {
+    expect(ids(await h.request('GET', '/jobs/failed?error=econnreset'))).toEqual(['f09', 'f06', 'f03', 'f00']);
+    expect(ids(await h.request('GET', '/jobs/failed?error=CARD%20DECLINED&name=email.send&limit=2'))).toEqual(['f11', 'f07']);
+    expect((await h.request('POST', '/jobs/retry-all-failed', { error: 'EconnReset', dryRun: true })).body.total).toBe(4);
+  });
+
+  it('still matches, as written, the error of a failed job stored before the lower-cased copy', async () => {
+    const doc = DynamoDBDocumentClient.from(h.dynamodb);
+    await doc.send(new UpdateCommand({ TableName: h.tableName, Key: jobKey('f00'), UpdateExpression: 'REMOVE errorLower' }));
+    expect(ids(await h.request('GET', '/jobs/failed?error=ECONNRESET'))).toEqual(['f09', 'f06', 'f03', 'f00']);
+    expect(ids(await h.request('GET', '/jobs/failed?error=econnreset'))).toEqual(['f09', 'f06', 'f03']);
+    await doc.send(
+      new UpdateCommand({ TableName: h.tableName, Key: jobKey('f00'), UpdateExpression: 'SET errorLower = :e', ExpressionAttributeValues: { ':e': 'econnreset talking to smtp' } }),
+    );
   });
 
   it('pages a filtered list with the cursor, full pages even when the error filter skips items', async () => {

@@ -97,7 +97,7 @@ export class MemoryJobStore implements JobStore {
           (filter.name === undefined || job.name === filter.name) &&
           (filter.since === undefined || stateChangedAt(job) >= filter.since) &&
           (filter.until === undefined || stateChangedAt(job) <= filter.until) &&
-          (filter.error === undefined || (job.error ?? '').includes(filter.error)),
+          (filter.error === undefined || (job.error ?? '').toLowerCase().includes(filter.error.toLowerCase())),
       )
       .sort(newestFirst);
   }
