@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
+import { BUDGETS } from '../core/limits';
 import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
@@ -38,16 +39,17 @@ const isDescending = (index: IndexKeys, partition: string) =>
 /**
  * A failed job's error, lower-cased, for the error filter: DynamoDB's
  * `contains` is case-sensitive, and filtering in the function instead would
- * bring every item of the partition out of DynamoDB to count them. Cut to
- * the first characters a search looks in, so the copy stays small beside the
- * item's 400 KB (the error itself has its own budget).
+ * bring every item of the partition out of DynamoDB to count them. Lower
+ * case can take more bytes than the error (U+0130 becomes two characters),
+ * so the copy is cut to the error's own budget, between characters.
  */
-export const ERROR_SEARCH_CHARS = 4096;
 const ERROR_LOWER = 'errorLower';
 const searchable = (error: string): string => {
-  const cut = error.slice(0, ERROR_SEARCH_CHARS);
-  // a cut between the halves of a surrogate pair would leave half a character, which has no UTF-8 form
-  return (/[\uD800-\uDBFF]$/.test(cut) ? cut.slice(0, -1) : cut).toLowerCase();
+  const lower = Buffer.from(error.toLowerCase(), 'utf8');
+  let end = Math.min(lower.length, BUDGETS.errorBytes);
+  // never keep part of a character: step back off its continuation bytes (10xxxxxx)
+  while (end < lower.length && end > 0 && (lower[end] & 0xc0) === 0x80) end--;
+  return lower.subarray(0, end).toString('utf8');
 };
 
 // data and returnValue are kept as JSON text: any JSON value round-trips

@@ -13,9 +13,11 @@
  *   history         59,510   100 entries of at most 595 bytes: an error cut
  *                            to 512 bytes, four numbers, an outcome, names
  *   retries          9,210   100 entries of at most 92 bytes (with a task's id)
+ *   errorLower       4,106   the error lower-cased for the error filter, cut
+ *                            to the error's budget (failed jobs only)
  *   the rest           856   id and name (128 each), opts, times, index keys
  *   ─────────────────────────
- *                   319,462   90,138 bytes (22 %) under the limit
+ *                   323,568   86,032 bytes (21 %) under the limit
  *
  * Data and returnValue take the most, as they are what a job is for; the
  * margin leaves room for a field added later and for numbers DynamoDB sizes

@@ -62,15 +62,29 @@ describe('a job item at every budget', () => {
     const job = worstCase();
     const item = marshall(toItem(job, 7 * 24 * 3600_000), { removeUndefinedValues: true });
     const size = itemSize(item);
-    // 319,462 bytes at the time of writing: the sum in limits.ts
+    // 323,568 bytes at the time of writing: the sum in limits.ts
     expect(size).toBeLessThan(MAX_ITEM_BYTES - 64 * 1024);
     const parts = {
       history: itemSize({ history: item.history }),
       retries: itemSize({ retries: item.retries }),
-      rest: itemSize(Object.fromEntries(Object.entries(item).filter(([k]) => !['data', 'returnValue', 'error', 'stacktrace', 'history', 'retries'].includes(k)))),
+      errorLower: itemSize({ errorLower: item.errorLower }),
+      rest: itemSize(Object.fromEntries(Object.entries(item).filter(([k]) => !['data', 'returnValue', 'error', 'stacktrace', 'history', 'retries', 'errorLower'].includes(k)))),
     };
     expect(parts.history).toBeLessThan(64 * 1024);
     expect(parts.retries).toBeLessThan(10 * 1024);
+    expect(parts.errorLower).toBeLessThanOrEqual(BUDGETS.errorBytes + 'errorLower'.length);
     expect(parts.rest).toBeLessThan(2 * 1024);
+  });
+});
+
+describe("a failed job's lower-cased error, kept for the error filter", () => {
+  it('stays within the error budget when lower case takes more bytes', () => {
+    // U+0130 (2 bytes) lower-cases to 'i' and a combining dot (3 bytes)
+    const error = '\u0130'.repeat(BUDGETS.errorBytes / 2);
+    const item = toItem({ ...worstCase(), error }, 0);
+    const lower = item.errorLower as string;
+    expect(Buffer.byteLength(lower)).toBeLessThanOrEqual(BUDGETS.errorBytes);
+    expect(error.toLowerCase().startsWith(lower)).toBe(true);
+    expect(lower.length).toBeGreaterThan(0);
   });
 });
