@@ -1,36 +1,20 @@
-import { once } from 'node:events';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { createTableInput } from '../../lambda/adapters/table-schema';
+import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { COUNT_ITEM_SIZES_IN_UTF8 } from '../../local/dynalite-item-sizes';
 import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
+import { startInProcessDynalite, type InProcessDynalite } from '../support/in-process-dynalite';
 
 // dynalite as the local runtime's dynalite thread runs it, in this process and in memory
 
 const TABLE = 'jobs';
-let server: Server;
+let dynamo: InProcessDynalite;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  new Function('require', `return ${COUNT_ITEM_SIZES_IN_UTF8}`)(require)(require.resolve('dynalite'));
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: unknown) => Server;
-  server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-  });
-  await client.send(new CreateTableCommand(createTableInput(TABLE)));
+  dynamo = await startInProcessDynalite(TABLE, { patches: [COUNT_ITEM_SIZES_IN_UTF8] });
+  client = dynamo.client;
 });
 
-afterAll(async () => {
-  client?.destroy();
-  await new Promise((resolve) => server?.close(resolve));
-});
+afterAll(() => dynamo?.stop());
 
 const key = (id: string) => ({ pk: { S: `JOB#${id}` }, sk: { S: 'JOB' } });
 /** An item of exactly `bytes` as DynamoDB counts them, its padding in `char`. */

@@ -1,22 +1,19 @@
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import {
   ConditionalCheckFailedException,
-  CreateTableCommand,
   DeleteItemCommand,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
   QueryCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { createTableInput, JOB_TABLE } from '../../lambda/adapters/table-schema';
+import { JOB_TABLE } from '../../lambda/adapters/table-schema';
 import { WRITE_ITEMS_WITH_THEIR_INDEXES } from '../../local/level-batches';
 import { CLOSE_LEVEL_ITERATORS } from '../../local/level-iterators';
+import { startInProcessDynalite, type InProcessDynalite } from '../support/in-process-dynalite';
 
 // dynalite as the local runtime's dynalite thread runs it, in this process, its LevelDB writes recorded
 
@@ -39,15 +36,10 @@ const describeOperation = (type: string, key: string) =>
   `${type} ${key.split('~').slice(0, key.startsWith('item-') ? 1 : 3).join('~')}`;
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'requeue-batches-'));
-let server: Server;
+let dynamo: InProcessDynalite;
 let client: DynamoDBClient;
 
-beforeAll(async () => {
-  // as the dynalite thread does before it loads dynalite
-  const dynalitePath = require.resolve('dynalite');
-  for (const patch of [CLOSE_LEVEL_ITERATORS, WRITE_ITEMS_WITH_THEIR_INDEXES]) {
-    new Function('require', `return ${patch}`)(require)(dynalitePath);
-  }
+const recordLevelWrites = () => {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const dbModule = require('dynalite/db') as { create: (options: unknown) => { db: MainDb } };
   const create = dbModule.create;
@@ -65,22 +57,20 @@ beforeAll(async () => {
     };
     return store;
   };
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: unknown) => Server;
-  server = dynalite({ path: dir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  client = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+};
+
+beforeAll(async () => {
+  // as the dynalite thread does before it loads dynalite
+  dynamo = await startInProcessDynalite(TABLE, {
+    path: dir,
+    patches: [CLOSE_LEVEL_ITERATORS, WRITE_ITEMS_WITH_THEIR_INDEXES],
+    beforeStart: recordLevelWrites,
   });
-  await client.send(new CreateTableCommand(createTableInput(TABLE)));
+  client = dynamo.client;
 });
 
 afterAll(async () => {
-  client?.destroy();
-  await new Promise((resolve) => server?.close(resolve));
+  await dynamo?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,30 +1,13 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
 import { toItem } from '../../lambda/adapters/dynamodb-job-store';
-import { enqueueJob } from '../../lambda/core/enqueue-job';
-import { processJobMessage, type WorkerDeps } from '../../lambda/core/process-job-message';
-import { Clock, MemoryJobQueue, MemoryJobStore } from '../support/memory-adapters';
-
-const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+import { processJobMessage } from '../../lambda/core/process-job-message';
+import { memoryWorker } from '../support/memory-worker';
 
 /** Run one job through the worker core with `processor`, on a job allowed several attempts. */
 const runOnce = async (processor: () => Promise<unknown>) => {
-  const clock = new Clock();
-  const store = new MemoryJobStore();
-  const queue = new MemoryJobQueue(clock, 30_000);
   const calls = jest.fn(processor);
-  const deps: WorkerDeps = {
-    store,
-    queue,
-    log: quiet,
-    leaseMs: 30_000,
-    defaultTimeoutMs: 10_000,
-    now: clock.now,
-    findProcessor: () => calls,
-  };
-  const job = await enqueueJob(
-    { store, queue, now: clock.now },
-    { name: 'p', data: null, opts: { attempts: 3, backoff: { type: 'fixed', delay: 0 }, delay: 0 } },
-  );
+  const { store, deps, enqueue } = memoryWorker(calls);
+  const job = await enqueue({ attempts: 3 });
   await processJobMessage(deps, JSON.stringify({ jobId: job.id, generation: 0 }));
   return { job: (await store.get(job.id))!, calls };
 };

@@ -2,32 +2,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailableError, JobWriteRefusedError } from '../../lambda/core/errors';
 import type { Job } from '../../lambda/core/job';
 import type { Expectation } from '../../lambda/core/transitions';
-import { enqueueJob } from '../../lambda/core/enqueue-job';
-import { processJobMessage, type WorkerDeps } from '../../lambda/core/process-job-message';
-import { Clock, MemoryJobQueue, MemoryJobStore } from '../support/memory-adapters';
+import { processJobMessage } from '../../lambda/core/process-job-message';
+import { MemoryJobStore } from '../support/memory-adapters';
+import { memoryWorker } from '../support/memory-worker';
 
 const quiet = { info: () => undefined, warn: jest.fn(), error: () => undefined };
 
-const setup = (processor: () => Promise<unknown>) => {
-  const clock = new Clock();
-  const store = new MemoryJobStore();
-  const queue = new MemoryJobQueue(clock, 30_000);
-  const deps: WorkerDeps = {
-    store,
-    queue,
-    log: quiet,
-    leaseMs: 30_000,
-    defaultTimeoutMs: 10_000,
-    now: clock.now,
-    findProcessor: () => processor,
-  };
-  const enqueue = (opts: Partial<{ attempts: number; timeout: number }> = {}) =>
-    enqueueJob(
-      { store, queue, now: clock.now },
-      { name: 'p', data: null, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0, ...opts } },
-    );
-  return { clock, store, queue, deps, enqueue };
-};
+const setup = (processor: (...args: never[]) => Promise<unknown>) => memoryWorker(processor, { log: quiet });
 
 describe('processJobMessage', () => {
   it('says so when the worker, not opts.timeout, cut an execution short', async () => {
@@ -92,17 +73,15 @@ describe('recording an outcome the store will not take', () => {
   }
 
   const run = async (errors: Error[], processor: () => Promise<unknown>, remainingMs = 60_000) => {
-    const clock = new Clock();
-    const store = new RefusingStore(errors);
-    const queue = new MemoryJobQueue(clock, 30_000);
     const log = { info: jest.fn(), warn: jest.fn(), error: jest.fn() };
-    const sleep = jest.fn(async (ms: number) => clock.advance(ms));
+    const sleep = jest.fn();
     const calls = jest.fn(processor);
-    const deps: WorkerDeps = { store, queue, log, leaseMs: 30_000, defaultTimeoutMs: 10_000, now: clock.now, sleep, findProcessor: () => calls };
-    const job = await enqueueJob(
-      { store, queue, now: clock.now },
-      { name: 'p', data: null, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } },
-    );
+    const { store, deps, enqueue } = memoryWorker(calls, {
+      log,
+      store: new RefusingStore(errors),
+      sleep: (clock) => sleep.mockImplementation(async (ms: number) => clock.advance(ms)),
+    });
+    const job = await enqueue();
     const outcome = processJobMessage(deps, JSON.stringify({ jobId: job.id, generation: 0 }), remainingMs);
     return { outcome, id: job.id, store, log, sleep, calls };
   };
