@@ -269,13 +269,13 @@ describe('permissions', () => {
     }
   });
 
-  it('lets the retry routes write the table, send to the main queue, and receive and delete on the DLQ', () => {
+  it('lets the retry routes update jobs, send to the main queue, and receive and delete on the DLQ', () => {
     const retryRoutes = ROUTES.filter((r) => ['/jobs/retry/{jobId}', '/jobs/retry-all-failed'].includes(r.path));
     expect(retryRoutes).toHaveLength(2);
     for (const route of retryRoutes) {
       const grants = grantsOf(roleStatements(functionIdOf(route)));
       for (const needed of [
-        `dynamodb:PutItem on ${tableId()}`,
+        `dynamodb:UpdateItem on ${tableId()}`,
         `sqs:SendMessage on ${mainQueueId()}`,
         `sqs:ReceiveMessage on ${deadLetterQueueId()}`,
         `sqs:DeleteMessage on ${deadLetterQueueId()}`,
@@ -289,7 +289,7 @@ describe('permissions', () => {
   it("lets the worker consume and send on the main queue and send to the DLQ, but not consume from it", () => {
     const grants = grantsOf(roleStatements(workerFunctionId()));
     for (const needed of [
-      `dynamodb:PutItem on ${tableId()}`,
+      `dynamodb:UpdateItem on ${tableId()}`,
       `sqs:ReceiveMessage on ${mainQueueId()}`,
       `sqs:DeleteMessage on ${mainQueueId()}`,
       `sqs:ChangeMessageVisibility on ${mainQueueId()}`,
@@ -299,6 +299,25 @@ describe('permissions', () => {
       expect(grants).toContain(needed);
     }
     expect(grants).not.toContain(`sqs:ReceiveMessage on ${deadLetterQueueId()}`);
+  });
+
+  it('lets only the functions that create items put them, and only the enqueue route delete one', () => {
+    const holders = (action: string) =>
+      [
+        ...ROUTES.map((r) => [routeKey(r), functionIdOf(r)] as const),
+        ['worker', workerFunctionId()] as const,
+        ['task runner', taskRunnerFunctionId()] as const,
+        ['reconciler', reconcilerFunctionId()] as const,
+      ]
+        .filter(([, id]) => grantsOf(roleStatements(id)).has(`${action} on ${tableId()}`))
+        .map(([name]) => name)
+        .sort();
+    // a new job; a retry task's record, which its creator, its runner, a cancel and the reconciler's resume write whole
+    expect(holders('dynamodb:PutItem')).toEqual(
+      ['POST /jobs', 'POST /jobs/retry-all-failed', 'POST /jobs/retry-tasks/{taskId}/cancel', 'reconciler', 'task runner'].sort(),
+    );
+    // an enqueue whose message cannot be sent takes its job back
+    expect(holders('dynamodb:DeleteItem')).toEqual(['POST /jobs']);
   });
 });
 
