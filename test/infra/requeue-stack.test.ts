@@ -431,6 +431,10 @@ describe('table', () => {
     expect(table.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toContain(JOB_TABLE.stateIndex.name);
   });
 
+  it('refuses deletion, by the stack or by anyone, while deletion protection is on', () => {
+    expect(resources[tableId()]!.Properties.DeletionProtectionEnabled).toBe(true);
+  });
+
   it('is kept when the stack is deleted: it is the source of truth', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
