@@ -8,6 +8,7 @@ import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
 import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
+import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
 import { statementsFor } from '../../infra/route-grants';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
 
@@ -130,6 +131,27 @@ describe('HTTP API', () => {
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
     });
+  });
+  it('throttles the stage, and each bulk route tighter on its own', () => {
+    const [[stageId, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: DEFAULT_API_THROTTLING.default.rateLimit,
+      ThrottlingBurstLimit: DEFAULT_API_THROTTLING.default.burstLimit,
+    });
+    const expected = Object.fromEntries(
+      BULK_ROUTES.map((key) => [
+        key,
+        { ThrottlingRateLimit: DEFAULT_API_THROTTLING.bulk.rateLimit, ThrottlingBurstLimit: DEFAULT_API_THROTTLING.bulk.burstLimit },
+      ]),
+    );
+    expect(stage.Properties.RouteSettings).toEqual(expected);
+    // route settings may only name routes that exist: the stage waits for them
+    const dependsOn = (template.toJSON().Resources[stageId].DependsOn ?? []) as string[];
+    for (const key of BULK_ROUTES) {
+      const [routeId] = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)!;
+      expect(dependsOn).toContain(routeId);
+    }
+    expect(ROUTES.map(routeKey)).toEqual(expect.arrayContaining([...BULK_ROUTES]));
   });
 });
 
@@ -340,6 +362,17 @@ describe('queues', () => {
     });
   });
 
+  it("lets only the main queue use the DLQ as its dead-letter queue, naming it in the DLQ's RedriveAllowPolicy", () => {
+    const name = resources[mainQueueId()]!.Properties.QueueName as string;
+    expect(name).toBe('Requeue-jobs');
+    expect(resources[deadLetterQueueId()]!.Properties.RedriveAllowPolicy).toEqual({
+      redrivePermission: 'byQueue',
+      sourceQueueArns: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${name}`]] },
+      ],
+    });
+  });
+
   it("hides a received message for at least six times its consumer's timeout", () => {
     for (const queueId of [mainQueueId(), taskQueueId()]) {
       const timeout = resources[consumerOf(queueId)]!.Properties.Timeout as number;
@@ -390,6 +423,20 @@ describe('event sources', () => {
     const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refTarget(m.Properties.EventSourceArn) === mainQueueId())![1];
     expect(mapping.Properties.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
     expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
+  });
+
+  it("reserves the worker as much concurrency as its event source may use, and no other function any", () => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refTarget(m.Properties.EventSourceArn) === mainQueueId())![1];
+    const reserved = resources[workerFunctionId()]!.Properties.ReservedConcurrentExecutions;
+    expect(reserved).toBe(mapping.Properties.ScalingConfig.MaximumConcurrency);
+    const others = ofType('AWS::Lambda::Function').filter(([id]) => id !== workerFunctionId());
+    for (const [, fn] of others) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('refuses to reserve the worker less concurrency than its event source may use', () => {
+    expect(() => synthRequeue({ workerMaxConcurrency: 10, workerReservedConcurrency: 5 }, { bundle: false })).toThrow(
+      /workerReservedConcurrency \(5\) is below workerMaxConcurrency \(10\)/,
+    );
   });
 
   it("gives the worker's jobs a default time limit inside the worker's own timeout", () => {
@@ -481,6 +528,24 @@ describe('alarms and outputs', () => {
     template.hasOutput('TaskQueueUrl', { Value: { Ref: taskQueueId() } });
     template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: deadLetterQueueId() } });
     template.hasOutput('TableName', { Value: { Ref: tableId() } });
+  });
+
+  it("outputs both queues' ARNs and the redrive command that moves the DLQ's messages to the main queue", () => {
+    template.hasOutput('QueueArn', { Value: { 'Fn::GetAtt': [mainQueueId(), 'Arn'] } });
+    template.hasOutput('DeadLetterQueueArn', { Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] } });
+    template.hasOutput('RedriveCommand', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'aws sqs start-message-move-task --source-arn ',
+            { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+            ' --destination-arn ',
+            { 'Fn::GetAtt': [mainQueueId(), 'Arn'] },
+          ],
+        ],
+      },
+    });
   });
 });
 
