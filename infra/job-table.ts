@@ -24,6 +24,12 @@ export interface JobTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Refuse DeleteTable, from the stack or anyone else, until it is turned off:
+   * deleting the table deletes every job's record.
+   * @default true
+   */
+  readonly deletionProtection?: boolean;
 }
 
 /**
@@ -45,6 +51,7 @@ export class JobTable extends Construct {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: JOB_TABLE.timeToLiveAttribute,
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+      deletionProtection: props.deletionProtection ?? true,
     });
 
     for (const index of schema.GlobalSecondaryIndexes ?? []) {

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
@@ -22,6 +22,14 @@ export interface QueueWithDlqProps {
    * @default 14 days, the most SQS allows
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * The queue's name. With a name the queue's ARN is known before either queue
+   * exists, so the dead-letter queue's RedriveAllowPolicy can name it: the
+   * queue already names the dead-letter queue in its RedrivePolicy, and two
+   * references between the queues would be a cycle CloudFormation refuses.
+   * @default - a name CloudFormation generates, and a dead-letter queue that any queue may use
+   */
+  readonly queueName?: string;
 }
 
 /**
@@ -35,13 +43,24 @@ export class QueueWithDlq extends Construct {
   constructor(scope: Construct, id: string, props: QueueWithDlqProps) {
     super(scope, id);
 
+    const sourceQueueArn =
+      props.queueName === undefined
+        ? undefined
+        : Stack.of(this).formatArn({ service: 'sqs', resource: props.queueName });
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       retentionPeriod: props.deadLetterRetention ?? Duration.seconds(QUEUE_SETTINGS.deadLetterRetentionSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
+      redriveAllowPolicy: sourceQueueArn
+        ? {
+            redrivePermission: sqs.RedrivePermission.BY_QUEUE,
+            sourceQueues: [sqs.Queue.fromQueueArn(this, 'Source', sourceQueueArn)],
+          }
+        : undefined,
     });
 
     this.queue = new sqs.Queue(this, 'Queue', {
+      queueName: props.queueName,
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: props.retentionPeriod ?? Duration.days(14),
       receiveMessageWaitTime: Duration.seconds(QUEUE_SETTINGS.receiveWaitSeconds),

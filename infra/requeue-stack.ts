@@ -2,28 +2,44 @@ import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, type Route } from '../lambda/routes';
+import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
+import { DEFAULT_API_THROTTLING, isBulkRoute, type ApiThrottling } from './api-throttling';
 import { QueueWithDlq } from './queue-with-dlq';
 import { JobTable } from './job-table';
+import { RequeueAlarms, type WatchedFunction } from './requeue-alarms';
 import { RequeueFunction } from './requeue-function';
+import { RequeueRestApi } from './rest-api';
 import { grantPermissions } from './route-grants';
 
 /** Callers present a JWT from this issuer instead of signing requests with SigV4. */
 export interface JwtAuthOptions {
   /** The issuer URL, e.g. `https://cognito-idp.<region>.amazonaws.com/<pool id>`. */
   readonly issuer: string;
-  /** Accepted `aud` (or `client_id`) values; at least one. */
+  /**
+   * Accepted `aud` (or `client_id`) values: at least one for the HTTP API,
+   * none for the REST API, whose Cognito authorizer cannot check them.
+   */
   readonly audience: readonly string[];
 }
 
+/**
+ * `http`: an API Gateway HTTP API (payload format 2.0), the default on AWS.
+ * `rest`: a REST API with Lambda proxy integrations (payload format 1.0),
+ * which LocalStack's free plan also runs.
+ */
+export type ApiType = 'http' | 'rest';
+
 export interface RequeueStackProps extends StackProps {
+  /**
+   * @default 'http'
+   */
+  readonly apiType?: ApiType;
   /**
    * How callers authorize. Every route requires one or the other.
    * @default - IAM: requests signed with SigV4 by a principal allowed execute-api:Invoke
@@ -41,6 +57,14 @@ export interface RequeueStackProps extends StackProps {
    */
   readonly workerMaxConcurrency?: number;
   /**
+   * Concurrent executions reserved for the worker: it always has them, and
+   * never takes more. At least workerMaxConcurrency, or the event source's
+   * invocations are throttled; `false` reserves none, for accounts whose
+   * concurrency quota (10 on new accounts) leaves nothing to reserve.
+   * @default workerMaxConcurrency
+   */
+  readonly workerReservedConcurrency?: number | false;
+  /**
    * How long the event source may gather messages before it invokes the worker.
    * @default Duration.seconds(1)
    */
@@ -55,6 +79,19 @@ export interface RequeueStackProps extends StackProps {
    * @default - the functions' own default (7 days, lambda/adapters/config.ts)
    */
   readonly jobRetention?: Duration;
+  /**
+   * @default DEFAULT_API_THROTTLING
+   */
+  readonly apiThrottling?: ApiThrottling;
+  /**
+   * Email address subscribed to an SNS topic that every alarm notifies.
+   * @default - no topic: alarms show in the CloudWatch console only
+   */
+  readonly alarmEmail?: string;
+  /**
+   * @default LONGEST_HEALTHY_MESSAGE_AGE (see requeue-alarms.ts)
+   */
+  readonly oldestMessageAlarmAge?: Duration;
 }
 
 const TASK_RUNNER_TIMEOUT = Duration.seconds(TASK_RUNNER.timeoutSeconds);
@@ -88,13 +125,19 @@ const constructId = (handler: string): string =>
     .join('');
 
 /**
- * requeue on AWS: the HTTP API whose routes come from lambda/routes.ts, one
+ * requeue on AWS: the API (HTTP, or REST) whose routes come from lambda/routes.ts, one
  * function per route, the worker, the retry-task runner and the scheduled
  * reconciler, the main queue with its dead-letter queue, the tasks queue, the
  * job table, and alarms for what needs a person.
  */
 export class RequeueStack extends Stack {
-  public readonly api: apigw.HttpApi;
+  /** The HTTP API, when apiType is `http`. */
+  public readonly httpApi?: apigw.HttpApi;
+  /** The REST API, when apiType is `rest`. */
+  public readonly restApi?: RequeueRestApi;
+  /** The API's base URL, ending in `/`. */
+  public readonly apiUrl: string;
+  public readonly alarms: RequeueAlarms;
   public readonly routeFunctions: ReadonlyMap<Route, RequeueFunction>;
   public readonly worker: RequeueFunction;
   public readonly reconciler: RequeueFunction;
@@ -108,13 +151,26 @@ export class RequeueStack extends Stack {
   constructor(scope: Construct, id: string, props: RequeueStackProps = {}) {
     super(scope, id, props);
 
+    const apiType = props.apiType ?? 'http';
     const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
     const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * 6);
+    const workerMaxConcurrency = props.workerMaxConcurrency ?? 10;
+    const workerReserved = props.workerReservedConcurrency ?? workerMaxConcurrency;
+    if (workerReserved !== false && workerReserved < workerMaxConcurrency) {
+      throw new Error(
+        `workerReservedConcurrency (${workerReserved}) is below workerMaxConcurrency (${workerMaxConcurrency}): ` +
+          'the event source would be throttled. Reserve at least as many, or none (false).',
+      );
+    }
+    const throttling = props.apiThrottling ?? DEFAULT_API_THROTTLING;
 
     this.jobTable = new JobTable(this, 'Jobs');
     this.queues = new QueueWithDlq(this, 'Queues', {
       visibilityTimeout,
       maxReceiveCount: QUEUE_SETTINGS.safetyNetMaxReceiveCount,
+      // named, so the DLQ's RedriveAllowPolicy can name it: the console's
+      // "custom destination" redrive then has one obvious queue to pick
+      queueName: `${this.stackName}-jobs`,
     });
     this.taskQueues = new QueueWithDlq(this, 'TaskQueues', {
       visibilityTimeout: Duration.seconds(TASK_RUNNER_TIMEOUT.toSeconds() * 6),
@@ -143,13 +199,14 @@ export class RequeueStack extends Stack {
       // a job's default time limit: the worker's own, less time to record the outcome
       environment: { ...environment, REQUEUE_JOB_TIMEOUT_MS: String(Math.max(1, workerTimeout.toSeconds() - 10) * 1000) },
       timeout: workerTimeout,
+      reservedConcurrentExecutions: workerReserved === false ? undefined : workerReserved,
     });
     grantPermissions(this.worker.function, WORKER.permissions, grantTargets);
     this.worker.function.addEventSource(
       new SqsEventSource(this.queues.queue, {
         batchSize: QUEUE_SETTINGS.batchSize,
         maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
-        maxConcurrency: props.workerMaxConcurrency ?? 10,
+        maxConcurrency: workerMaxConcurrency,
         reportBatchItemFailures: true,
       }),
     );
@@ -190,20 +247,6 @@ export class RequeueStack extends Stack {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.api = new apigw.HttpApi(this, 'Api', {
-      apiName: 'requeue',
-      description: 'requeue: enqueue jobs, inspect and retry failed ones',
-      createDefaultStage: false,
-      defaultAuthorizer: props.jwt
-        ? new HttpJwtAuthorizer('JwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
-        : new HttpIamAuthorizer(),
-    });
-    const stage = new apigw.HttpStage(this, 'DefaultStage', {
-      httpApi: this.api,
-      stageName: '$default',
-      autoDeploy: true,
-      accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
-    });
 
     const routeFunctions = new Map<Route, RequeueFunction>();
     for (const route of ROUTES) {
@@ -214,42 +257,116 @@ export class RequeueStack extends Stack {
         timeout: props.routeTimeout ?? Duration.seconds(29),
       });
       grantPermissions(fn.function, route.permissions, grantTargets);
-      this.api.addRoutes({
-        path: route.path,
-        methods: [apigw.HttpMethod[route.method]],
-        integration: new HttpLambdaIntegration(`${constructId(route.handler)}Integration`, fn.function),
-      });
       routeFunctions.set(route, fn);
     }
     this.routeFunctions = routeFunctions;
 
-    new cloudwatch.Alarm(this, 'DeadLetterQueueNotEmpty', {
-      alarmDescription:
-        'Jobs are in the dead-letter queue: they failed for good. List them with GET /jobs/failed and retry once fixed.',
-      metric: this.queues.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-        period: Duration.minutes(1),
-        statistic: cloudwatch.Stats.MAXIMUM,
-      }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    // A failing job is a partial batch failure, not a function error: errors
-    // here mean the worker itself crashed or timed out.
-    new cloudwatch.Alarm(this, 'WorkerErrors', {
-      alarmDescription: 'The worker function failed (crash or timeout), not just a job in it. See its log group.',
-      metric: this.worker.function.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),
-      threshold: 0,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    let apiServerErrors;
+    if (apiType === 'rest') {
+      if (props.jwt && props.jwt.audience.length > 0) {
+        throw new Error(
+          "A REST API's Cognito authorizer accepts the ID tokens of every app client of the user pool and cannot " +
+            'check jwtAudience: leave jwtAudience out with the REST API, or deploy the HTTP API, which checks it.',
+        );
+      }
+      this.restApi = new RequeueRestApi(this, 'RestApi', {
+        routes: [...routeFunctions].map(([route, fn]) => ({ route, function: fn.function })),
+        accessLogs,
+        cognitoIssuer: props.jwt?.issuer,
+        throttling,
+      });
+      this.apiUrl = this.restApi.url;
+      apiServerErrors = this.restApi.metricServerErrors();
+    } else {
+      if (props.jwt && props.jwt.audience.length === 0) {
+        throw new Error('Give at least one jwtAudience for JWT authorization of the HTTP API');
+      }
+      const api = new apigw.HttpApi(this, 'Api', {
+        apiName: 'requeue',
+        description: 'requeue: enqueue jobs, inspect and retry failed ones',
+        createDefaultStage: false,
+        defaultAuthorizer: props.jwt
+          ? new HttpJwtAuthorizer('JwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
+          : new HttpIamAuthorizer(),
+      });
+      const stage = new apigw.HttpStage(this, 'DefaultStage', {
+        httpApi: api,
+        stageName: '$default',
+        autoDeploy: true,
+        accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
+        throttle: throttling.default,
+      });
+      // RouteSettings is plain JSON to CloudFormation: CDK passes its keys on as written
+      const bulkRouteSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
+      for (const [route, fn] of routeFunctions) {
+        const [httpRoute] = api.addRoutes({
+          path: route.path,
+          methods: [apigw.HttpMethod[route.method]],
+          integration: new HttpLambdaIntegration(`${constructId(route.handler)}Integration`, fn.function),
+        });
+        if (!isBulkRoute(route)) continue;
+        bulkRouteSettings[routeKey(route)] = {
+          ThrottlingRateLimit: throttling.bulk.rateLimit,
+          ThrottlingBurstLimit: throttling.bulk.burstLimit,
+        };
+        // a stage's route settings may only name routes that exist already
+        stage.node.addDependency(httpRoute!);
+      }
+      (stage.node.defaultChild as apigw.CfnStage).routeSettings = bulkRouteSettings;
+      this.httpApi = api;
+      this.apiUrl = stage.url;
+      apiServerErrors = api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' });
+    }
+
+    const watched: WatchedFunction[] = [
+      {
+        id: 'Worker',
+        function: this.worker.function,
+        // A failing job is a partial batch failure, not a function error:
+        // errors here mean the worker itself crashed or timed out.
+        description: 'The worker function failed (crash or timeout), not just a job in it. See its log group.',
+      },
+      {
+        id: 'TaskRunner',
+        function: this.taskRunner.function,
+        description: 'The retry-task runner failed (crash or timeout); its chunk is received again. See its log group.',
+      },
+      {
+        id: 'Reconciler',
+        function: this.reconciler.function,
+        description: 'A reconciler run failed (crash or timeout); the next run, a minute later, makes up for it. See its log group.',
+      },
+      ...[...routeFunctions].map(([route, fn]) => ({
+        id: constructId(route.handler),
+        function: fn.function,
+        description: `The function behind ${routeKey(route)} failed (crash or timeout): its callers got a 5xx. See its log group.`,
+      })),
+    ];
+    this.alarms = new RequeueAlarms(this, 'Alarms', {
+      queues: this.queues,
+      taskQueues: this.taskQueues,
+      functions: watched,
+      apiServerErrors,
+      table: this.jobTable.table,
+      oldestMessageAge: props.oldestMessageAlarmAge,
+      email: props.alarmEmail,
     });
 
-    new CfnOutput(this, 'ApiUrl', { value: stage.url, description: 'Base URL of the HTTP API' });
+    new CfnOutput(this, 'ApiUrl', { value: this.apiUrl, description: `Base URL of the ${apiType.toUpperCase()} API` });
     new CfnOutput(this, 'QueueUrl', { value: this.queues.queue.queueUrl });
+    new CfnOutput(this, 'QueueArn', { value: this.queues.queue.queueArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queues.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'DeadLetterQueueArn', { value: this.queues.deadLetterQueue.queueArn });
+    // The worker sends its DLQ copies itself, so SQS knows no source queue for
+    // them: redrive to the main queue by name (docs/deploying.md).
+    new CfnOutput(this, 'RedriveCommand', {
+      description: "Move the DLQ's messages back to the main queue (the console's 'custom destination' redrive)",
+      value:
+        `aws sqs start-message-move-task --source-arn ${this.queues.deadLetterQueue.queueArn} ` +
+        `--destination-arn ${this.queues.queue.queueArn}`,
+    });
     new CfnOutput(this, 'TaskQueueUrl', { value: this.taskQueues.queue.queueUrl });
     new CfnOutput(this, 'TableName', { value: this.jobTable.table.tableName });
+    if (this.alarms.topic) new CfnOutput(this, 'AlarmTopicArn', { value: this.alarms.topic.topicArn });
   }
 }

@@ -4,15 +4,17 @@ import type { Permissions, QueueAccess, TableAccess } from '../lambda/routes';
 
 /**
  * IAM actions for each access level the route table can ask for. Only the
- * calls the adapters make: Query and GetItem to read; PutItem (the store
- * replaces a whole item under a condition), DeleteItem, and UpdateItem (the
- * per-state counters add to their items) to write.
+ * calls the adapters make, one level each, so that a function that never
+ * creates or deletes an item cannot: a bug or a stolen role in the worker
+ * cannot overwrite a job whole or remove one.
  * test/infra/route-grants.test.ts fails when an adapter starts sending a
  * command that no access level covers.
  */
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
   read: ['dynamodb:GetItem', 'dynamodb:Query'],
-  readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  update: ['dynamodb:UpdateItem'],
+  put: ['dynamodb:PutItem'],
+  delete: ['dynamodb:DeleteItem'],
 };
 
 /** sqs:SendMessage also authorizes SendMessageBatch; likewise for Delete and ChangeMessageVisibility. */
@@ -38,7 +40,10 @@ const queueStatement = (queue: IQueue, access: readonly QueueAccess[] | undefine
 
 /** The statements a route's permissions (as data in lambda/routes.ts) come to. */
 export const statementsFor = (permissions: Permissions, targets: GrantTargets): iam.PolicyStatement[] => [
-  new iam.PolicyStatement({ actions: [...TABLE_ACTIONS[permissions.table]], resources: [...targets.tableArns] }),
+  new iam.PolicyStatement({
+    actions: [...new Set(permissions.table.flatMap((level) => TABLE_ACTIONS[level]))],
+    resources: [...targets.tableArns],
+  }),
   ...queueStatement(targets.mainQueue, permissions.mainQueue),
   ...queueStatement(targets.deadLetterQueue, permissions.deadLetterQueue),
   ...queueStatement(targets.taskQueue, permissions.taskQueue),

@@ -4,8 +4,14 @@
  * with the same handlers. Handlers live in lambda/handlers/<handler>.ts.
  */
 
-/** What a function may do to the table. */
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * What a function may do to the table's items, each level on its own:
+ * - `read`: GetItem, Query
+ * - `update`: UpdateItem (every transition of a job, the per-state counters)
+ * - `put`: PutItem (a new job, a retry task's record)
+ * - `delete`: DeleteItem (an enqueue taken back when its message cannot be sent)
+ */
+export type TableAccess = 'read' | 'update' | 'put' | 'delete';
 
 /**
  * What a function may do to a queue:
@@ -16,7 +22,7 @@ export type TableAccess = 'read' | 'readWrite';
 export type QueueAccess = 'send' | 'consume' | 'attributes';
 
 export interface Permissions {
-  readonly table: TableAccess;
+  readonly table: readonly TableAccess[];
   readonly mainQueue?: readonly QueueAccess[];
   readonly deadLetterQueue?: readonly QueueAccess[];
   /** The queue that wakes the retry-task runner. */
@@ -41,21 +47,21 @@ export const ROUTES: readonly Route[] = [
     path: '/jobs',
     handler: 'enqueue-job',
     description: 'Enqueue a named job',
-    permissions: { table: 'readWrite', mainQueue: ['send'] },
+    permissions: { table: ['read', 'update', 'put', 'delete'], mainQueue: ['send'] },
   },
   {
     method: 'GET',
     path: '/jobs/failed',
     handler: 'list-failed-jobs',
     description: 'List failed jobs, most recently failed first',
-    permissions: { table: 'read' },
+    permissions: { table: ['read'] },
   },
   {
     method: 'GET',
     path: '/jobs/details/{jobId}',
     handler: 'get-job',
     description: 'Show one job with its history',
-    permissions: { table: 'read' },
+    permissions: { table: ['read'] },
   },
   {
     method: 'POST',
@@ -63,35 +69,35 @@ export const ROUTES: readonly Route[] = [
     handler: 'retry-job',
     description: 'Retry one failed job',
     // consume: it clears the stale dead-letter copies it comes across
-    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'] },
+    permissions: { table: ['read', 'update'], mainQueue: ['send'], deadLetterQueue: ['consume'] },
   },
   {
     method: 'POST',
     path: '/jobs/retry-all-failed',
     handler: 'retry-all-failed',
     description: 'Retry every failed job (or those a filter takes), at once or as a background task',
-    permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
+    permissions: { table: ['read', 'update', 'put'], mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
   },
   {
     method: 'GET',
     path: '/jobs/retry-tasks/{taskId}',
     handler: 'get-retry-task',
     description: "A retry task's progress",
-    permissions: { table: 'read' },
+    permissions: { table: ['read'] },
   },
   {
     method: 'POST',
     path: '/jobs/retry-tasks/{taskId}/cancel',
     handler: 'cancel-retry-task',
     description: 'Stop a retry task; jobs already retried stay retried',
-    permissions: { table: 'readWrite' },
+    permissions: { table: ['read', 'put'] },
   },
   {
     method: 'GET',
     path: '/jobs/metrics',
     handler: 'get-metrics',
     description: 'Counts per state and queue depths',
-    permissions: { table: 'read', mainQueue: ['attributes'], deadLetterQueue: ['attributes'] },
+    permissions: { table: ['read'], mainQueue: ['attributes'], deadLetterQueue: ['attributes'] },
   },
 ];
 
@@ -100,7 +106,7 @@ export const WORKER = {
   handler: 'worker',
   description: 'Run jobs from the main queue',
   permissions: {
-    table: 'readWrite',
+    table: ['read', 'update'],
     mainQueue: ['consume', 'send'],
     deadLetterQueue: ['send'],
   },
@@ -113,7 +119,7 @@ export const TASK_RUNNER = {
   /** A chunk runs at most 60 s and stops starting pages 15 s before this (retry-task-runner.ts). */
   timeoutSeconds: 90,
   permissions: {
-    table: 'readWrite',
+    table: ['read', 'update', 'put'],
     mainQueue: ['send'],
     deadLetterQueue: ['consume'],
     taskQueue: ['consume', 'send'],
@@ -133,7 +139,7 @@ export const RECONCILER = {
   /** One run ends before the next is due. */
   timeoutSeconds: 50,
   // consume: it clears dead-letter copies of jobs retried since
-  permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
+  permissions: { table: ['read', 'update', 'put'], mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string; timeoutSeconds: number };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */

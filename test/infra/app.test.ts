@@ -59,6 +59,27 @@ describe('the app (infra/requeue-app.ts)', () => {
     );
   });
 
+  it('deploys the routes as a REST API, and no HTTP API, with -c api=rest', () => {
+    const template = Template.fromStack(stackOf(createApp({ context: context({ api: 'rest' }) })));
+    const types = Object.values(template.toJSON().Resources as Record<string, { Type: string }>).map((r) => r.Type);
+    expect(types.filter((t) => t.startsWith('AWS::ApiGatewayV2::'))).toEqual([]);
+    const methods = Object.values(template.findResources('AWS::ApiGateway::Method')) as { Properties: Record<string, unknown> }[];
+    expect(methods).toHaveLength(ROUTES.length);
+    for (const method of methods) expect(method.Properties.AuthorizationType).toBe('AWS_IAM');
+  });
+
+  it('takes a Cognito issuer alone for the REST API, and refuses an API type it does not know', () => {
+    const issuer = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123xyz';
+    const template = Template.fromStack(stackOf(createApp({ context: context({ api: 'rest', jwtIssuer: issuer }) })));
+    template.hasResourceProperties('AWS::ApiGateway::Authorizer', { Type: 'COGNITO_USER_POOLS' });
+    expect(() => createApp({ context: context({ api: 'websocket' }) })).toThrow(/api is http \(the default\) or rest, not websocket/);
+  });
+
+  it('subscribes -c alarmEmail to the alarm topic', () => {
+    const template = Template.fromStack(stackOf(createApp({ context: context({ alarmEmail: 'ops@example.com' }) })));
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+  });
+
   it('fails the synth on an AwsSolutions error: cdk-nag is applied to the app', () => {
     const app = createApp({ context: context() });
     // an unencrypted queue without a DLQ or a TLS-only policy breaks SQS2, SQS3 and SQS4

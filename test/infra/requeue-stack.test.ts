@@ -8,6 +8,7 @@ import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
 import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
+import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
 import { statementsFor } from '../../infra/route-grants';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
 
@@ -130,6 +131,27 @@ describe('HTTP API', () => {
       AutoDeploy: true,
       AccessLogSettings: { DestinationArn: { 'Fn::GetAtt': [Match.anyValue(), 'Arn'] }, Format: Match.stringLikeRegexp('requestId') },
     });
+  });
+  it('throttles the stage, and each bulk route tighter on its own', () => {
+    const [[stageId, stage]] = ofType('AWS::ApiGatewayV2::Stage') as [[string, Resource]];
+    expect(stage.Properties.DefaultRouteSettings).toEqual({
+      ThrottlingRateLimit: DEFAULT_API_THROTTLING.default.rateLimit,
+      ThrottlingBurstLimit: DEFAULT_API_THROTTLING.default.burstLimit,
+    });
+    const expected = Object.fromEntries(
+      BULK_ROUTES.map((key) => [
+        key,
+        { ThrottlingRateLimit: DEFAULT_API_THROTTLING.bulk.rateLimit, ThrottlingBurstLimit: DEFAULT_API_THROTTLING.bulk.burstLimit },
+      ]),
+    );
+    expect(stage.Properties.RouteSettings).toEqual(expected);
+    // route settings may only name routes that exist: the stage waits for them
+    const dependsOn = (template.toJSON().Resources[stageId].DependsOn ?? []) as string[];
+    for (const key of BULK_ROUTES) {
+      const [routeId] = ofType('AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties.RouteKey === key)!;
+      expect(dependsOn).toContain(routeId);
+    }
+    expect(ROUTES.map(routeKey)).toEqual(expect.arrayContaining([...BULK_ROUTES]));
   });
 });
 
@@ -269,13 +291,13 @@ describe('permissions', () => {
     }
   });
 
-  it('lets the retry routes write the table, send to the main queue, and receive and delete on the DLQ', () => {
+  it('lets the retry routes update jobs, send to the main queue, and receive and delete on the DLQ', () => {
     const retryRoutes = ROUTES.filter((r) => ['/jobs/retry/{jobId}', '/jobs/retry-all-failed'].includes(r.path));
     expect(retryRoutes).toHaveLength(2);
     for (const route of retryRoutes) {
       const grants = grantsOf(roleStatements(functionIdOf(route)));
       for (const needed of [
-        `dynamodb:PutItem on ${tableId()}`,
+        `dynamodb:UpdateItem on ${tableId()}`,
         `sqs:SendMessage on ${mainQueueId()}`,
         `sqs:ReceiveMessage on ${deadLetterQueueId()}`,
         `sqs:DeleteMessage on ${deadLetterQueueId()}`,
@@ -289,7 +311,7 @@ describe('permissions', () => {
   it("lets the worker consume and send on the main queue and send to the DLQ, but not consume from it", () => {
     const grants = grantsOf(roleStatements(workerFunctionId()));
     for (const needed of [
-      `dynamodb:PutItem on ${tableId()}`,
+      `dynamodb:UpdateItem on ${tableId()}`,
       `sqs:ReceiveMessage on ${mainQueueId()}`,
       `sqs:DeleteMessage on ${mainQueueId()}`,
       `sqs:ChangeMessageVisibility on ${mainQueueId()}`,
@@ -299,6 +321,25 @@ describe('permissions', () => {
       expect(grants).toContain(needed);
     }
     expect(grants).not.toContain(`sqs:ReceiveMessage on ${deadLetterQueueId()}`);
+  });
+
+  it('lets only the functions that create items put them, and only the enqueue route delete one', () => {
+    const holders = (action: string) =>
+      [
+        ...ROUTES.map((r) => [routeKey(r), functionIdOf(r)] as const),
+        ['worker', workerFunctionId()] as const,
+        ['task runner', taskRunnerFunctionId()] as const,
+        ['reconciler', reconcilerFunctionId()] as const,
+      ]
+        .filter(([, id]) => grantsOf(roleStatements(id)).has(`${action} on ${tableId()}`))
+        .map(([name]) => name)
+        .sort();
+    // a new job; a retry task's record, which its creator, its runner, a cancel and the reconciler's resume write whole
+    expect(holders('dynamodb:PutItem')).toEqual(
+      ['POST /jobs', 'POST /jobs/retry-all-failed', 'POST /jobs/retry-tasks/{taskId}/cancel', 'reconciler', 'task runner'].sort(),
+    );
+    // an enqueue whose message cannot be sent takes its job back
+    expect(holders('dynamodb:DeleteItem')).toEqual(['POST /jobs']);
   });
 });
 
@@ -318,6 +359,17 @@ describe('queues', () => {
         deadLetterTargetArn: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
         maxReceiveCount: QUEUE_SETTINGS.safetyNetMaxReceiveCount,
       },
+    });
+  });
+
+  it("lets only the main queue use the DLQ as its dead-letter queue, naming it in the DLQ's RedriveAllowPolicy", () => {
+    const name = resources[mainQueueId()]!.Properties.QueueName as string;
+    expect(name).toBe('Requeue-jobs');
+    expect(resources[deadLetterQueueId()]!.Properties.RedriveAllowPolicy).toEqual({
+      redrivePermission: 'byQueue',
+      sourceQueueArns: [
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':sqs:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${name}`]] },
+      ],
     });
   });
 
@@ -373,6 +425,20 @@ describe('event sources', () => {
     expect(mapping.Properties.ScalingConfig.MaximumConcurrency).toBeGreaterThanOrEqual(2);
   });
 
+  it("reserves the worker as much concurrency as its event source may use, and no other function any", () => {
+    const mapping = ofType('AWS::Lambda::EventSourceMapping').find(([, m]) => refTarget(m.Properties.EventSourceArn) === mainQueueId())![1];
+    const reserved = resources[workerFunctionId()]!.Properties.ReservedConcurrentExecutions;
+    expect(reserved).toBe(mapping.Properties.ScalingConfig.MaximumConcurrency);
+    const others = ofType('AWS::Lambda::Function').filter(([id]) => id !== workerFunctionId());
+    for (const [, fn] of others) expect(fn.Properties.ReservedConcurrentExecutions).toBeUndefined();
+  });
+
+  it('refuses to reserve the worker less concurrency than its event source may use', () => {
+    expect(() => synthRequeue({ workerMaxConcurrency: 10, workerReservedConcurrency: 5 }, { bundle: false })).toThrow(
+      /workerReservedConcurrency \(5\) is below workerMaxConcurrency \(10\)/,
+    );
+  });
+
   it("gives the worker's jobs a default time limit inside the worker's own timeout", () => {
     const worker = ofType('AWS::Lambda::Function').find(([id]) => id === workerFunctionId())![1];
     const limitMs = Number(worker.Properties.Environment.Variables.REQUEUE_JOB_TIMEOUT_MS);
@@ -410,6 +476,10 @@ describe('table', () => {
     expect([...table.AttributeDefinitions].sort(byName)).toEqual([...local.AttributeDefinitions!].sort(byName));
     expect([...table.GlobalSecondaryIndexes].sort(byName)).toEqual([...local.GlobalSecondaryIndexes!].sort(byName));
     expect(table.GlobalSecondaryIndexes.map((i: { IndexName: string }) => i.IndexName)).toContain(JOB_TABLE.stateIndex.name);
+  });
+
+  it('refuses deletion, by the stack or by anyone, while deletion protection is on', () => {
+    expect(resources[tableId()]!.Properties.DeletionProtectionEnabled).toBe(true);
   });
 
   it('is kept when the stack is deleted: it is the source of truth', () => {
@@ -458,6 +528,24 @@ describe('alarms and outputs', () => {
     template.hasOutput('TaskQueueUrl', { Value: { Ref: taskQueueId() } });
     template.hasOutput('DeadLetterQueueUrl', { Value: { Ref: deadLetterQueueId() } });
     template.hasOutput('TableName', { Value: { Ref: tableId() } });
+  });
+
+  it("outputs both queues' ARNs and the redrive command that moves the DLQ's messages to the main queue", () => {
+    template.hasOutput('QueueArn', { Value: { 'Fn::GetAtt': [mainQueueId(), 'Arn'] } });
+    template.hasOutput('DeadLetterQueueArn', { Value: { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] } });
+    template.hasOutput('RedriveCommand', {
+      Value: {
+        'Fn::Join': [
+          '',
+          [
+            'aws sqs start-message-move-task --source-arn ',
+            { 'Fn::GetAtt': [deadLetterQueueId(), 'Arn'] },
+            ' --destination-arn ',
+            { 'Fn::GetAtt': [mainQueueId(), 'Arn'] },
+          ],
+        ],
+      },
+    });
   });
 });
 

@@ -69,8 +69,12 @@ describe('route grants', () => {
     expect(QUEUE_ACTIONS.attributes).toEqual(['sqs:GetQueueAttributes']);
   });
 
-  it('give read-write access everything read access has', () => {
-    expect(TABLE_ACTIONS.readWrite).toEqual(expect.arrayContaining([...TABLE_ACTIONS.read]));
+  it('keep creating and deleting items apart from updating them, one action per write level', () => {
+    expect([TABLE_ACTIONS.update, TABLE_ACTIONS.put, TABLE_ACTIONS.delete]).toEqual([
+      ['dynamodb:UpdateItem'],
+      ['dynamodb:PutItem'],
+      ['dynamodb:DeleteItem'],
+    ]);
   });
 
   it('grant no wildcard action', () => {
