@@ -9,7 +9,7 @@ const route = (method: 'GET' | 'POST', path: string, handler: string): Route => 
   path,
   handler,
   description: handler,
-  permissions: { table: 'read' },
+  permissions: { table: ['read'] },
 });
 
 describe('dot segments', () => {
