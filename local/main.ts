@@ -94,6 +94,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
     dataDir: dynamoDbDir,
+    region,
   });
   // dynalite's lock on its folder makes this runtime the only one on it
   writeFileSync(marker, `${process.pid}\n`);
