@@ -70,13 +70,19 @@ const sendError = (response: ServerResponse, error: SqsApiError): void =>
 export const startSqsFront = async (options: SqsFrontOptions): Promise<SqsFront> => {
   const upstream = new URL(options.upstream);
   const agent = new Agent({ keepAlive: true });
-  const sqs = new SQSClient({
-    endpoint: options.upstream,
-    region: options.region,
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-    useQueueUrlAsEndpoint: false,
-  });
-  const tasks = new MessageMoveTasks({ sqs, clock: options.clock });
+  // made at the first move-task request: an SDK client made before the runtime sets its environment prints the SDK's Node.js notice
+  let sqs: SQSClient | undefined;
+  let tasks: MessageMoveTasks | undefined;
+  const moveTasks = (): MessageMoveTasks => {
+    sqs ??= new SQSClient({
+      endpoint: options.upstream,
+      region: options.region,
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      useQueueUrlAsEndpoint: false,
+    });
+    tasks ??= new MessageMoveTasks({ sqs, clock: options.clock });
+    return tasks;
+  };
 
   const answerMoveTask = async (action: string, request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
@@ -87,7 +93,7 @@ export const startSqsFront = async (options: SqsFrontOptions): Promise<SqsFront>
       } catch {
         throw new SqsApiError('InvalidParameterValue', 'The request body is not valid JSON.');
       }
-      sendJson(response, 200, await tasks.answer(action, body));
+      sendJson(response, 200, await moveTasks().answer(action, body));
     } catch (error) {
       if (error instanceof SqsApiError) return sendError(response, error);
       process.stderr.write(`SQS ${action} failed: ${(error as Error).stack ?? String(error)}\n`);
@@ -135,13 +141,13 @@ export const startSqsFront = async (options: SqsFrontOptions): Promise<SqsFront>
   return {
     port,
     stop: async () => {
-      await tasks.stop();
+      await tasks?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
       agent.destroy();
-      sqs.destroy();
+      sqs?.destroy();
     },
   };
 };
