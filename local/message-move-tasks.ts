@@ -30,6 +30,8 @@ export class SqsApiError extends Error {
     message: string,
     /** The query protocol's code (the `x-amzn-query-error` header), where it differs. */
     readonly queryCode = code,
+    /** SQS's model gives each error its status: 400 but for ResourceNotFoundException's 404. */
+    readonly statusCode = 400,
   ) {
     super(message);
     this.name = 'SqsApiError';
@@ -37,7 +39,7 @@ export class SqsApiError extends Error {
 }
 
 const invalidParameter = (message: string) => new SqsApiError('InvalidParameterValue', message);
-const notFound = (message: string) => new SqsApiError('ResourceNotFoundException', message);
+const notFound = (message: string) => new SqsApiError('ResourceNotFoundException', message, 'ResourceNotFoundException', 404);
 const unsupported = (message: string) => new SqsApiError('UnsupportedOperation', message, 'AWS.SimpleQueueService.UnsupportedOperation');
 
 export interface Clock {

@@ -62,7 +62,7 @@ const sendJson = (response: ServerResponse, status: number, body: unknown, heade
 const sendError = (response: ServerResponse, error: SqsApiError): void =>
   sendJson(
     response,
-    400,
+    error.statusCode,
     { __type: `com.amazonaws.sqs#${error.code}`, message: error.message },
     { 'x-amzn-query-error': `${error.queryCode};Sender` },
   );

@@ -198,6 +198,7 @@ describe('StartMessageMoveTask', () => {
     await expect(sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: missing }))).rejects.toMatchObject({
       name: 'ResourceNotFoundException',
       message: "The resource that you specified for the DestinationArn parameter doesn't exist.",
+      $metadata: { httpStatusCode: 404 },
     });
     await expect(sqs.send(new StartMessageMoveTaskCommand({} as never))).rejects.toMatchObject({ name: 'MissingParameter' });
     expect((await sqs.send(new ListMessageMoveTasksCommand({ SourceArn: dlqArn }))).Results).toEqual([]);
