@@ -134,10 +134,14 @@ export class MessageMoveTasks {
   /** Per source queue ARN, newest first. */
   private readonly tasks = new Map<string, Task[]>();
   private stopping = false;
+  /** Resolved by stop(): a mover waiting for its rate stops waiting. */
+  private readonly stopped: Promise<void>;
+  private endWaits: () => void = () => undefined;
 
   constructor(options: MessageMoveTasksOptions) {
     this.sqs = options.sqs;
     this.clock = options.clock ?? realClock;
+    this.stopped = new Promise((resolve) => (this.endWaits = resolve));
   }
 
   /** The JSON answer to one of the three actions, or undefined for any other action. Throws SqsApiError. */
@@ -158,6 +162,7 @@ export class MessageMoveTasks {
   /** Stop every task's mover (a message being moved is moved first). */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.endWaits();
     const running = [...this.tasks.values()].flat().map((task) => task.running);
     await Promise.all(running);
   }
@@ -335,7 +340,7 @@ export class MessageMoveTasks {
     if (task.rate === undefined) return;
     const due = task.startedAt + (task.moved * 1000) / task.rate;
     const wait = due - this.clock.now();
-    if (wait > 0) await this.clock.sleep(wait);
+    if (wait > 0) await Promise.race([this.clock.sleep(wait), this.stopped]);
   }
 
   /** Received but not moved (cancelled, stopped, failed): visible in the source queue again at once. */

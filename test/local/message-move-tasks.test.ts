@@ -235,6 +235,22 @@ describe('StartMessageMoveTask', () => {
     await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: mainArn }));
     await finished(dlqArn, 'COMPLETED');
   });
+
+  it('stops with the endpoint at once, leaving what it did not move in the dead-letter queue', async () => {
+    const { dlqUrl, dlqArn, mainUrl, mainArn } = await queues();
+    await fill(dlqUrl, 5);
+    await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: dlqArn, DestinationArn: mainArn, MaxNumberOfMessagesPerSecond: 1 }));
+    await eventually(async () => clock.sleeping === 1, 5000, 'the mover to wait');
+    // the test clock never advances: only the stop can end the wait
+    await front.stop();
+    // for the checks, and for afterEach to stop
+    front = await startSqsFront({ upstream, port: 0, host: '127.0.0.1', region: 'us-east-1', clock });
+    sqs.destroy();
+    sqs = new SQSClient({ endpoint: `http://127.0.0.1:${front.port}`, useQueueUrlAsEndpoint: false });
+    expect(await depth(mainUrl)).toBe(1);
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['ApproximateNumberOfMessages'] }));
+    expect(Attributes!.ApproximateNumberOfMessages).toBe('4');
+  });
 });
 
 describe('ListMessageMoveTasks', () => {
