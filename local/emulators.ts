@@ -22,7 +22,13 @@ export interface EmulatorOptions {
 
 export interface Emulators {
   readonly dynamoDbEndpoint: string;
+  /** The SQS API: fauxqs behind the front that answers message move tasks. */
   readonly sqsEndpoint: string;
+  /**
+   * fauxqs itself, for the runtime's own clients, which start no move task: the front's hop would cost the main
+   * thread, where the handlers run, about 0.2 ms a request.
+   */
+  readonly fauxqsEndpoint: string;
   stop(): Promise<void>;
 }
 
@@ -148,6 +154,7 @@ export const startEmulators = async (options: EmulatorOptions): Promise<Emulator
   return {
     dynamoDbEndpoint: `http://${host}:${dynamo.port}`,
     sqsEndpoint: `http://${host}:${front.port}`,
+    fauxqsEndpoint: `http://${host}:${sqs.port}`,
     stop: async () => {
       await front.stop();
       await sqs.stop();
