@@ -8,7 +8,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
 import { ConfigurationError } from '../lambda/core/errors';
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
@@ -68,7 +68,7 @@ const useEmulators = (emulators: Emulators, region: string): void => {
     AWS_ACCESS_KEY_ID: 'local',
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoDbEndpoint,
-    AWS_ENDPOINT_URL_SQS: emulators.sqsEndpoint,
+    AWS_ENDPOINT_URL_SQS: emulators.fauxqsEndpoint,
   });
   // the SDK's notice about its future Node.js support is noise on every local start
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -94,6 +94,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
     dataDir: dynamoDbDir,
+    region,
   });
   // dynalite's lock on its folder makes this runtime the only one on it
   writeFileSync(marker, `${process.pid}\n`);
@@ -102,8 +103,11 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
 
   const sqs = createSqsClient();
   const deleteSqs = createSqsClient({ cacheMiddleware: true });
+  // through the SQS endpoint: fauxqs writes the port a CreateQueue came to into the queue's URL, and those URLs are
+  // what the AWS CLI or the SDK is told by GetQueueUrl there
+  const provisioning = new SQSClient({ endpoint: running.emulators.sqsEndpoint, useQueueUrlAsEndpoint: false });
   const resources = await provision(
-    { dynamodb: createDynamoDbClient(), sqs },
+    { dynamodb: createDynamoDbClient(), sqs: provisioning },
     {
       tableName: 'requeue-jobs',
       queueName: 'requeue-jobs',
@@ -111,6 +115,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
       visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
     },
   );
+  provisioning.destroy();
   const queueArn = async (queueUrl: string): Promise<string> => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     return Attributes!.QueueArn!;
