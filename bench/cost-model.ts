@@ -107,6 +107,7 @@ export const writeUnits = (request: CountedRequest): WriteUnits => {
 export const sqsRequests = (request: CountedRequest): number => Math.max(1, Math.ceil((request.bytes ?? 0) / SQS_CHUNK_BYTES));
 
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+const SIZED = new Set([...WRITES, 'GetItem', 'Query']);
 
 export interface Tally {
   /** Requests by `<service> <operation>`. */
@@ -129,6 +130,10 @@ export const tally = (requests: readonly CountedRequest[]): Tally => {
   for (const request of requests) {
     const name = `${request.service} ${request.operation}`;
     counts[name] = (counts[name] ?? 0) + 1;
+    if (request.service === 'dynamodb' && !SIZED.has(request.operation)) {
+      // an operation the counter does not size would be priced at nothing
+      throw new Error(`the cost model does not size DynamoDB ${request.operation} yet (bench/cost-counter.ts)`);
+    }
     if (request.service === 'sqs') sqsBilled += sqsRequests(request);
     else if (WRITES.has(request.operation)) {
       const units = writeUnits(request);
