@@ -11,6 +11,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { appendFileSync } from 'node:fs';
 import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Client } from '@smithy/core/client';
+import { JOB_TABLE } from '../lambda/adapters/table-schema';
 
 type Item = Record<string, AttributeValue>;
 
@@ -108,7 +109,8 @@ export const installCostCounter = (logFile: string): void => {
     }
     const table = input.TableName as string;
     if (['PutItem', 'UpdateItem', 'DeleteItem'].includes(operation)) {
-      const key: Item = operation === 'PutItem' ? { pk: input.Item.pk, sk: input.Item.sk } : input.Key;
+      const { partitionKey: pk, sortKey: sk } = JOB_TABLE;
+      const key: Item = operation === 'PutItem' ? { [pk]: input.Item[pk], [sk]: input.Item[sk] } : input.Key;
       const turn = writes.then(async () => {
         const before = await read(table, key);
         let failed: string | undefined;
