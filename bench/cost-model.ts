@@ -1,0 +1,217 @@
+/**
+ * What the requests counted by bench/cost-counter.ts cost on AWS: capacity
+ * units as DynamoDB bills them, requests as SQS, API Gateway and Lambda bill
+ * them, priced from one table. Pure: the test asserts it exactly.
+ */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { jobKey } from '../lambda/adapters/dynamodb-job-store';
+import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
+import { itemSize } from '../test/support/dynamodb-item-size';
+import type { CountedRequest } from './cost-counter';
+
+type Item = Record<string, AttributeValue>;
+
+/** us-east-1 list prices, US$, as stated for PRICES_AS_OF (the sources are in docs/COST.md). */
+export const PRICES = {
+  asOf: '2026-12-02',
+  dynamoDbWritePerMillionUnits: 0.625,
+  dynamoDbReadPerMillionUnits: 0.125,
+  sqsPerMillionRequests: 0.4,
+  httpApiPerMillionRequests: 1.0,
+  lambdaPerMillionRequests: 0.2,
+  /** arm64, as infra/requeue-function.ts deploys every function. */
+  lambdaPerGbSecond: 0.0000133334,
+  logsIngestionPerGb: 0.5,
+} as const;
+
+/**
+ * Durations are timings, so each invocation is billed a fixed assumed time:
+ * what a warm function of 512 MB (every function's memory in infra/) takes
+ * for one request or one batch against DynamoDB and SQS in-region.
+ */
+export const LAMBDA = {
+  memoryGb: 0.5,
+  billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500 },
+  /** START, END and REPORT lines Lambda itself logs per invocation. */
+  platformLogBytes: 300,
+} as const;
+
+export const PARTITION_WCU_PER_SECOND = 1_000;
+const SQS_CHUNK_BYTES = 64 * 1024;
+
+/** Every index with its key attributes and what it projects. */
+const INDEXES = (createTableInput('cost').GlobalSecondaryIndexes ?? []).map((index) => ({
+  name: index.IndexName!,
+  keys: index.KeySchema!.map((k) => k.AttributeName!),
+  projection: index.Projection?.ProjectionType ?? 'ALL',
+  include: index.Projection?.NonKeyAttributes ?? [],
+}));
+const TABLE_KEYS = [JOB_TABLE.partitionKey, JOB_TABLE.sortKey];
+
+const writeUnitsOf = (bytes: number) => Math.max(1, Math.ceil(bytes / 1024));
+const size = (item: Item | null | undefined) => (item ? itemSize(item) : 0);
+const partition = (item: Item, attribute: string) => String(item[attribute]?.S ?? item[attribute]?.N ?? '');
+
+/** An item's entry in an index, as the index stores it; none when the item lacks a key attribute of it (sparse). */
+const indexEntry = (item: Item | null | undefined, index: (typeof INDEXES)[number]): Item | undefined => {
+  if (!item || index.keys.some((k) => item[k] === undefined)) return undefined;
+  if (index.projection === 'ALL') return item;
+  const kept = new Set([...TABLE_KEYS, ...index.keys, ...(index.projection === 'INCLUDE' ? index.include : [])]);
+  return Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name)));
+};
+
+export interface WriteUnits {
+  readonly table: number;
+  readonly indexes: number;
+  /** Units by partition key, `<table or index>:<key value>`. */
+  readonly partitions: ReadonlyArray<readonly [string, number]>;
+}
+
+/**
+ * A write's units: the larger of the item before and after, per 1 KB; then for
+ * each index an entry put, changed or deleted costs its own units, and a
+ * changed index key is a delete of the old entry plus a put of the new. A
+ * write refused by its condition costs its table units and touches no index.
+ */
+export const writeUnits = (request: CountedRequest): WriteUnits => {
+  const before = request.before ?? null;
+  const key = (request.after ?? before ?? request.offered)!;
+  const pk = `table:${partition(key, JOB_TABLE.partitionKey)}`;
+  if (request.failed) {
+    const table = writeUnitsOf(Math.max(size(before), size(request.offered)));
+    return { table, indexes: 0, partitions: [[pk, table]] };
+  }
+  const after = request.after ?? null;
+  const table = writeUnitsOf(Math.max(size(before), size(after)));
+  const partitions: Array<[string, number]> = [[pk, table]];
+  let indexes = 0;
+  const charge = (index: string, entry: Item, units: number) => {
+    indexes += units;
+    partitions.push([`${index}:${partition(entry, INDEXES.find((i) => i.name === index)!.keys[0]!)}`, units]);
+  };
+  for (const index of INDEXES) {
+    const old = indexEntry(before, index);
+    const next = indexEntry(after, index);
+    const sameKey = old && next && index.keys.every((k) => JSON.stringify(old[k]) === JSON.stringify(next[k]));
+    if (old && next && sameKey) {
+      if (JSON.stringify(old) !== JSON.stringify(next)) charge(index.name, next, writeUnitsOf(Math.max(size(old), size(next))));
+      continue;
+    }
+    if (old) charge(index.name, old, writeUnitsOf(size(old)));
+    if (next) charge(index.name, next, writeUnitsOf(size(next)));
+  }
+  return { table, indexes, partitions };
+};
+
+/** SQS bills each 64 KiB of a request's payload as one request. */
+export const sqsRequests = (request: CountedRequest): number => Math.max(1, Math.ceil((request.bytes ?? 0) / SQS_CHUNK_BYTES));
+
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
+const SIZED = new Set([...WRITES, 'GetItem', 'Query']);
+
+export interface Tally {
+  /** Requests by `<service> <operation>`. */
+  readonly requests: Record<string, number>;
+  readonly writeUnits: number;
+  readonly indexWriteUnits: number;
+  readonly readUnits: number;
+  /** SQS requests as billed (per 64 KiB chunk). */
+  readonly sqsBilled: number;
+  readonly partitions: Record<string, number>;
+}
+
+export const tally = (requests: readonly CountedRequest[]): Tally => {
+  const counts: Record<string, number> = {};
+  const partitions: Record<string, number> = {};
+  let writeUnitsTotal = 0;
+  let indexWriteUnits = 0;
+  let readUnits = 0;
+  let sqsBilled = 0;
+  for (const request of requests) {
+    const name = `${request.service} ${request.operation}`;
+    counts[name] = (counts[name] ?? 0) + 1;
+    if (request.service === 'dynamodb' && !SIZED.has(request.operation)) {
+      // an operation the counter does not size would be priced at nothing
+      throw new Error(`the cost model does not size DynamoDB ${request.operation} yet (bench/cost-counter.ts)`);
+    }
+    if (request.service === 'sqs') sqsBilled += sqsRequests(request);
+    else if (WRITES.has(request.operation)) {
+      const units = writeUnits(request);
+      writeUnitsTotal += units.table + units.indexes;
+      indexWriteUnits += units.indexes;
+      for (const [key, n] of units.partitions) partitions[key] = (partitions[key] ?? 0) + n;
+    } else readUnits += request.readUnits ?? 0;
+  }
+  return { requests: counts, writeUnits: writeUnitsTotal, indexWriteUnits, readUnits, sqsBilled, partitions };
+};
+
+export interface Usage {
+  readonly tally: Tally;
+  /** HTTP API requests. */
+  readonly apiRequests: number;
+  readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number };
+  /** Log bytes the handlers wrote (the runtime's output), before Lambda's own lines. */
+  readonly logBytes: number;
+}
+
+export interface Dollars {
+  readonly dynamoDb: number;
+  readonly sqs: number;
+  readonly apiGateway: number;
+  readonly lambda: number;
+  readonly logs: number;
+  readonly total: number;
+}
+
+/** US$ for `usage` spread over `jobs` jobs, times a million: the price of a million such jobs. */
+export const perMillionJobs = (usage: Usage, jobs: number): Dollars => {
+  const { invocations: inv } = usage;
+  const invocations = inv.api + inv.worker + inv.taskRunner;
+  const gbSeconds =
+    (LAMBDA.memoryGb * (inv.api * LAMBDA.billedMs.api + inv.worker * LAMBDA.billedMs.worker + inv.taskRunner * LAMBDA.billedMs.taskRunner)) / 1000;
+  const perJob = {
+    dynamoDb: (usage.tally.writeUnits * PRICES.dynamoDbWritePerMillionUnits + usage.tally.readUnits * PRICES.dynamoDbReadPerMillionUnits) / 1e6,
+    sqs: (usage.tally.sqsBilled * PRICES.sqsPerMillionRequests) / 1e6,
+    apiGateway: (usage.apiRequests * PRICES.httpApiPerMillionRequests) / 1e6,
+    lambda: (invocations * PRICES.lambdaPerMillionRequests) / 1e6 + gbSeconds * PRICES.lambdaPerGbSecond,
+    logs: ((usage.logBytes + invocations * LAMBDA.platformLogBytes) / 1e9) * PRICES.logsIngestionPerGb,
+  };
+  const scale = (n: number) => (n / jobs) * 1e6;
+  const dollars = Object.fromEntries(Object.entries(perJob).map(([k, v]) => [k, scale(v)])) as Omit<Dollars, 'total'>;
+  return { ...dollars, total: Object.values(dollars).reduce((a, b) => a + b, 0) };
+};
+
+/** The hottest partition keys (ties all named) and the jobs a second it allows at PARTITION_WCU_PER_SECOND. */
+export const ceiling = (t: Tally, jobs: number): { keys: string[]; unitsPerJob: number; jobsPerSecond: number } => {
+  // each job's item is a partition of its own: only keys that jobs share cap their rate
+  const shared = Object.entries(t.partitions).filter(([key]) => !key.startsWith(`table:${jobKey('')[JOB_TABLE.partitionKey]}`));
+  const units = Math.max(0, ...shared.map(([, n]) => n));
+  const keys = shared
+    .filter(([, n]) => n === units)
+    .map(([key]) => key)
+    .sort();
+  const unitsPerJob = units / jobs;
+  return { keys, unitsPerJob, jobsPerSecond: unitsPerJob > 0 ? PARTITION_WCU_PER_SECOND / unitsPerJob : Infinity };
+};
+
+/**
+ * The floor of this design, per job: record it, fence each execution, record
+ * each outcome — one write of a small item (≤ 1 KB, no index entry) each, so
+ * 1 + 2 × attempts write units; the SQS send, receive and delete of each
+ * attempt's message; one API request; the API's invocation and the worker's
+ * per attempt (batches of 1, as the bench runs them); Lambda's own log lines;
+ * a failed job's dead-letter copy.
+ */
+export const floorUsage = (attempts: number, deadLettered: boolean): Usage => ({
+  tally: {
+    requests: {},
+    writeUnits: 1 + 2 * attempts,
+    indexWriteUnits: 0,
+    readUnits: 0,
+    sqsBilled: 3 * attempts + (deadLettered ? 1 : 0),
+    partitions: {},
+  },
+  apiRequests: 1,
+  invocations: { api: 1, worker: attempts, taskRunner: 0 },
+  logBytes: 0,
+});

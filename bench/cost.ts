@@ -1,0 +1,366 @@
+/**
+ * `npm run bench:cost`: what requeue costs on AWS and how far it scales there,
+ * counted from the requests the handlers send in a run of the local runtime
+ * (bench/cost-counter.ts), priced by bench/cost-model.ts. Jobs run one at a
+ * time, so every count is the same run after run; it writes docs/COST.md.
+ */
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { ROOT } from '../test/support/build';
+import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
+import type { CountedRequest } from './cost-counter';
+import { ceiling, floorUsage, LAMBDA, perMillionJobs, PRICES, tally, type Dollars, type Tally, type Usage } from './cost-model';
+import { waitFor } from './load';
+
+export interface CostWorkload {
+  /** `demo.echo` jobs, completing at their first attempt. */
+  readonly succeeded: number;
+  /** `demo.fail` jobs of 3 attempts, then one retry-all of them (which fail 3 attempts again). */
+  readonly failing: number;
+}
+
+export interface Phase {
+  readonly name: 'succeeded' | 'failing' | 'retry-all';
+  readonly jobs: number;
+  readonly usage: Usage;
+  /** Empty receives of the event-source pollers and requests of no caller found, left out of `usage`. */
+  readonly idleReceives: number;
+  readonly unattributed: number;
+}
+
+const MAIN_QUEUE = 'requeue-jobs';
+const TASK_QUEUE = 'requeue-jobs-tasks';
+const WAIT_MS = 120_000;
+/** Requests a user's call does not make: the runtime starting, the bench looking, requests of no awaited chain. */
+const NOT_THE_WORKLOAD = /^(local:(main|provision)|bench:.*|unknown|get-job|get-metrics|list-failed-jobs|get-retry-task)$/;
+
+const readLog = (file: string): CountedRequest[] =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as CountedRequest)
+    : [];
+
+const isIdleReceive = (r: CountedRequest) => r.caller === 'local:event-source' && r.operation === 'ReceiveMessage' && r.messages === 0;
+
+/** The counter, bundled for `node --require`. */
+const buildCounter = async (): Promise<string> => {
+  const outfile = path.join(ROOT, 'dist/bench/cost-counter.cjs');
+  await build({
+    entryPoints: [path.join(ROOT, 'bench/cost-counter.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    logLevel: 'warning',
+  });
+  return outfile;
+};
+
+const usageOf = (requests: readonly CountedRequest[], apiRequests: number, logBytes: number): Usage => {
+  const received = (queue: string) =>
+    requests.filter((r) => r.caller === 'local:event-source' && r.operation === 'ReceiveMessage' && r.queue === queue && r.messages! > 0).length;
+  return {
+    tally: tally(requests),
+    apiRequests,
+    invocations: { api: apiRequests, worker: received(MAIN_QUEUE), taskRunner: received(TASK_QUEUE) },
+    logBytes,
+  };
+};
+
+export interface ScheduledPoint {
+  /** Jobs in the table. */
+  readonly retained: number;
+  /** One reconciler pass, and the recount it adds once an hour (minute 0). */
+  readonly pass: Tally;
+  readonly recount: Tally;
+}
+
+/** An hour of the schedule: 60 passes, one of them with the recount. */
+export const perHour = (point: ScheduledPoint) => ({
+  readUnits: 60 * point.pass.readUnits + point.recount.readUnits,
+  writeUnits: 60 * point.pass.writeUnits + point.recount.writeUnits,
+  requests: 60 * Object.values(point.pass.requests).reduce((a, b) => a + b, 0) + Object.values(point.recount.requests).reduce((a, b) => a + b, 0),
+});
+
+/**
+ * The reconciler's work as the table grows: `extra` completed jobs seeded
+ * (uncounted) before each point, then one pass of the reconcile handler and
+ * one recount, run in this process against the runtime's emulators through
+ * the same counter.
+ */
+const measureScheduled = async (output: string, logFile: string, extra: readonly number[]): Promise<ScheduledPoint[]> => {
+  const endpoints = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(output);
+  if (!endpoints) throw new Error('the runtime printed no emulator endpoints');
+  Object.assign(process.env, {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_DYNAMODB: endpoints[1],
+    AWS_ENDPOINT_URL_SQS: endpoints[2],
+  });
+  const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+  const { DynamoDBDocumentClient } = await import('@aws-sdk/lib-dynamodb');
+  const { SQSClient, GetQueueUrlCommand } = await import('@aws-sdk/client-sqs');
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const url = async (name: string) => (await sqs.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl!;
+  Object.assign(process.env, {
+    REQUEUE_TABLE_NAME: 'requeue-jobs',
+    REQUEUE_QUEUE_URL: await url(MAIN_QUEUE),
+    REQUEUE_DLQ_URL: await url('requeue-jobs-dlq'),
+    REQUEUE_TASK_QUEUE_URL: await url(TASK_QUEUE),
+  });
+  const { installCostCounter } = await import('./cost-counter');
+  installCostCounter(logFile);
+  const { handler } = await import('../lambda/handlers/reconcile');
+  const { services } = await import('../lambda/adapters/services');
+  const { completedJob, seedJobs } = await import('./seed');
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
+  const target = { doc, tableName: 'requeue-jobs', sqs, deadLetterQueueUrl: process.env.REQUEUE_DLQ_URL!, concurrency: 4 };
+  const points: ScheduledPoint[] = [];
+  // the workload's jobs, as the counters have them; seeded jobs bypass the counters
+  const workloadJobs = Object.values(await services().store.countByState()).reduce((a, b) => a + b, 0);
+  let seeded = 0;
+  for (const count of extra) {
+    await seedJobs(target, count, (i) => completedJob(seeded + i, Date.now()));
+    seeded += count;
+    const from = readLog(logFile).length;
+    await handler();
+    const middle = readLog(logFile).length;
+    await services().store.recount();
+    const lines = readLog(logFile);
+    const ours = (r: CountedRequest) => r.caller === 'reconcile' || r.caller === 'bench:cost';
+    points.push({ retained: workloadJobs + seeded, pass: tally(lines.slice(from, middle).filter(ours)), recount: tally(lines.slice(middle).filter(ours)) });
+  }
+  return points;
+};
+
+/** The workload through a fresh local runtime, phase by phase; then the schedule's work at two table sizes. */
+export const runCostWorkload = async (
+  workload: CostWorkload,
+  scheduledAt: readonly number[] = [],
+): Promise<{ phases: Phase[]; scheduled: ScheduledPoint[] }> => {
+  const counter = await buildCounter();
+  const logFile = path.join(tmpdir(), `requeue-cost-${process.pid}-${Date.now()}.jsonl`);
+  const runtime: LocalRuntime = await startLocalRuntime({
+    env: { REQUEUE_COST_LOG: logFile, NODE_OPTIONS: `--require ${counter} --enable-source-maps` },
+    startupBudgetMs: 60_000,
+  });
+  // a message is done once the event source deleted it: then every request of its job has been sent
+  let deleted = 0;
+  const allDeleted = () =>
+    waitFor(
+      async () => readLog(logFile).filter((r) => r.caller === 'local:event-source' && r.operation === 'DeleteMessageBatch' && r.queue === MAIN_QUEUE),
+      (deletes) => deletes.reduce((n, r) => n + (r.messages ?? 0), 0) >= deleted,
+      `${deleted} job message(s) deleted`,
+      WAIT_MS,
+      20,
+    );
+  const post = async (route: string, body?: unknown, status = 201) => {
+    const answer = await runtime.request('POST', route, body);
+    if (answer.status !== status) throw new Error(`POST ${route} answered ${answer.status}: ${answer.text}`);
+    return answer.body;
+  };
+  const phases: Phase[] = [];
+  const phase = async (name: Phase['name'], jobs: number, apiRequests: number, run: () => Promise<void>) => {
+    const from = readLog(logFile).length;
+    const outputFrom = Buffer.byteLength(runtime.output(), 'utf8');
+    await run();
+    const lines = readLog(logFile).slice(from);
+    const workload = lines.filter((r) => !isIdleReceive(r) && r.caller !== 'reconcile' && !NOT_THE_WORKLOAD.test(r.caller));
+    const logBytes = Buffer.byteLength(runtime.output(), 'utf8') - outputFrom;
+    phases.push({
+      name,
+      jobs,
+      usage: usageOf(workload, apiRequests, logBytes),
+      idleReceives: lines.filter(isIdleReceive).length,
+      unattributed: lines.filter((r) => r.caller === 'unknown').length,
+    });
+  };
+  try {
+    await phase('succeeded', workload.succeeded, workload.succeeded, async () => {
+      for (let i = 0; i < workload.succeeded; i++) {
+        await post('/jobs', { name: 'demo.echo', data: { to: `customer-${i}@example.com`, n: i } });
+        deleted += 1;
+        await allDeleted();
+      }
+    });
+    const opts = { attempts: 3, backoff: { type: 'fixed', delay: 0 } };
+    await phase('failing', workload.failing, workload.failing, async () => {
+      for (let i = 0; i < workload.failing; i++) {
+        await post('/jobs', { name: 'demo.fail', data: { message: `card declined ${i}` }, opts });
+        deleted += 1;
+        await allDeleted();
+      }
+    });
+    await phase('retry-all', workload.failing, 1, async () => {
+      const answer = await post('/jobs/retry-all-failed', undefined, 200);
+      if (answer.retriedCount !== workload.failing) throw new Error(`retry-all retried ${JSON.stringify(answer)}`);
+      deleted += workload.failing;
+      await allDeleted();
+    });
+    const scheduled = scheduledAt.length > 0 ? await measureScheduled(runtime.output(), `${logFile}.scheduled`, scheduledAt) : [];
+    return { phases, scheduled };
+  } finally {
+    await runtime.kill();
+    removeDataDir(runtime.dataDir);
+    if (process.env.COST_KEEP_LOG) process.stderr.write(`Kept the request log: ${logFile}\n`);
+    else rmSync(logFile, { force: true });
+    rmSync(`${logFile}.scheduled`, { force: true });
+  }
+};
+
+const money = (n: number) => `$${n.toFixed(2)}`;
+const fixed = (n: number, digits = 2) => (Number.isInteger(n) ? String(n) : n.toFixed(digits));
+const rate = (perSecond: number) => `${Math.floor(perSecond).toLocaleString('en-US')} jobs/s`;
+
+interface Verdict {
+  readonly target: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+/** docs/COST.md: one page, from the phases of one run. */
+export const costReport = (
+  workload: CostWorkload,
+  phases: readonly Phase[],
+  scheduled: readonly ScheduledPoint[],
+  command: string,
+): { markdown: string; verdicts: Verdict[] } => {
+  const [succeeded, failing, retry] = phases as [Phase, Phase, Phase];
+  const price = (p: Phase): Dollars => perMillionJobs(p.usage, p.jobs);
+  const floors = { succeeded: perMillionJobs(floorUsage(1, false), 1), failing: perMillionJobs(floorUsage(3, true), 1) };
+  const dollarsRow = (label: string, d: Dollars) =>
+    `| ${label} | ${money(d.dynamoDb)} | ${money(d.sqs)} | ${money(d.apiGateway)} | ${money(d.lambda)} | ${money(d.logs)} | **${money(d.total)}** |`;
+  const operations = [...new Set(phases.flatMap((p) => Object.keys(p.usage.tally.requests)))].sort();
+  const hot = { succeeded: ceiling(succeeded.usage.tally, succeeded.jobs), failing: ceiling(failing.usage.tally, failing.jobs) };
+  const verdicts: Verdict[] = [
+    { target: 'a successful job ≤ $6.00 per million', measured: money(price(succeeded).total), pass: price(succeeded).total <= 6 },
+    { target: 'a job failing 3 attempts ≤ $12.40 per million', measured: money(price(failing).total), pass: price(failing).total <= 12.4 },
+    { target: 'throughput ceiling ≥ 10,000 jobs/s (default shards)', measured: rate(hot.succeeded.jobsPerSecond), pass: hot.succeeded.jobsPerSecond >= 10_000 },
+    { target: 'twice that with twice the shards', measured: `no shard setting to double; hottest: ${hot.succeeded.keys.join(', ')}`, pass: false },
+  ];
+  const [small, large] = scheduled as [ScheduledPoint, ScheduledPoint];
+  const hours = scheduled.map(perHour);
+  const growth = small && large ? (hours[1]!.readUnits - hours[0]!.readUnits) / (large.retained - small.retained) : 0;
+  const atMillion = small ? hours[0]!.readUnits + growth * (1_000_000 - small.retained) : 0;
+  const scheduledRows = scheduled.map((p, i) => `| ${p.retained} | ${p.pass.readUnits} | ${p.recount.readUnits} | ${hours[i]!.readUnits} | ${hours[i]!.requests} |`);
+  const grows = `${fixed(growth * 1000, 1)} read units an hour more per 1,000 retained jobs`;
+  if (small) verdicts.push({ target: 'no scheduled work whose reads grow with the retained jobs', measured: grows, pass: growth === 0 });
+  const lines = [
+    '# What requeue costs on AWS',
+    '',
+    `Made by \`${command}\` (${workload.succeeded} successful jobs, ${workload.failing} jobs failing 3 attempts, one retry-all of`,
+    'them that fail 3 attempts again), counted from every request the handlers and the event-source emulation sent in',
+    'a run of the local runtime. Jobs run one at a time, so each worker batch holds one message and the counts are the',
+    'same run after run. At load the worker receives up to 10 messages a batch: its ReceiveMessage, DeleteMessageBatch,',
+    'invocation and counter writes are then shared by up to 10 jobs, as they are in the retry-all column, whose jobs',
+    'are all sent at once (there the batching, and so those few figures, vary a little from run to run).',
+    '',
+    '## Targets',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...verdicts.map((v) => `| ${v.target} | ${v.measured} | ${v.pass ? 'PASS' : 'FAIL'} |`),
+    '',
+    '## US$ per million jobs',
+    '',
+    '| per million | DynamoDB | SQS | API Gateway | Lambda | Logs | total |',
+    '|---|---|---|---|---|---|---|',
+    dollarsRow('successful job', price(succeeded)),
+    dollarsRow('floor: successful job', floors.succeeded),
+    dollarsRow('job failing 3 attempts', price(failing)),
+    dollarsRow('floor: job failing 3 attempts', floors.failing),
+    dollarsRow('retried by retry-all, failing 3 attempts again', price(retry)),
+    '',
+    'The floor of this design, per job: record the job, fence each execution, record each outcome, one write of a',
+    'small item (≤ 1 KB, no index entry) each: 1 + 2 × attempts write units (3, and 7 for 3 attempts, where the issue',
+    "counts 8); the send, receive and delete of each attempt's message, and a failed job's dead-letter copy; one API",
+    "request; the API's invocation and a worker invocation per attempt, with the durations and log lines below.",
+    '',
+    '## Per job',
+    '',
+    '| per job | successful | failing 3 attempts | retry-all |',
+    '|---|---|---|---|',
+    ...operations.map((op) => `| ${op} | ${phases.map((p) => fixed((p.usage.tally.requests[op] ?? 0) / p.jobs)).join(' | ')} |`),
+    `| DynamoDB write units (table and indexes) | ${phases.map((p) => fixed(p.usage.tally.writeUnits / p.jobs)).join(' | ')} |`,
+    `| of which index write units | ${phases.map((p) => `${fixed(p.usage.tally.indexWriteUnits / p.jobs)} (${Math.round((100 * p.usage.tally.indexWriteUnits) / p.usage.tally.writeUnits)}%)`).join(' | ')} |`,
+    `| DynamoDB read units | ${phases.map((p) => fixed(p.usage.tally.readUnits / p.jobs)).join(' | ')} |`,
+    `| SQS requests billed (per 64 KiB) | ${phases.map((p) => fixed(p.usage.tally.sqsBilled / p.jobs)).join(' | ')} |`,
+    `| API requests | ${phases.map((p) => fixed(p.usage.apiRequests / p.jobs)).join(' | ')} |`,
+    `| Lambda invocations (API, worker) | ${phases.map((p) => `${fixed(p.usage.invocations.api / p.jobs)}, ${fixed(p.usage.invocations.worker / p.jobs)}`).join(' | ')} |`,
+    `| log bytes written by the handlers | ${phases.map((p) => fixed(p.usage.logBytes / p.jobs, 0)).join(' | ')} |`,
+    '',
+    '## The hottest partition key',
+    '',
+    'Write units by partition key value (table `pk`, and each index its partition key), per job; a partition takes',
+    'about 1,000 write units a second, so the hottest key caps the jobs a second whatever the Lambda concurrency.',
+    '',
+    '| jobs | hottest keys | write units per job | ceiling |',
+    '|---|---|---|---|',
+    `| successful | ${hot.succeeded.keys.map((k) => `\`${k}\``).join(', ')} | ${fixed(hot.succeeded.unitsPerJob)} | ${rate(hot.succeeded.jobsPerSecond)} |`,
+    `| failing 3 attempts | ${hot.failing.keys.map((k) => `\`${k}\``).join(', ')} | ${fixed(hot.failing.unitsPerJob)} | ${rate(hot.failing.jobsPerSecond)} |`,
+    '',
+    '## Scheduled work, as the table grows',
+    '',
+    'One pass of the reconcile handler and one recount (which it adds at minute 0), run against the same table after',
+    'the workload with more completed jobs seeded straight into it; an hour is 60 passes and one recount. Read units',
+    `an hour grow by ${fixed(growth * 1000, 1)} per 1,000 retained jobs; extrapolated linearly from the two sizes, at 1,000,000 retained`,
+    `jobs the schedule reads **${Math.round(atMillion).toLocaleString('en-US')} read units an hour** (${money((atMillion * 24 * 30 * PRICES.dynamoDbReadPerMillionUnits) / 1e6)} a month).`,
+    '',
+    '| retained jobs | read units a pass | read units a recount | read units an hour | requests an hour |',
+    '|---|---|---|---|---|',
+    ...scheduledRows,
+    '',
+    'A pass reads the same at both sizes: its dead-letter sweep looks at up to 100 messages (and their jobs) a',
+    'minute, every minute, whether or not anything was retried, while failed jobs wait in the dead-letter queue.',
+    "Idle, AWS's own pollers of the event source mapping also poll both queues (at least 5 a queue, each a 20 s long",
+    `poll: about 900 ReceiveMessage an hour a queue, modelled, ${money((2 * 900 * PRICES.sqsPerMillionRequests * 24 * 30) / 1e6)} a month); the local pollers'`,
+    `${phases.reduce((n, p) => n + p.idleReceives, 0)} empty receives in this run are left out of the figures above.`,
+    '',
+    '## Prices and assumptions',
+    '',
+    `us-east-1, on-demand, list prices as of ${PRICES.asOf} (\`PRICES\` in bench/cost-model.ts):`,
+    '',
+    '| item | US$ |',
+    '|---|---|',
+    `| DynamoDB, per million write request units | ${PRICES.dynamoDbWritePerMillionUnits} |`,
+    `| DynamoDB, per million read request units | ${PRICES.dynamoDbReadPerMillionUnits} |`,
+    `| SQS standard, per million requests (each 64 KiB of payload is one) | ${PRICES.sqsPerMillionRequests} |`,
+    `| API Gateway HTTP API, per million requests | ${PRICES.httpApiPerMillionRequests} |`,
+    `| Lambda, per million requests | ${PRICES.lambdaPerMillionRequests} |`,
+    `| Lambda arm64, per GB-second | ${PRICES.lambdaPerGbSecond} |`,
+    `| CloudWatch Logs, ingestion per GB | ${PRICES.logsIngestionPerGb} |`,
+    '',
+    'DynamoDB on-demand from the price cut of November 2024 ($0.625 / $0.125, as third-party summaries of the AWS',
+    'pricing page give them); the SQS, API Gateway, Lambda and CloudWatch Logs figures are the well-known list prices,',
+    'from memory, not looked up. Free tiers are left out.',
+    '',
+    '- Write units: 1 per KB (rounded up) of the larger of the item before and after; each index entry put, changed or',
+    '  deleted costs its own units from its projected size; a changed index key is a delete plus a put; a write',
+    '  refused by its condition costs its table units. Items before and after are read from dynalite beside each write',
+    '  (uncounted). Read units as dynalite counts them: per 4 KB of the items read, filtered ones included, half for',
+    '  eventually consistent reads.',
+    `- Lambda durations are modelled, not timed: ${LAMBDA.billedMs.api} ms an API invocation, ${LAMBDA.billedMs.worker} ms a worker batch,`,
+    `  at ${LAMBDA.memoryGb * 1024} MB (every function's memory in infra/), arm64.`,
+    `- Logs: the bytes the runtime wrote while the phase ran (the handlers' log lines, at the default level), plus`,
+    `  ${LAMBDA.platformLogBytes} bytes of Lambda's own START/END/REPORT lines per invocation (modelled).`,
+    '- Left out of the per-job figures: the pollers\' empty receives and the scheduled reconciler (below).',
+    '',
+  ];
+  return { markdown: lines.join('\n'), verdicts };
+};
+
+const main = async () => {
+  const workload: CostWorkload = { succeeded: Number(process.env.COST_SUCCEEDED ?? 100), failing: Number(process.env.COST_FAILING ?? 100) };
+  const { phases, scheduled } = await runCostWorkload(workload, [1_000, 1_000]);
+  const { markdown } = costReport(workload, phases, scheduled, 'npm run bench:cost');
+  writeFileSync(path.join(ROOT, 'docs/COST.md'), markdown);
+  process.stdout.write(`${markdown}\nWrote docs/COST.md\n`);
+};
+
+if (require.main === module) void main();
