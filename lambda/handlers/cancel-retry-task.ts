@@ -6,8 +6,8 @@ import { httpHandler, json, taskIdParam } from './http';
 
 const { tasks } = services();
 
-export const handler = httpHandler(async (event) => {
-  const taskId = taskIdParam(event);
+export const handler = httpHandler(async (req) => {
+  const taskId = taskIdParam(req);
   // a runner's checkpoint may win the race for the version: read again and retry
   for (let attempt = 0; ; attempt++) {
     const task = await tasks.getTask(taskId);

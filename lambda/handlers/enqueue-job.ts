@@ -5,8 +5,8 @@ import { httpHandler, json, parseJsonBody } from './http';
 
 const { store, queue } = services();
 
-export const handler = httpHandler(async (event) => {
-  const request = parseEnqueueRequest(parseJsonBody(event));
+export const handler = httpHandler(async (req) => {
+  const request = parseEnqueueRequest(parseJsonBody(req));
   const job = await enqueueJob({ store, queue }, request);
   return json(201, { id: job.id, name: job.name, state: job.state });
 });

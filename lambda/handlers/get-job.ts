@@ -5,8 +5,8 @@ import { httpHandler, jobIdParam, json } from './http';
 
 const { store } = services();
 
-export const handler = httpHandler(async (event) => {
-  const jobId = jobIdParam(event);
+export const handler = httpHandler(async (req) => {
+  const jobId = jobIdParam(req);
   const job = await store.get(jobId);
   if (!job) throw new JobNotFoundError(jobId);
   return json(200, toJobDetails(job));

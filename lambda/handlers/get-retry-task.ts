@@ -5,8 +5,8 @@ import { httpHandler, json, taskIdParam } from './http';
 
 const { tasks } = services();
 
-export const handler = httpHandler(async (event) => {
-  const taskId = taskIdParam(event);
+export const handler = httpHandler(async (req) => {
+  const taskId = taskIdParam(req);
   const task = await tasks.getTask(taskId);
   if (!task) throw new TaskNotFoundError(taskId);
   return json(200, toTaskView(task));

@@ -1,16 +1,23 @@
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { z } from 'zod';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
 import { queryInteger } from '../core/failed-job-filter';
 import { checkJsonText } from '../core/json-text';
 import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
 import { services } from '../adapters/services';
+import {
+  toHttpRequest,
+  toResult,
+  UnknownEventError,
+  type ApiGatewayEvent,
+  type ApiGatewayResult,
+  type HttpRequest,
+  type HttpResponse,
+} from './http-request';
 import { logger } from './logger';
 
-export type HttpEvent = APIGatewayProxyEventV2;
-export type HttpResult = APIGatewayProxyStructuredResultV2;
+export type { Actor, HttpRequest, HttpResponse } from './http-request';
 
-export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResult => ({
+export const json = (statusCode: number, body: unknown, headers: Record<string, string> = {}): HttpResponse => ({
   statusCode,
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
@@ -19,20 +26,24 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
 /**
  * One rule for what a client sees: a RequeueError (4xx, or the 503 of an
  * unavailable dependency) is shown as it is; anything else is a bug, logged
- * in full and answered with a generic 500.
+ * in full and answered with a generic 500. The event may come in payload
+ * format 1.0 (a REST API) or 2.0 (an HTTP API); `fn` sees one request either way.
  */
 export const httpHandler =
-  (fn: (event: HttpEvent) => Promise<HttpResult>) =>
-  async (event: HttpEvent): Promise<HttpResult> => {
+  (fn: (request: HttpRequest) => Promise<HttpResponse>) =>
+  async (event: ApiGatewayEvent): Promise<ApiGatewayResult> => {
+    let request: HttpRequest | undefined;
     try {
-      return await fn(event);
+      request = toHttpRequest(event);
+      return toResult(await fn(request));
     } catch (error) {
       if (error instanceof RequeueError) {
         if (error.statusCode >= 500) logger.error(error.message, { error });
-        return json(error.statusCode, { error: error.message, code: error.code });
+        return toResult(json(error.statusCode, { error: error.message, code: error.code }));
       }
-      logger.error('Unhandled error', { error: error as Error, routeKey: event.routeKey });
-      return json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' });
+      if (error instanceof UnknownEventError) logger.error(error.message, { eventKeys: Object.keys(event ?? {}) });
+      else logger.error('Unhandled error', { error: error as Error, routeKey: request?.routeKey, actor: request?.actor });
+      return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));
     } finally {
       // counts of the jobs this request moved
       await services()
@@ -41,11 +52,9 @@ export const httpHandler =
     }
   };
 
-export const parseJsonBody = (event: HttpEvent): unknown => {
-  if (event.body === undefined || event.body === null || event.body === '') {
-    throw new ValidationError('The request body is empty; send a JSON object');
-  }
-  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+export const parseJsonBody = (request: HttpRequest): unknown => {
+  const text = request.body;
+  if (text === undefined) throw new ValidationError('The request body is empty; send a JSON object');
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -56,16 +65,16 @@ export const parseJsonBody = (event: HttpEvent): unknown => {
   return body;
 };
 
-export const jobIdParam = (event: HttpEvent): string => {
-  const jobId = event.pathParameters?.jobId ?? '';
+export const jobIdParam = (request: HttpRequest): string => {
+  const jobId = request.pathParameters.jobId ?? '';
   if (!JOB_ID_PATTERN.test(jobId)) {
     throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-, not dots alone');
   }
   return jobId;
 };
 
-export const taskIdParam = (event: HttpEvent): string => {
-  const taskId = event.pathParameters?.taskId ?? '';
+export const taskIdParam = (request: HttpRequest): string => {
+  const taskId = request.pathParameters.taskId ?? '';
   if (!JOB_ID_PATTERN.test(taskId)) {
     throw new ValidationError('The task id in the path must be the taskId a retry-all answered with');
   }
@@ -73,32 +82,18 @@ export const taskIdParam = (event: HttpEvent): string => {
 };
 
 /**
- * The query string's parameters. API Gateway joins a repeated key's values
- * with commas (`a=1&a=2` → `a: '1,2'`), which no parameter here means: a key
- * given twice is refused instead of read as one value the caller never wrote.
+ * The query string's parameters. No parameter here takes two values, and
+ * payload 2.0 would hand the handler a repeated key's values joined with
+ * commas (`a=1&a=2` → `'1,2'`), a value the caller never wrote: a key given
+ * twice is refused instead, in either format.
  */
-export const queryParams = (event: HttpEvent): Record<string, string> => {
-  const raw = event.rawQueryString ?? '';
-  const seen = new Set<string>();
-  for (const pair of raw.split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const key = eq === -1 ? pair : pair.slice(0, eq);
-    let name = key;
-    try {
-      name = decodeURIComponent(key.replaceAll('+', ' '));
-    } catch {
-      // left as sent: it still names the parameter in the sentence below
-    }
-    if (seen.has(name)) throw new ValidationError(`The query parameter ${name} is given more than once; give it once`);
-    seen.add(name);
+export const queryParams = (request: HttpRequest): Record<string, string> => {
+  const params: Record<string, string> = {};
+  for (const [name, values] of Object.entries(request.query)) {
+    if (values.length > 1) throw new ValidationError(`The query parameter ${name} is given more than once; give it once`);
+    params[name] = values[0] ?? '';
   }
-  // payload 1.0 (the REST API) lists a repeated key's values instead
-  const multi = (event as { multiValueQueryStringParameters?: Record<string, string[] | undefined> | null })
-    .multiValueQueryStringParameters;
-  const repeated = Object.entries(multi ?? {}).find(([, values]) => (values?.length ?? 0) > 1);
-  if (repeated) throw new ValidationError(`The query parameter ${repeated[0]} is given more than once; give it once`);
-  return (event.queryStringParameters ?? {}) as Record<string, string>;
+  return params;
 };
 
 const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${LIMITS.maxListLimit}`;

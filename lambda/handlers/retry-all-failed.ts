@@ -9,9 +9,9 @@ const { store, queue, tasks, taskQueue } = services();
 /** More failed jobs than this are retried by a background task: a request would take too long. */
 export const SYNC_RETRY_LIMIT = 1000;
 
-export const handler = httpHandler(async (event) => {
-  const body = event.body ? parseJsonBody(event) : undefined;
-  const request = parseRetryAllRequest(queryParams(event), body);
+export const handler = httpHandler(async (req) => {
+  const body = req.body === undefined ? undefined : parseJsonBody(req);
+  const request = parseRetryAllRequest(queryParams(req), body);
   const cap = request.limit ?? Number.POSITIVE_INFINITY;
   const matching = await store.countFailed(request.filter, request.async || request.dryRun ? undefined : SYNC_RETRY_LIMIT + 1);
   if (request.dryRun) {

@@ -9,8 +9,8 @@ const { store, queue } = services();
 /** Dead-letter messages looked at after a retry: one receive. */
 const SWEEP = 10;
 
-export const handler = httpHandler(async (event) => {
-  const jobId = jobIdParam(event);
+export const handler = httpHandler(async (req) => {
+  const jobId = jobIdParam(req);
   await retryFailedJob({ store, queue }, jobId);
   // the job's dead-letter copy is stale now; clear what stale copies one receive brings (the reconciler does the rest)
   await queue

@@ -31,7 +31,9 @@ afterAll(() => new Promise<void>((resolve) => deadSqs.close(() => resolve())));
 
 const call = async (name: string, event: Record<string, unknown>) => {
   const handler = await loadHandler<HttpHandler>(name);
-  const result = (await handler(event as never, {} as never)) as { statusCode: number; body: string };
+  // a payload-2.0 event of its own (test/support/api-gateway-events.ts builds whole ones), with what each case sets
+  const base = { version: '2.0', rawQueryString: '', headers: {}, requestContext: { http: { method: 'POST' } }, isBase64Encoded: false };
+  const result = (await handler({ ...base, ...event } as never, {} as never)) as { statusCode: number; body: string };
   return { status: result.statusCode, body: JSON.parse(result.body) };
 };
 
