@@ -136,8 +136,6 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
 
   // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet)
   await services().store.recount({ whenQuiet: false });
-  // failed jobs written by an older version get the index keys the failed listings read
-  await services().store.upgradeIndexKeys();
   // every open retry task gets a runner again: none of the last run survives it
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
 

@@ -562,56 +562,6 @@ export class DynamoDbJobStore implements JobStore {
     await this.counters.flush();
   }
 
-  /**
-   * Failed jobs written before their index sort keys were negated (see
-   * `failedSortKey`) still carry the failure time itself: one Query finds
-   * them (nothing, once done) and each gets the current keys, on condition
-   * that it is still failed with the old key.
-   */
-  async upgradeIndexKeys(): Promise<number> {
-    let upgraded = 0;
-    let startKey: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.db.query({
-          TableName: this.tableName,
-          IndexName: stateIndex.name,
-          KeyConditionExpression: '#pk = :pk AND #sk > :zero',
-          ProjectionExpression: '#id, #sk',
-          ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey, '#id': 'id' },
-          ExpressionAttributeValues: { ':pk': stateKey('failed'), ':zero': 0 },
-          Limit: 100,
-          ExclusiveStartKey: startKey,
-        });
-        const changed = await Promise.all(
-          page.Items.map(async (item) => {
-            const old = item[stateIndex.sortKey] as number;
-            try {
-              await this.db.update({
-                TableName: this.tableName,
-                Key: jobKey(item.id as string),
-                UpdateExpression: 'SET #ssk = :key, #nsk = :key',
-                ConditionExpression: '#state = :failed AND #ssk = :old',
-                ExpressionAttributeNames: { '#ssk': stateIndex.sortKey, '#nsk': failedByNameIndex.sortKey, '#state': 'state' },
-                ExpressionAttributeValues: { ':key': failedSortKey(old), ':failed': 'failed', ':old': old },
-              });
-              return 1;
-            } catch (error) {
-              // retried or upgraded meanwhile: nothing left to do for it
-              if (error instanceof ConditionalCheckFailedException) return 0;
-              throw error;
-            }
-          }),
-        );
-        upgraded += changed.reduce<number>((sum, n) => sum + n, 0);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    } catch (error) {
-      rethrowSdkError(error, 'DynamoDB');
-    }
-    return upgraded;
-  }
-
   /** Note a change of state; write the buffered changes once enough have gathered. */
   private async changed(from: JobState | undefined, to: JobState | undefined, at: number): Promise<void> {
     this.counters.record(from, to, at);

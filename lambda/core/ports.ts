@@ -52,8 +52,6 @@ export interface JobStore {
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */
   flush(): Promise<void>;
-  /** Bring index keys an older version wrote to the current layout; resolves with how many jobs changed. */
-  upgradeIndexKeys(): Promise<number>;
 }
 
 export interface MinuteThroughput {

@@ -11,9 +11,6 @@ const DLQ_SWEEP_PER_PASS = 100;
 
 /** Runs on a schedule (every minute on AWS, a timer in the local runtime). */
 export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
-  // failed jobs left by an older version get the index keys failed listings read (none, once done)
-  const upgraded = await store.upgradeIndexKeys();
-  if (upgraded > 0) logger.info('Upgraded the index keys of failed jobs written by an older version', { jobs: upgraded });
   const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs, unlessQueueCoversPending: true });
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });

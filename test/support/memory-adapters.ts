@@ -123,10 +123,6 @@ export class MemoryJobStore implements JobStore {
   /** Nothing is buffered: counts are computed from the jobs. */
   async flush(): Promise<void> {}
 
-  async upgradeIndexKeys(): Promise<number> {
-    return 0;
-  }
-
   async countByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
     for (const job of this.jobs.values()) counts[job.state]++;
