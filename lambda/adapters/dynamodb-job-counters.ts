@@ -24,6 +24,13 @@ const THROUGHPUT_RETENTION_S = 24 * 60 * 60;
 const BATCH_GET_KEYS = 100;
 
 export const countsKey = (shard: number) => ({ [PK]: `COUNTS#${shard}`, [SK]: 'STATES' });
+/** Written by the reconciler alone, once a minute at most. */
+const SWEPT_KEY = { [PK]: 'DEAD_LETTERS', [SK]: 'SWEPT' };
+/**
+ * Beside the states, each shard counts the jobs that left `failed` (retried,
+ * or removed): each such change leaves the job's dead-letter copy stale.
+ */
+const LEFT_FAILED = 'leftFailed';
 export const throughputKey = (shard: number, minute: number) => ({ [PK]: `THROUGHPUT#${shard}`, [SK]: `MINUTE#${minute}` });
 
 export interface JobCountersOptions {
@@ -41,11 +48,13 @@ export interface JobCountersOptions {
  * dies before flushing leaves the counts a little off, which a recount repairs.
  *
  * Items, per shard `<n>` (0 to shards - 1):
- * - pk `COUNTS#<n>`, sk `STATES`: one number attribute per state
+ * - pk `COUNTS#<n>`, sk `STATES`: one number attribute per state, and `leftFailed`
  * - pk `THROUGHPUT#<n>`, sk `MINUTE#<epoch minute>`: completed, failed; expire after a day
+ * - pk `DEAD_LETTERS`, sk `SWEPT`: `through`, the `leftFailed` total a sweep of the dead letters covered
  */
 export class DynamoDbJobCounters {
-  private states = new Map<JobState, number>();
+  /** Per state, and LEFT_FAILED. */
+  private states = new Map<string, number>();
   private minutes = new Map<number, { completed: number; failed: number }>();
   /** Changes recorded so far, and how many of them are written. */
   private recorded = 0;
@@ -69,6 +78,7 @@ export class DynamoDbJobCounters {
     if (from === to) return;
     if (from) this.states.set(from, (this.states.get(from) ?? 0) - 1);
     if (to) this.states.set(to, (this.states.get(to) ?? 0) + 1);
+    if (from === 'failed') this.states.set(LEFT_FAILED, (this.states.get(LEFT_FAILED) ?? 0) + 1);
     // an execution's outcome, not a retry undone or a job re-sent
     if (from === 'active' && (to === 'completed' || to === 'failed')) {
       const minute = Math.floor(at / MINUTE);
@@ -161,6 +171,45 @@ export class DynamoDbJobCounters {
       rethrowSdkError(error, 'DynamoDB');
     }
     return counts;
+  }
+
+  /**
+   * How many dead-letter copies went stale (jobs that left `failed`, as
+   * flushed), and how many of them a sweep has covered: one BatchGet.
+   */
+  async staleCopies(): Promise<{ made: number; swept: number }> {
+    const keys = [SWEPT_KEY, ...Array.from({ length: this.shards }, (_, shard) => countsKey(shard))];
+    let made = 0;
+    let swept = 0;
+    try {
+      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+        for (const item of await this.db.batchGet(this.tableName, keys.slice(i, i + BATCH_GET_KEYS), true)) {
+          if (item[PK] === SWEPT_KEY[PK]) swept = Number(item.through ?? 0);
+          else made += Number(item[LEFT_FAILED] ?? 0);
+        }
+      }
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return { made, swept };
+  }
+
+  /** Note that a sweep covered the first `made` stale copies; never moves back. */
+  async markSwept(made: number): Promise<void> {
+    try {
+      await this.db.update({
+        TableName: this.tableName,
+        Key: SWEPT_KEY,
+        UpdateExpression: 'SET #through = :made',
+        ConditionExpression: 'attribute_not_exists(#through) OR #through < :made',
+        ExpressionAttributeNames: { '#through': 'through' },
+        ExpressionAttributeValues: { ':made': made },
+      });
+    } catch (error) {
+      // a later sweep got further: nothing to do
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      rethrowSdkError(error, 'DynamoDB');
+    }
   }
 
   /** Completed and failed per minute, for the `minutes` whole minutes up to `now`, oldest first: one Query a shard. */

@@ -562,6 +562,14 @@ export class DynamoDbJobStore implements JobStore {
     await this.counters.flush();
   }
 
+  async staleCopies(): Promise<{ made: number; swept: number }> {
+    return this.counters.staleCopies();
+  }
+
+  async markSwept(made: number): Promise<void> {
+    await this.counters.markSwept(made);
+  }
+
   /** Note a change of state; write the buffered changes once enough have gathered. */
   private async changed(from: JobState | undefined, to: JobState | undefined, at: number): Promise<void> {
     this.counters.record(from, to, at);

@@ -52,6 +52,13 @@ export interface JobStore {
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */
   flush(): Promise<void>;
+  /**
+   * Dead-letter copies made stale so far (each time a job left `failed`:
+   * retried or removed), and how many of those a sweep has covered (`markSwept`).
+   */
+  staleCopies(): Promise<{ made: number; swept: number }>;
+  /** Note that a sweep of the dead letters left none of the first `made` stale copies. */
+  markSwept(made: number): Promise<void>;
 }
 
 export interface MinuteThroughput {

@@ -1,6 +1,6 @@
 import { resendPendingJobs, type ResendCounts } from '../core/resend-pending-jobs';
-import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { resumeAbandonedTasks } from '../core/run-retry-task';
+import { sweepStaleDeadLetters } from '../core/sweep-stale-dead-letters';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
@@ -15,8 +15,8 @@ export const handler = async (): Promise<ResendCounts & { tasks: number; deadLet
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });
   await store.flush();
-  // a single retry leaves the job's dead-letter copy behind: clear a few each pass
-  const cleared = await queue.sweepDeadLetters((message) => isStaleCopy(store, message), DLQ_SWEEP_PER_PASS);
+  // a retry leaves the job's dead-letter copy behind: clear a few each pass, while retries left some
+  const cleared = (await sweepStaleDeadLetters({ store, queue }, DLQ_SWEEP_PER_PASS)) ?? 0;
   // counters drift when a process dies before writing them, or jobs expire: set them right once an hour
   if (new Date().getUTCMinutes() === 0) {
     const recounted = await store.recount();
