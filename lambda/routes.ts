@@ -4,8 +4,11 @@
  * with the same handlers. Handlers live in lambda/handlers/<handler>.ts.
  */
 
-/** What a function may do to the table. */
-export type TableAccess = 'read' | 'readWrite';
+/**
+ * What a function may do to the table: `read`, `readWrite`, or `count`
+ * (UpdateItem alone: it adds to the counter items and touches nothing else).
+ */
+export type TableAccess = 'read' | 'readWrite' | 'count';
 
 /**
  * What a function may do to a queue:
@@ -135,6 +138,37 @@ export const RECONCILER = {
   // consume: it clears dead-letter copies of jobs retried since
   permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string; timeoutSeconds: number };
+
+/**
+ * A Lambda event filter pattern, as DynamoDB stream records are matched:
+ * each leaf lists the values (or `{prefix}`) a field may have.
+ */
+export type EventPattern = { readonly [field: string]: EventPattern | readonly (string | { readonly prefix: string })[] };
+
+/**
+ * Takes the jobs DynamoDB's TTL deletes out of the counts, from the table's
+ * stream (locally, the TTL stand-in in local/expire-items.ts invokes it with
+ * the same records), so counts stay right with no recount.
+ */
+export const EXPIRY_COUNTER = {
+  handler: 'count-expired-jobs',
+  description: 'Take jobs deleted by TTL out of the counts',
+  /** Stream records per invocation; one counter write for all of them. */
+  batchSize: 100,
+  timeoutSeconds: 30,
+  /**
+   * Only TTL's deletes of job items reach the function: the stream carries
+   * every write of the table, and Lambda drops the rest before invoking it.
+   * `userIdentity` is how DynamoDB marks a delete of its TTL process; `JOB#`
+   * begins every job's partition key (jobKey, lambda/adapters/dynamodb-job-store.ts).
+   */
+  filter: {
+    eventName: ['REMOVE'],
+    userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
+    dynamodb: { Keys: { pk: { S: [{ prefix: 'JOB#' }] } } },
+  },
+  permissions: { table: 'count' },
+} as const satisfies Omit<Route, 'method' | 'path'> & { batchSize: number; timeoutSeconds: number; filter: EventPattern };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
 export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;

@@ -174,6 +174,25 @@ export class DynamoDbJobCounters {
   }
 
   /**
+   * Take jobs that are gone (deleted by TTL) out of the counts at once, in
+   * one update on one shard, bypassing the buffer: when it fails nothing is
+   * kept, so the caller's retry of the same jobs counts them once.
+   */
+  async subtractNow(states: readonly JobState[]): Promise<void> {
+    const deltas: Record<string, number> = {};
+    for (const state of states) {
+      deltas[state] = (deltas[state] ?? 0) - 1;
+      if (state === 'failed') deltas[LEFT_FAILED] = (deltas[LEFT_FAILED] ?? 0) + 1;
+    }
+    if (states.length === 0) return;
+    try {
+      await this.add(countsKey(this.pickShard(this.shards)), deltas);
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /**
    * How many dead-letter copies went stale (jobs that left `failed`, as
    * flushed), and how many of them a sweep has covered: one BatchGet.
    */

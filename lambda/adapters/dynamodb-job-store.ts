@@ -562,6 +562,10 @@ export class DynamoDbJobStore implements JobStore {
     await this.counters.flush();
   }
 
+  async countExpired(states: readonly JobState[]): Promise<void> {
+    await this.counters.subtractNow(states);
+  }
+
   async staleCopies(): Promise<{ made: number; swept: number }> {
     return this.counters.staleCopies();
   }

@@ -50,6 +50,11 @@ export interface JobStore {
   recount(options?: { whenQuiet?: boolean }): Promise<Record<JobState, number> | undefined>;
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
+  /**
+   * Take jobs the table's TTL deleted out of the counts, given the states
+   * they were in: written at once (one counter update), or not at all.
+   */
+  countExpired(states: readonly JobState[]): Promise<void>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */
   flush(): Promise<void>;
   /**

@@ -73,6 +73,9 @@ export class MemoryJobStore implements JobStore {
     this.jobs.delete(jobId);
   }
 
+  /** Counts are computed from the jobs: an expired job is simply gone. */
+  async countExpired(): Promise<void> {}
+
   async staleCopies(): Promise<{ made: number; swept: number }> {
     return { ...this.stale };
   }
