@@ -90,6 +90,20 @@ export const ROUTES: readonly Route[] = [
     permissions: { table: 'readWrite' },
   },
   {
+    method: 'POST',
+    path: '/jobs/recount',
+    handler: 'start-recount',
+    description: 'Count every job afresh and set the counters right, as a background task',
+    permissions: { table: 'readWrite', taskQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/recount/{taskId}',
+    handler: 'get-recount',
+    description: "A recount's progress",
+    permissions: { table: 'read' },
+  },
+  {
     method: 'GET',
     path: '/jobs/metrics',
     handler: 'get-metrics',
@@ -109,10 +123,10 @@ export const WORKER = {
   },
 } as const satisfies Omit<Route, 'method' | 'path'>;
 
-/** Runs retry tasks chunk by chunk, woken by the tasks queue; each chunk wakes the next. */
+/** Runs retry tasks and recounts chunk by chunk, woken by the tasks queue; each chunk wakes the next. */
 export const TASK_RUNNER = {
   handler: 'retry-task-runner',
-  description: 'Run background retry tasks',
+  description: 'Run background retry tasks and recounts',
   /** A chunk runs at most 60 s and stops starting pages 15 s before this (retry-task-runner.ts). */
   timeoutSeconds: 90,
   permissions: {

@@ -193,6 +193,26 @@ export class DynamoDbJobCounters {
   }
 
   /**
+   * Add `delta` to one state's count, once per `token`: the shard keeps the
+   * last token applied, and an update bearing it again is refused.
+   */
+  async adjust(state: JobState, delta: number, token: string): Promise<void> {
+    try {
+      await this.db.update({
+        TableName: this.tableName,
+        Key: countsKey(0),
+        UpdateExpression: 'ADD #state :delta SET #token = :token',
+        ConditionExpression: 'attribute_not_exists(#token) OR #token <> :token',
+        ExpressionAttributeNames: { '#state': state, '#token': 'lastAdjustment' },
+        ExpressionAttributeValues: { ':delta': delta, ':token': token },
+      });
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return; // applied already
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /**
    * How many dead-letter copies went stale (jobs that left `failed`, as
    * flushed), and how many of them a sweep has covered: one BatchGet.
    */

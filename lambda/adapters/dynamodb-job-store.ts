@@ -15,6 +15,8 @@ const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLive
 
 /** Buffered counter changes are written at the latest after this many. */
 const FLUSH_EVERY = 50;
+/** Index entries a recount reads per page (a COUNT Query reads 1 MB at most anyway). */
+const COUNT_PAGE = 5_000;
 
 type IndexKeys = { readonly name: string; readonly partitionKey: string; readonly sortKey: string };
 
@@ -537,6 +539,25 @@ export class DynamoDbJobStore implements JobStore {
       ? { id: lastTaken!.id as string, at: lastTaken![index.sortKey] as number }
       : startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
     return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
+  }
+
+  async countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }> {
+    try {
+      // cursors of this kind stay in the recount's own item: only the store reads them back
+      const page = await this.db.query({
+        ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
+        Select: 'COUNT',
+        Limit: COUNT_PAGE,
+        ExclusiveStartKey: cursor === undefined ? undefined : (JSON.parse(cursor) as Document),
+      });
+      return { count: page.Count, cursor: page.LastEvaluatedKey && JSON.stringify(page.LastEvaluatedKey) };
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async adjustCount(state: JobState, delta: number, token: string): Promise<void> {
+    await this.counters.adjust(state, delta, token);
   }
 
   async countByState(): Promise<Record<JobState, number>> {

@@ -48,6 +48,16 @@ export interface JobStore {
    * `whenQuiet: false` (nothing else runs: a local start-up) it always corrects.
    */
   recount(options?: { whenQuiet?: boolean }): Promise<Record<JobState, number> | undefined>;
+  /**
+   * Count one page of the jobs in `state` (a few thousand at most), from
+   * `cursor` (from the page before); `cursor` in the answer is absent after the last page.
+   */
+  countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }>;
+  /**
+   * Add `delta` to the counter of `state`, once for each `token`: the same
+   * token given again (a retry after a crash) changes nothing.
+   */
+  adjustCount(state: JobState, delta: number, token: string): Promise<void>;
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /**

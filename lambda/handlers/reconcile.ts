@@ -9,7 +9,12 @@ const { store, queue, tasks, taskQueue, config } = services();
 /** Dead-letter messages looked at per pass. */
 const DLQ_SWEEP_PER_PASS = 100;
 
-/** Runs on a schedule (every minute on AWS, a timer in the local runtime). */
+/**
+ * Runs on a schedule (every minute on AWS, a timer in the local runtime).
+ * Its reads are bounded by the jobs still to run and the open tasks, never
+ * by the jobs retained: counts are kept by the counters and the expiry
+ * stream, and recounted only on demand (POST /jobs/recount).
+ */
 export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
   const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs, unlessQueueCoversPending: true });
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
@@ -17,12 +22,6 @@ export const handler = async (): Promise<ResendCounts & { tasks: number; deadLet
   await store.flush();
   // a retry leaves the job's dead-letter copy behind: clear a few each pass, while retries left some
   const cleared = (await sweepStaleDeadLetters({ store, queue }, DLQ_SWEEP_PER_PASS)) ?? 0;
-  // counters drift when a process dies before writing them, or jobs expire: set them right once an hour
-  if (new Date().getUTCMinutes() === 0) {
-    const recounted = await store.recount();
-    if (recounted) logger.info('Recounted jobs per state', { ...recounted });
-    else logger.info('Jobs moved during the recount; counters left as they were');
-  }
   if (counts.waiting + counts.delayed + counts.active > 0) logger.warn('Re-sent jobs left without a message', { ...counts });
   return { ...counts, tasks: resumed, deadLettersCleared: cleared };
 };

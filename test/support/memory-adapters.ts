@@ -73,6 +73,13 @@ export class MemoryJobStore implements JobStore {
     this.jobs.delete(jobId);
   }
 
+  async countStatePage(state: JobState): Promise<{ count: number; cursor?: string }> {
+    return { count: (await this.countByState())[state] };
+  }
+
+  /** Counts are computed from the jobs: they are always right. */
+  async adjustCount(): Promise<void> {}
+
   /** Counts are computed from the jobs: an expired job is simply gone. */
   async countExpired(): Promise<void> {}
 
