@@ -141,12 +141,14 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
   const { resumeAbandonedTasks } = await import('../lambda/core/run-retry-task');
+  const { resumeAbandonedRecounts } = await import('../lambda/core/recount-jobs');
 
   // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet).
   // After a clean stop every change was written, and the jobs are not read at all.
   if (uncleanStop) await services().store.recount({ whenQuiet: false });
   // every open retry task gets a runner again: none of the last run survives it
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
+  await resumeAbandonedRecounts(services(), { everyOpenRecount: true });
 
   if (settings.workerConcurrency > 0) {
     running.eventSource = startEventSource({

@@ -5,22 +5,36 @@ import { rethrowSdkError } from './dependency-errors';
 import { DynamoDbDocuments } from './dynamodb-documents';
 import { JOB_TABLE } from './table-schema';
 
-const { partitionKey: PK, sortKey: SK, timeToLiveAttribute } = JOB_TABLE;
+const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
 
 /** Finished recounts are kept this long. */
 const RETENTION_S = 30 * 24 * 60 * 60;
 
-/** Items: pk `RECOUNT#<id>`, sk `RECOUNT`; in no index. */
+/**
+ * Items: pk `RECOUNT#<id>`, sk `RECOUNT`. A running recount is in the
+ * `byState` index under `RECOUNT#RUNNING`, sorted by its last update, so the
+ * reconciler finds one whose runner died without a Scan.
+ */
+const RUNNING_PARTITION = 'RECOUNT#RUNNING';
 const recountKey = (id: string) => ({ [PK]: `RECOUNT#${id}`, [SK]: 'RECOUNT' });
 
 const toItem = (task: RecountTask): Record<string, unknown> => ({
   ...task,
   ...recountKey(task.id),
+  [stateIndex.partitionKey]: task.status === 'RUNNING' ? RUNNING_PARTITION : undefined,
+  [stateIndex.sortKey]: task.status === 'RUNNING' ? task.updatedAt : undefined,
   [timeToLiveAttribute]: task.finishedAt ? Math.ceil(task.finishedAt / 1000) + RETENTION_S : undefined,
 });
 
 const fromItem = (item: Record<string, unknown>): RecountTask => {
-  const { [PK]: _pk, [SK]: _sk, [timeToLiveAttribute]: _ttl, ...task } = item;
+  const {
+    [PK]: _pk,
+    [SK]: _sk,
+    [stateIndex.partitionKey]: _spk,
+    [stateIndex.sortKey]: _ssk,
+    [timeToLiveAttribute]: _ttl,
+    ...task
+  } = item;
   return task as unknown as RecountTask;
 };
 
@@ -69,5 +83,27 @@ export class DynamoDbRecountStore implements RecountStore {
       }
       rethrowSdkError(error, 'DynamoDB');
     }
+  }
+
+  async listAbandonedRecounts(before: number): Promise<readonly RecountTask[]> {
+    const found: RecountTask[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    try {
+      do {
+        const page = await this.db.query({
+          TableName: this.props.tableName,
+          IndexName: stateIndex.name,
+          KeyConditionExpression: '#pk = :pk AND #sk < :before',
+          ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
+          ExpressionAttributeValues: { ':pk': RUNNING_PARTITION, ':before': before },
+          ExclusiveStartKey: startKey,
+        });
+        found.push(...page.Items.map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return found;
   }
 }

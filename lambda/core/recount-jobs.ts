@@ -58,6 +58,8 @@ export interface RecountStore {
   getRecount(id: string): Promise<RecountTask | undefined>;
   /** Write `next` only if the stored task still has `expectVersion`; otherwise StateConflictError. */
   saveRecount(next: RecountTask, expectVersion: number): Promise<void>;
+  /** Running recounts not updated since `before` and whose lease ended before it: their runner died. */
+  listAbandonedRecounts(before: number): Promise<readonly RecountTask[]>;
 }
 
 export interface RecountDeps {
@@ -167,4 +169,28 @@ export const runRecountChunk = async (deps: RecountDeps, id: string, budgetMs: n
     if (error instanceof StateConflictError) return 'done'; // another runner took it over
     throw error;
   }
+};
+
+/**
+ * The reconciler's part: wake a runner for each running recount whose runner
+ * died (its lease, or its wake-up message, lost before `now`); after a local
+ * restart `everyOpenRecount` takes them all. A runner finding another's lease
+ * still running leaves the recount alone, so a second wake-up is harmless.
+ */
+export const resumeAbandonedRecounts = async (
+  { recounts, taskQueue, now = Date.now }: Pick<RecountDeps, 'recounts' | 'now'> & { taskQueue: TaskQueue },
+  { everyOpenRecount = false }: { everyOpenRecount?: boolean } = {},
+): Promise<number> => {
+  const abandoned = await recounts.listAbandonedRecounts(everyOpenRecount ? Number.MAX_SAFE_INTEGER : now());
+  for (const task of abandoned) {
+    if (task.leaseUntil !== undefined) {
+      await recounts
+        .saveRecount({ ...task, leaseUntil: undefined, version: task.version + 1 }, task.version)
+        .catch((error: unknown) => {
+          if (!(error instanceof StateConflictError)) throw error;
+        });
+    }
+    await taskQueue.sendTask(task.id);
+  }
+  return abandoned.length;
 };

@@ -2,7 +2,13 @@ import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { DynamoDbRecountStore } from '../../lambda/adapters/dynamodb-recount-store';
 import type { JobState } from '../../lambda/core/job';
 import type { JobStore } from '../../lambda/core/ports';
-import { runRecountChunk, startRecount, type RecountStore, type RecountTask } from '../../lambda/core/recount-jobs';
+import {
+  resumeAbandonedRecounts,
+  runRecountChunk,
+  startRecount,
+  type RecountStore,
+  type RecountTask,
+} from '../../lambda/core/recount-jobs';
 import { createJob } from '../../lambda/core/transitions';
 import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
@@ -73,6 +79,7 @@ describe('the recount on demand', () => {
     const dying: RecountStore = {
       createRecount: (t) => recounts.createRecount(t),
       getRecount: (id) => recounts.getRecount(id),
+      listAbandonedRecounts: (before) => recounts.listAbandonedRecounts(before),
       saveRecount: async (next: RecountTask, version: number) => {
         if (!killed && next.corrections.waiting !== undefined) {
           killed = true;
@@ -82,8 +89,14 @@ describe('the recount on demand', () => {
       },
     };
     await expect(runToEnd({ store, recounts: dying }, task.id, Date.now)).rejects.toThrow('killed');
-    // a runner later, once the dead one's lease has ended
+    // the reconciler wakes a runner once the dead one's lease has ended, not sooner
+    const woken: string[] = [];
+    const taskQueue = { sendTask: async (id: string) => void woken.push(id) };
+    expect(await resumeAbandonedRecounts({ recounts, taskQueue, now: Date.now })).toBe(0);
+    expect(await resumeAbandonedRecounts({ recounts, taskQueue, now: later })).toBe(1);
+    expect(woken).toEqual([task.id]);
     await runToEnd({ store, recounts }, task.id);
+    expect(await resumeAbandonedRecounts({ recounts, taskQueue, now: later })).toBe(0);
     const finished = (await recounts.getRecount(task.id))!;
     // the correction of `waiting` was written before the kill: the count after it found the counter right
     expect(finished).toMatchObject({ status: 'COMPLETED', corrections: { waiting: 0, failed: 1 }, skipped: [] });
