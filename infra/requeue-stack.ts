@@ -1,14 +1,15 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
+import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
 import { DEFAULT_API_THROTTLING, isBulkRoute, type ApiThrottling } from './api-throttling';
 import { QueueWithDlq } from './queue-with-dlq';
 import { JobTable } from './job-table';
@@ -126,8 +127,8 @@ const constructId = (handler: string): string =>
 
 /**
  * requeue on AWS: the API (HTTP, or REST) whose routes come from lambda/routes.ts, one
- * function per route, the worker, the retry-task runner and the scheduled
- * reconciler, the main queue with its dead-letter queue, the tasks queue, the
+ * function per route, the worker, the retry-task runner, the scheduled
+ * reconciler and the counter of expired jobs, the main queue with its dead-letter queue, the tasks queue, the
  * job table, and alarms for what needs a person.
  */
 export class RequeueStack extends Stack {
@@ -142,6 +143,8 @@ export class RequeueStack extends Stack {
   public readonly worker: RequeueFunction;
   public readonly reconciler: RequeueFunction;
   public readonly taskRunner: RequeueFunction;
+  /** Takes the jobs TTL deletes out of the counts, fed by the table's stream. */
+  public readonly expiryCounter: RequeueFunction;
   /** The main queue and its dead-letter queue. */
   public readonly queues: QueueWithDlq;
   /** The queue that wakes the retry-task runner, and its dead-letter queue. */
@@ -240,6 +243,33 @@ export class RequeueStack extends Stack {
       description: RECONCILER.description,
       schedule: events.Schedule.expression(RECONCILER.schedule),
       targets: [new targets.LambdaFunction(this.reconciler.function, { retryAttempts: 0 })],
+    });
+
+    this.expiryCounter = new RequeueFunction(this, constructId(EXPIRY_COUNTER.handler), {
+      handler: EXPIRY_COUNTER.handler,
+      description: EXPIRY_COUNTER.description,
+      environment,
+      timeout: Duration.seconds(EXPIRY_COUNTER.timeoutSeconds),
+    });
+    grantPermissions(this.expiryCounter.function, EXPIRY_COUNTER.permissions, grantTargets);
+    this.expiryCounter.function.addEventSource(
+      new DynamoEventSource(this.jobTable.table, {
+        // every expiry still in the stream (it keeps 24 hours) is counted, also those before a deployment
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: EXPIRY_COUNTER.batchSize,
+        // a batch is one counter write: gather TTL's deletes for a while rather than invoke per item
+        maxBatchingWindow: Duration.seconds(10),
+        filters: [{ pattern: JSON.stringify(EXPIRY_COUNTER.filter) }],
+        // a failed counter write changes nothing: the batch is tried again until the stream lets it go
+        retryAttempts: -1,
+      }),
+    );
+    Validations.of(this.expiryCounter.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'dynamodb:ListStreams, which a stream event source needs, supports no resource-level permissions: it can ' +
+        'only be granted on * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html). ' +
+        'It lists stream ARNs only; reading a stream is granted on this table\'s stream alone.',
     });
 
     // who called what: kept (for its retention) even after the stack is deleted

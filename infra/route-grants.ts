@@ -11,7 +11,7 @@ import type { Permissions, QueueAccess, TableAccess } from '../lambda/routes';
  * command that no access level covers.
  */
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query'],
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
   update: ['dynamodb:UpdateItem'],
   put: ['dynamodb:PutItem'],
   delete: ['dynamodb:DeleteItem'],

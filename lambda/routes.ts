@@ -6,8 +6,9 @@
 
 /**
  * What a function may do to the table's items, each level on its own:
- * - `read`: GetItem, Query
- * - `update`: UpdateItem (every transition of a job, the per-state counters)
+ * - `read`: GetItem, BatchGetItem, Query
+ * - `update`: UpdateItem (every transition of a job, the per-state counters;
+ *   alone, for the function that counts expired jobs out)
  * - `put`: PutItem (a new job, a retry task's record)
  * - `delete`: DeleteItem (an enqueue taken back when its message cannot be sent)
  */
@@ -93,6 +94,20 @@ export const ROUTES: readonly Route[] = [
     permissions: { table: ['read', 'put'] },
   },
   {
+    method: 'POST',
+    path: '/jobs/recount',
+    handler: 'start-recount',
+    description: 'Count every job afresh and set the counters right, as a background task',
+    permissions: { table: ['read', 'put'], taskQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/recount/{taskId}',
+    handler: 'get-recount',
+    description: "A recount's progress",
+    permissions: { table: ['read'] },
+  },
+  {
     method: 'GET',
     path: '/jobs/metrics',
     handler: 'get-metrics',
@@ -112,10 +127,10 @@ export const WORKER = {
   },
 } as const satisfies Omit<Route, 'method' | 'path'>;
 
-/** Runs retry tasks chunk by chunk, woken by the tasks queue; each chunk wakes the next. */
+/** Runs retry tasks and recounts chunk by chunk, woken by the tasks queue; each chunk wakes the next. */
 export const TASK_RUNNER = {
   handler: 'retry-task-runner',
-  description: 'Run background retry tasks',
+  description: 'Run background retry tasks and recounts',
   /** A chunk runs at most 60 s and stops starting pages 15 s before this (retry-task-runner.ts). */
   timeoutSeconds: 90,
   permissions: {
@@ -141,6 +156,37 @@ export const RECONCILER = {
   // consume: it clears dead-letter copies of jobs retried since
   permissions: { table: ['read', 'update', 'put'], mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { schedule: string; timeoutSeconds: number };
+
+/**
+ * A Lambda event filter pattern, as DynamoDB stream records are matched:
+ * each leaf lists the values (or `{prefix}`) a field may have.
+ */
+export type EventPattern = { readonly [field: string]: EventPattern | readonly (string | { readonly prefix: string })[] };
+
+/**
+ * Takes the jobs DynamoDB's TTL deletes out of the counts, from the table's
+ * stream (locally, the TTL stand-in in local/expire-items.ts invokes it with
+ * the same records), so counts stay right with no recount.
+ */
+export const EXPIRY_COUNTER = {
+  handler: 'count-expired-jobs',
+  description: 'Take jobs deleted by TTL out of the counts',
+  /** Stream records per invocation; one counter write for all of them. */
+  batchSize: 100,
+  timeoutSeconds: 30,
+  /**
+   * Only TTL's deletes of job items reach the function: the stream carries
+   * every write of the table, and Lambda drops the rest before invoking it.
+   * `userIdentity` is how DynamoDB marks a delete of its TTL process; `JOB#`
+   * begins every job's partition key (jobKey, lambda/adapters/dynamodb-job-store.ts).
+   */
+  filter: {
+    eventName: ['REMOVE'],
+    userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
+    dynamodb: { Keys: { pk: { S: [{ prefix: 'JOB#' }] } } },
+  },
+  permissions: { table: ['update'] },
+} as const satisfies Omit<Route, 'method' | 'path'> & { batchSize: number; timeoutSeconds: number; filter: EventPattern };
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
 export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;

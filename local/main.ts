@@ -8,14 +8,17 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
+import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
 import { ConfigurationError } from '../lambda/core/errors';
-import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
+import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
+import { startExpiry, type Expiry } from './expire-items';
 import { loadHandler } from './handler-modules';
+import { invokeWithTimeout } from './lambda-context';
 import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
@@ -27,6 +30,8 @@ const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
 const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
 const HTTP_DRAIN_MS = 5_000;
+/** How often the stand-in for TTL looks for expired items (DynamoDB's own TTL takes up to days). */
+const EXPIRY_PERIOD_MS = 10 * 60_000;
 
 interface Running {
   emulators?: Emulators;
@@ -36,6 +41,7 @@ interface Running {
   eventSource?: EventSource;
   taskSource?: EventSource;
   reconciler?: Schedule;
+  expiry?: Expiry;
   /** Set once a stop began: work still going on in the background stops reporting. */
   stopping?: boolean;
 }
@@ -79,7 +85,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
   // a marker left by a run that never stopped cleanly: it may have been killed mid-write
   const marker = path.join(settings.dataDir, 'running');
-  if (existsSync(marker)) {
+  const uncleanStop = existsSync(marker);
+  if (uncleanStop) {
     // a folder an older requeue wrote, whose dynalite wrote an item and its index entries apart: mend what a kill
     // tore, before dynalite serves the folder (level-batches.ts now has them written together)
     const repair = await repairIndexFiles(dynamoDbDir, () =>
@@ -135,16 +142,18 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const worker = await loadHandler<SqsHandler>(WORKER.handler);
   const taskRunner = await loadHandler<SqsHandler>(TASK_RUNNER.handler);
   const reconcile = await loadHandler<ScheduledHandler>(RECONCILER.handler);
+  const countExpired = await loadHandler<(event: DynamoDBStreamEvent) => Promise<unknown>>(EXPIRY_COUNTER.handler);
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
   const { resumeAbandonedTasks } = await import('../lambda/core/run-retry-task');
+  const { resumeAbandonedRecounts } = await import('../lambda/core/recount-jobs');
 
-  // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet)
-  await services().store.recount({ whenQuiet: false });
-  // failed jobs written by an older version get the index keys the failed listings read
-  await services().store.upgradeIndexKeys();
+  // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet).
+  // After a clean stop every change was written, and the jobs are not read at all.
+  if (uncleanStop) await services().store.recount({ whenQuiet: false });
   // every open retry task gets a runner again: none of the last run survives it
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
+  await resumeAbandonedRecounts(services(), { everyOpenRecount: true });
 
   if (settings.workerConcurrency > 0) {
     running.eventSource = startEventSource({
@@ -171,6 +180,21 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     timeoutMs: TASK_RUNNER.timeoutSeconds * 1000,
     concurrency: 2,
     batchSize: 1,
+  });
+  // dynalite has no TTL: expired items go here, and the stream's function hears of each expired job
+  const expiryFunction = {
+    functionName: `requeue-${EXPIRY_COUNTER.handler}`,
+    timeoutMs: EXPIRY_COUNTER.timeoutSeconds * 1000,
+    region,
+  };
+  running.expiry = startExpiry({
+    dynamodb: createDynamoDbClient(),
+    tableName: resources.tableName,
+    region,
+    filter: EXPIRY_COUNTER.filter,
+    batchSize: EXPIRY_COUNTER.batchSize,
+    consumer: (event) => invokeWithTimeout(expiryFunction, () => countExpired(event)),
+    periodMs: EXPIRY_PERIOD_MS,
   });
   running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });
   const port = await listen(running.server, settings.port, settings.host);
@@ -208,7 +232,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
 const stop = async (running: Running): Promise<void> => {
   running.stopping = true;
   const closing = running.server ? closeServer(running.server) : Promise.resolve();
-  await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop()]);
+  await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop(), running.expiry?.stop()]);
   await closing;
   await running.emulators?.stop();
   if (running.runningMarker) rmSync(running.runningMarker, { force: true });

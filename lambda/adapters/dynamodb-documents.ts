@@ -1,5 +1,6 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
   DeleteItemCommand,
   type DeleteItemCommandInput,
   type DynamoDBClient,
@@ -100,5 +101,22 @@ export class DynamoDbDocuments {
       }),
     );
     return { Items: Items.map((item) => unmarshall(item)), Count, LastEvaluatedKey: fromAttributes(LastEvaluatedKey) };
+  }
+
+  /**
+   * The items of `keys` (up to 100) in one table that exist, in no order.
+   * Keys DynamoDB leaves unprocessed (throttled) are asked for again.
+   */
+  async batchGet(tableName: string, keys: readonly Document[], consistentRead = false): Promise<Document[]> {
+    const items: Document[] = [];
+    let pending = keys.map((key) => toAttributes(key)!);
+    while (pending.length > 0) {
+      const { Responses, UnprocessedKeys } = await this.client.send(
+        new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistentRead } } }),
+      );
+      items.push(...(Responses?.[tableName] ?? []).map((item) => unmarshall(item)));
+      pending = UnprocessedKeys?.[tableName]?.Keys ?? [];
+    }
+    return items;
   }
 }

@@ -8,39 +8,77 @@ import { JOB_TABLE } from './table-schema';
 const { partitionKey: PK, sortKey: SK, timeToLiveAttribute } = JOB_TABLE;
 
 /**
- * Counts per state kept beside the jobs, so metrics read a few small items
- * however many jobs there are. Each change of state adds -1 to the old
- * state's count and +1 to the new one's, on one of SHARDS counter items
- * chosen at random so that no single item takes every write. Changes are
- * buffered and written together (`flush`): a process that dies before
- * flushing leaves the counts a little off, which `recount` repairs.
- *
- * Items:
- * - pk `COUNTS`, sk `SHARD#<n>`: one number attribute per state
- * - pk `THROUGHPUT`, sk `MINUTE#<epoch minute>`: completed, failed; expire after a day
+ * Counter shards, each its own partition key. A DynamoDB partition takes
+ * about 1,000 write units a second, and every enqueue request flushes once
+ * (one UpdateItem of about 1 WCU), every worker batch of up to 10 jobs once
+ * more: about 1.1 counter writes a job. Spread at random over 16 shards the
+ * hottest takes about a sixteenth, some 700 writes a second at 10,000 jobs a
+ * second, and the ceiling is near 14,000 jobs a second. Reading costs one
+ * BatchGet and one Query per shard, whatever the number of jobs.
  */
-export const COUNTER_SHARDS = 8;
+export const COUNTER_SHARDS = 16;
+
 const MINUTE = 60_000;
 const THROUGHPUT_RETENTION_S = 24 * 60 * 60;
+/** BatchGetItem takes at most this many keys. */
+const BATCH_GET_KEYS = 100;
 
+export const countsKey = (shard: number) => ({ [PK]: `COUNTS#${shard}`, [SK]: 'STATES' });
+/** Written by the reconciler alone, once a minute at most. */
+const SWEPT_KEY = { [PK]: 'DEAD_LETTERS', [SK]: 'SWEPT' };
+/**
+ * Beside the states, each shard counts the jobs that left `failed` (retried,
+ * or removed): each such change leaves the job's dead-letter copy stale.
+ */
+const LEFT_FAILED = 'leftFailed';
+export const throughputKey = (shard: number, minute: number) => ({ [PK]: `THROUGHPUT#${shard}`, [SK]: `MINUTE#${minute}` });
+
+export interface JobCountersOptions {
+  /** @default COUNTER_SHARDS */
+  readonly shards?: number;
+  /** The shard a flush writes to. @default one at random */
+  readonly pickShard?: (shards: number) => number;
+}
+
+/**
+ * Counts per state kept beside the jobs, so metrics read a few small items
+ * however many jobs there are. Each change of state adds -1 to the old
+ * state's count and +1 to the new one's. Changes are buffered and written
+ * together (`flush`), on one shard chosen at random per flush: a process that
+ * dies before flushing leaves the counts a little off, which a recount repairs.
+ *
+ * Items, per shard `<n>` (0 to shards - 1):
+ * - pk `COUNTS#<n>`, sk `STATES`: one number attribute per state, and `leftFailed`
+ * - pk `THROUGHPUT#<n>`, sk `MINUTE#<epoch minute>`: completed, failed; expire after a day
+ * - pk `DEAD_LETTERS`, sk `SWEPT`: `through`, the `leftFailed` total a sweep of the dead letters covered
+ */
 export class DynamoDbJobCounters {
-  private states = new Map<JobState, number>();
+  /** Per state, and LEFT_FAILED. */
+  private states = new Map<string, number>();
   private minutes = new Map<number, { completed: number; failed: number }>();
   /** Changes recorded so far, and how many of them are written. */
   private recorded = 0;
   private written = 0;
   private writing: Promise<void> | undefined;
 
+  private readonly shards: number;
+  private readonly pickShard: (shards: number) => number;
+
   constructor(
     private readonly db: DynamoDbDocuments,
     private readonly tableName: string,
-  ) {}
+    { shards = COUNTER_SHARDS, pickShard = randomInt }: JobCountersOptions = {},
+  ) {
+    this.shards = shards;
+    this.pickShard = pickShard;
+  }
 
   /** Note a job leaving `from` (absent for a new job) for `to` (absent for a removed one) at `at`. */
   record(from: JobState | undefined, to: JobState | undefined, at: number): void {
     if (from === to) return;
     if (from) this.states.set(from, (this.states.get(from) ?? 0) - 1);
     if (to) this.states.set(to, (this.states.get(to) ?? 0) + 1);
+    if (from === 'failed') this.states.set(LEFT_FAILED, (this.states.get(LEFT_FAILED) ?? 0) + 1);
     // an execution's outcome, not a retry undone or a job re-sent
     if (from === 'active' && (to === 'completed' || to === 'failed')) {
       const minute = Math.floor(at / MINUTE);
@@ -71,7 +109,7 @@ export class DynamoDbJobCounters {
     }
   }
 
-  /** One update for the states, one per minute bucket; on failure the changes stay for the next flush. */
+  /** On one shard: one update for the states, one per minute bucket; on failure the changes stay for the next flush. */
   private async writeGathered(): Promise<void> {
     const upTo = this.recorded;
     const states = this.states;
@@ -79,13 +117,12 @@ export class DynamoDbJobCounters {
     this.states = new Map();
     this.minutes = new Map();
     const nonZero = [...states].filter(([, n]) => n !== 0);
+    const shard = this.pickShard(this.shards);
     try {
       await Promise.all([
-        nonZero.length > 0
-          ? this.add({ [PK]: 'COUNTS', [SK]: `SHARD#${randomInt(COUNTER_SHARDS)}` }, Object.fromEntries(nonZero))
-          : undefined,
+        nonZero.length > 0 ? this.add(countsKey(shard), Object.fromEntries(nonZero)) : undefined,
         ...[...minutes].map(([minute, counts]) =>
-          this.add({ [PK]: 'THROUGHPUT', [SK]: `MINUTE#${minute}` }, counts, (minute * MINUTE) / 1000 + THROUGHPUT_RETENTION_S),
+          this.add(throughputKey(shard, minute), counts, (minute * MINUTE) / 1000 + THROUGHPUT_RETENTION_S),
         ),
       ]);
       this.written = upTo;
@@ -120,40 +157,127 @@ export class DynamoDbJobCounters {
     });
   }
 
+  /** The counts per state: every shard's `STATES` item, in one BatchGet (a consistent read). */
   async read(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
+    const keys = Array.from({ length: this.shards }, (_, shard) => countsKey(shard));
     try {
-      const { Items } = await this.db.query({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk',
-        ExpressionAttributeNames: { '#pk': PK },
-        ExpressionAttributeValues: { ':pk': 'COUNTS' },
-        ConsistentRead: true,
-      });
-      for (const item of Items) for (const state of JOB_STATES) counts[state] += Number(item[state] ?? 0);
+      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+        for (const shard of await this.db.batchGet(this.tableName, keys.slice(i, i + BATCH_GET_KEYS), true)) {
+          for (const state of JOB_STATES) counts[state] += Number(shard[state] ?? 0);
+        }
+      }
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }
     return counts;
   }
 
-  /** Completed and failed per minute, for the `minutes` whole minutes up to `now`, oldest first. */
+  /**
+   * Take jobs that are gone (deleted by TTL) out of the counts at once, in
+   * one update on one shard, bypassing the buffer: when it fails nothing is
+   * kept, so the caller's retry of the same jobs counts them once.
+   */
+  async subtractNow(states: readonly JobState[]): Promise<void> {
+    const deltas: Record<string, number> = {};
+    for (const state of states) {
+      deltas[state] = (deltas[state] ?? 0) - 1;
+      if (state === 'failed') deltas[LEFT_FAILED] = (deltas[LEFT_FAILED] ?? 0) + 1;
+    }
+    if (states.length === 0) return;
+    try {
+      await this.add(countsKey(this.pickShard(this.shards)), deltas);
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /**
+   * Add `delta` to one state's count, once per `token`: the shard keeps the
+   * last token applied, and an update bearing it again is refused.
+   */
+  async adjust(state: JobState, delta: number, token: string): Promise<void> {
+    try {
+      await this.db.update({
+        TableName: this.tableName,
+        Key: countsKey(0),
+        UpdateExpression: 'ADD #state :delta SET #token = :token',
+        ConditionExpression: 'attribute_not_exists(#token) OR #token <> :token',
+        ExpressionAttributeNames: { '#state': state, '#token': 'lastAdjustment' },
+        ExpressionAttributeValues: { ':delta': delta, ':token': token },
+      });
+    } catch (error) {
+      if ((error as Error).name === 'ConditionalCheckFailedException') return; // applied already
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /**
+   * How many dead-letter copies went stale (jobs that left `failed`, as
+   * flushed), and how many of them a sweep has covered: one BatchGet.
+   */
+  async staleCopies(): Promise<{ made: number; swept: number }> {
+    const keys = [SWEPT_KEY, ...Array.from({ length: this.shards }, (_, shard) => countsKey(shard))];
+    let made = 0;
+    let swept = 0;
+    try {
+      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
+        for (const item of await this.db.batchGet(this.tableName, keys.slice(i, i + BATCH_GET_KEYS), true)) {
+          if (item[PK] === SWEPT_KEY[PK]) swept = Number(item.through ?? 0);
+          else made += Number(item[LEFT_FAILED] ?? 0);
+        }
+      }
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+    return { made, swept };
+  }
+
+  /** Note that a sweep covered the first `made` stale copies; never moves back. */
+  async markSwept(made: number): Promise<void> {
+    try {
+      await this.db.update({
+        TableName: this.tableName,
+        Key: SWEPT_KEY,
+        UpdateExpression: 'SET #through = :made',
+        ConditionExpression: 'attribute_not_exists(#through) OR #through < :made',
+        ExpressionAttributeNames: { '#through': 'through' },
+        ExpressionAttributeValues: { ':made': made },
+      });
+    } catch (error) {
+      // a later sweep got further: nothing to do
+      if ((error as Error).name === 'ConditionalCheckFailedException') return;
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /** Completed and failed per minute, for the `minutes` whole minutes up to `now`, oldest first: one Query a shard. */
   async throughput(minutes: number, now: number): Promise<MinuteThroughput[]> {
     const last = Math.floor(now / MINUTE);
     const first = last - minutes + 1;
     const found = new Map<number, { completed: number; failed: number }>();
     try {
-      const { Items } = await this.db.query({
-        TableName: this.tableName,
-        KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
-        ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
-        // minute numbers have the same digit count for centuries, so text order is time order
-        ExpressionAttributeValues: { ':pk': 'THROUGHPUT', ':from': `MINUTE#${first}`, ':to': `MINUTE#${last}` },
-      });
-      for (const item of Items) {
-        found.set(Number(String(item[SK]).slice('MINUTE#'.length)), {
-          completed: Number(item.completed ?? 0),
-          failed: Number(item.failed ?? 0),
+      const shards = await Promise.all(
+        Array.from({ length: this.shards }, (_, shard) =>
+          this.db.query({
+            TableName: this.tableName,
+            KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :from AND :to',
+            ExpressionAttributeNames: { '#pk': PK, '#sk': SK },
+            // minute numbers have the same digit count for centuries, so text order is time order
+            ExpressionAttributeValues: {
+              ':pk': throughputKey(shard, first)[PK],
+              ':from': throughputKey(shard, first)[SK],
+              ':to': throughputKey(shard, last)[SK],
+            },
+          }),
+        ),
+      );
+      for (const item of shards.flatMap(({ Items }) => Items)) {
+        const minute = Number(String(item[SK]).slice('MINUTE#'.length));
+        const bucket = found.get(minute) ?? { completed: 0, failed: 0 };
+        found.set(minute, {
+          completed: bucket.completed + Number(item.completed ?? 0),
+          failed: bucket.failed + Number(item.failed ?? 0),
         });
       }
     } catch (error) {
@@ -177,7 +301,7 @@ export class DynamoDbJobCounters {
     const deltas = Object.fromEntries(JOB_STATES.map((state) => [state, actual[state] - kept[state]]).filter(([, d]) => d !== 0));
     if (Object.keys(deltas).length === 0) return true;
     try {
-      await this.add({ [PK]: 'COUNTS', [SK]: 'SHARD#0' }, deltas);
+      await this.add(countsKey(0), deltas);
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }

@@ -15,6 +15,8 @@ const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLive
 
 /** Buffered counter changes are written at the latest after this many. */
 const FLUSH_EVERY = 50;
+/** Index entries a recount reads per page (a COUNT Query reads 1 MB at most anyway). */
+const COUNT_PAGE = 5_000;
 
 type IndexKeys = { readonly name: string; readonly partitionKey: string; readonly sortKey: string };
 
@@ -539,6 +541,25 @@ export class DynamoDbJobStore implements JobStore {
     return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
   }
 
+  async countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }> {
+    try {
+      // cursors of this kind stay in the recount's own item: only the store reads them back
+      const page = await this.db.query({
+        ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
+        Select: 'COUNT',
+        Limit: COUNT_PAGE,
+        ExclusiveStartKey: cursor === undefined ? undefined : (JSON.parse(cursor) as Document),
+      });
+      return { count: page.Count, cursor: page.LastEvaluatedKey && JSON.stringify(page.LastEvaluatedKey) };
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  async adjustCount(state: JobState, delta: number, token: string): Promise<void> {
+    await this.counters.adjust(state, delta, token);
+  }
+
   async countByState(): Promise<Record<JobState, number>> {
     return this.counters.read();
   }
@@ -562,54 +583,16 @@ export class DynamoDbJobStore implements JobStore {
     await this.counters.flush();
   }
 
-  /**
-   * Failed jobs written before their index sort keys were negated (see
-   * `failedSortKey`) still carry the failure time itself: one Query finds
-   * them (nothing, once done) and each gets the current keys, on condition
-   * that it is still failed with the old key.
-   */
-  async upgradeIndexKeys(): Promise<number> {
-    let upgraded = 0;
-    let startKey: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.db.query({
-          TableName: this.tableName,
-          IndexName: stateIndex.name,
-          KeyConditionExpression: '#pk = :pk AND #sk > :zero',
-          ProjectionExpression: '#id, #sk',
-          ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey, '#id': 'id' },
-          ExpressionAttributeValues: { ':pk': stateKey('failed'), ':zero': 0 },
-          Limit: 100,
-          ExclusiveStartKey: startKey,
-        });
-        const changed = await Promise.all(
-          page.Items.map(async (item) => {
-            const old = item[stateIndex.sortKey] as number;
-            try {
-              await this.db.update({
-                TableName: this.tableName,
-                Key: jobKey(item.id as string),
-                UpdateExpression: 'SET #ssk = :key, #nsk = :key',
-                ConditionExpression: '#state = :failed AND #ssk = :old',
-                ExpressionAttributeNames: { '#ssk': stateIndex.sortKey, '#nsk': failedByNameIndex.sortKey, '#state': 'state' },
-                ExpressionAttributeValues: { ':key': failedSortKey(old), ':failed': 'failed', ':old': old },
-              });
-              return 1;
-            } catch (error) {
-              // retried or upgraded meanwhile: nothing left to do for it
-              if (error instanceof ConditionalCheckFailedException) return 0;
-              throw error;
-            }
-          }),
-        );
-        upgraded += changed.reduce<number>((sum, n) => sum + n, 0);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    } catch (error) {
-      rethrowSdkError(error, 'DynamoDB');
-    }
-    return upgraded;
+  async countExpired(states: readonly JobState[]): Promise<void> {
+    await this.counters.subtractNow(states);
+  }
+
+  async staleCopies(): Promise<{ made: number; swept: number }> {
+    return this.counters.staleCopies();
+  }
+
+  async markSwept(made: number): Promise<void> {
+    await this.counters.markSwept(made);
   }
 
   /** Note a change of state; write the buffered changes once enough have gathered. */

@@ -1,6 +1,8 @@
 import type { JobQueue, JobStore, RetryTaskStore, TaskQueue } from '../core/ports';
+import type { RecountStore } from '../core/recount-jobs';
 import { readConfig, type Config } from './config';
 import { DynamoDbJobStore } from './dynamodb-job-store';
+import { DynamoDbRecountStore } from './dynamodb-recount-store';
 import { DynamoDbRetryTaskStore } from './dynamodb-retry-task-store';
 import { SqsJobQueue, SqsTaskQueue } from './sqs-job-queue';
 
@@ -10,6 +12,7 @@ export interface Services {
   readonly queue: JobQueue;
   readonly tasks: RetryTaskStore;
   readonly taskQueue: TaskQueue;
+  readonly recounts: RecountStore;
 }
 
 let built: Services | undefined;
@@ -28,6 +31,7 @@ export const services = (): Services => {
       queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
       tasks: new DynamoDbRetryTaskStore({ tableName: config.tableName }),
       taskQueue: new SqsTaskQueue({ taskQueueUrl: config.taskQueueUrl }),
+      recounts: new DynamoDbRecountStore({ tableName: config.tableName }),
     };
   }
   return built;

@@ -63,6 +63,14 @@ export class TaskNotFoundError extends RequeueError {
   }
 }
 
+export class RecountNotFoundError extends RequeueError {
+  readonly statusCode = 404;
+  readonly code = 'RECOUNT_NOT_FOUND';
+  constructor(readonly taskId: string) {
+    super(`Recount ${taskId} not found`);
+  }
+}
+
 export class TaskNotRunningError extends RequeueError {
   readonly statusCode = 400;
   readonly code = 'TASK_NOT_RUNNING';

@@ -48,12 +48,32 @@ export interface JobStore {
    * `whenQuiet: false` (nothing else runs: a local start-up) it always corrects.
    */
   recount(options?: { whenQuiet?: boolean }): Promise<Record<JobState, number> | undefined>;
+  /**
+   * Count one page of the jobs in `state` (a few thousand at most), from
+   * `cursor` (from the page before); `cursor` in the answer is absent after the last page.
+   */
+  countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }>;
+  /**
+   * Add `delta` to the counter of `state`, once for each `token`: the same
+   * token given again (a retry after a crash) changes nothing.
+   */
+  adjustCount(state: JobState, delta: number, token: string): Promise<void>;
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
+  /**
+   * Take jobs the table's TTL deleted out of the counts, given the states
+   * they were in: written at once (one counter update), or not at all.
+   */
+  countExpired(states: readonly JobState[]): Promise<void>;
   /** Write counter changes still buffered in this process. Handlers call it before they return. */
   flush(): Promise<void>;
-  /** Bring index keys an older version wrote to the current layout; resolves with how many jobs changed. */
-  upgradeIndexKeys(): Promise<number>;
+  /**
+   * Dead-letter copies made stale so far (each time a job left `failed`:
+   * retried or removed), and how many of those a sweep has covered (`markSwept`).
+   */
+  staleCopies(): Promise<{ made: number; swept: number }>;
+  /** Note that a sweep of the dead letters left none of the first `made` stale copies. */
+  markSwept(made: number): Promise<void>;
 }
 
 export interface MinuteThroughput {

@@ -1,31 +1,30 @@
+import { resumeAbandonedRecounts } from '../core/recount-jobs';
 import { resendPendingJobs, type ResendCounts } from '../core/resend-pending-jobs';
-import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { resumeAbandonedTasks } from '../core/run-retry-task';
+import { sweepStaleDeadLetters } from '../core/sweep-stale-dead-letters';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
-const { store, queue, tasks, taskQueue, config } = services();
+const { store, queue, tasks, taskQueue, recounts, config } = services();
 
 /** Dead-letter messages looked at per pass. */
 const DLQ_SWEEP_PER_PASS = 100;
 
-/** Runs on a schedule (every minute on AWS, a timer in the local runtime). */
+/**
+ * Runs on a schedule (every minute on AWS, a timer in the local runtime).
+ * Its reads are bounded by the jobs still to run and the open tasks, never
+ * by the jobs retained: counts are kept by the counters and the expiry
+ * stream, and recounted only on demand (POST /jobs/recount).
+ */
 export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
-  // failed jobs left by an older version get the index keys failed listings read (none, once done)
-  const upgraded = await store.upgradeIndexKeys();
-  if (upgraded > 0) logger.info('Upgraded the index keys of failed jobs written by an older version', { jobs: upgraded });
   const counts = await resendPendingJobs({ store, queue }, { olderThanMs: config.reconcileAfterMs, unlessQueueCoversPending: true });
   const resumed = await resumeAbandonedTasks({ tasks, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });
+  const recountsResumed = await resumeAbandonedRecounts({ recounts, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
+  if (recountsResumed > 0) logger.warn('Resumed recounts whose runner stopped', { recounts: recountsResumed });
   await store.flush();
-  // a single retry leaves the job's dead-letter copy behind: clear a few each pass
-  const cleared = await queue.sweepDeadLetters((message) => isStaleCopy(store, message), DLQ_SWEEP_PER_PASS);
-  // counters drift when a process dies before writing them, or jobs expire: set them right once an hour
-  if (new Date().getUTCMinutes() === 0) {
-    const recounted = await store.recount();
-    if (recounted) logger.info('Recounted jobs per state', { ...recounted });
-    else logger.info('Jobs moved during the recount; counters left as they were');
-  }
+  // a retry leaves the job's dead-letter copy behind: clear a few each pass, while retries left some
+  const cleared = (await sweepStaleDeadLetters({ store, queue }, DLQ_SWEEP_PER_PASS)) ?? 0;
   if (counts.waiting + counts.delayed + counts.active > 0) logger.warn('Re-sent jobs left without a message', { ...counts });
   return { ...counts, tasks: resumed, deadLettersCleared: cleared };
 };

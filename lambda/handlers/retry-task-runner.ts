@@ -1,10 +1,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { isRecountId, runRecountChunk } from '../core/recount-jobs';
 import { runRetryTaskChunk } from '../core/run-retry-task';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
-const { store, queue, tasks, taskQueue } = services();
+const { store, queue, tasks, taskQueue, recounts } = services();
 
 /** A chunk stops starting pages this long before the function's own timeout. */
 const SAFETY_MS = 15_000;
@@ -18,7 +19,9 @@ const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> 
     return;
   }
   const budgetMs = Math.max(1000, Math.min(MAX_CHUNK_MS, context.getRemainingTimeInMillis() - SAFETY_MS));
-  const outcome = await runRetryTaskChunk({ store, queue, tasks, taskQueue }, taskId, budgetMs);
+  const outcome = isRecountId(taskId)
+    ? await runRecountChunk({ store, recounts }, taskId, budgetMs)
+    : await runRetryTaskChunk({ store, queue, tasks, taskQueue }, taskId, budgetMs);
   // the function continues itself: the next chunk is one more message
   if (outcome === 'continue') await taskQueue.sendTask(taskId);
 };

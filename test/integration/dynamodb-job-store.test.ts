@@ -191,27 +191,6 @@ describe('DynamoDbJobStore', () => {
     expect(await failedAts({})).toEqual([73_000, 72_000, 71_000]);
   });
 
-  it('gives failed jobs written with the old index keys the current ones, once', async () => {
-    const name = 'demo.upgrade';
-    const jobs = [];
-    for (const at of [81_000, 82_000, 83_000]) jobs.push(await storeFailedJob(store, { id: `job-${++seq}`, name, failedAt: at }));
-    // as an older version wrote them: the failure time itself
-    for (const job of jobs.slice(0, 2)) {
-      await doc.send(
-        new UpdateCommand({
-          TableName: tableName,
-          Key: jobKey(job.id),
-          UpdateExpression: 'SET gsi1sk = :at, gsi2sk = :at',
-          ExpressionAttributeValues: { ':at': job.failedAt },
-        }),
-      );
-    }
-    expect(await store.upgradeIndexKeys()).toBe(2);
-    expect(await store.upgradeIndexKeys()).toBe(0);
-    const listed = (await store.listFailed({ name }, 10)).items.map((j) => j.failedAt);
-    expect(listed).toEqual([83_000, 82_000, 81_000]);
-  });
-
   it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {
     const before = (await store.recount())!;
     const job = newJob();

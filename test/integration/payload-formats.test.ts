@@ -157,6 +157,25 @@ const CASES: Record<string, RouteCase> = {
     },
     invalid: { spec: { path: '/jobs/retry-tasks/nope/cancel' }, status: 404, code: 'TASK_NOT_FOUND' },
   },
+  'POST /jobs/recount': {
+    valid: async () => ({
+      spec: { path: '/jobs/recount' },
+      status: 202,
+      check: ({ body }) => expect(body).toMatchObject({ taskId: expect.any(String), status: 'RUNNING' }),
+    }),
+    invalid: null,
+  },
+  'GET /jobs/recount/{taskId}': {
+    valid: async (format) => {
+      const { taskId } = (await invoke(format, routeOf('POST /jobs/recount'), { path: '/jobs/recount' })).body;
+      return {
+        spec: { path: `/jobs/recount/${taskId}` },
+        status: 200,
+        check: ({ body }) => expect(body).toMatchObject({ taskId, status: 'RUNNING' }),
+      };
+    },
+    invalid: { spec: { path: '/jobs/recount/nope' }, status: 404, code: 'RECOUNT_NOT_FOUND' },
+  },
   'GET /jobs/metrics': {
     valid: async () => ({
       spec: { path: '/jobs/metrics' },

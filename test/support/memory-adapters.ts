@@ -39,6 +39,8 @@ const pageAfter = (sorted: Job[], limit: number, cursor?: string): Page<Job> => 
 /** JobStore with the conditional-write semantics of the DynamoDB adapter, in memory. */
 export class MemoryJobStore implements JobStore {
   readonly jobs = new Map<string, Job>();
+  /** Jobs that left `failed`, and how many of those a sweep covered. */
+  private stale = { made: 0, swept: 0 };
 
   async create(job: Job): Promise<void> {
     if (this.jobs.has(job.id)) throw new DuplicateJobError(job.id);
@@ -52,6 +54,7 @@ export class MemoryJobStore implements JobStore {
   async save(next: Job, expect: Expectation): Promise<void> {
     const current = this.jobs.get(next.id);
     if (!current || !meets(current, expect)) throw new StateConflictError(next.id, 'changed');
+    if (current.state === 'failed' && next.state !== 'failed') this.stale.made++;
     this.jobs.set(next.id, next);
   }
 
@@ -66,7 +69,26 @@ export class MemoryJobStore implements JobStore {
   async remove(jobId: string, expect: Expectation): Promise<void> {
     const current = this.jobs.get(jobId);
     if (!current || !meets(current, expect)) throw new StateConflictError(jobId, 'changed');
+    if (current.state === 'failed') this.stale.made++;
     this.jobs.delete(jobId);
+  }
+
+  async countStatePage(state: JobState): Promise<{ count: number; cursor?: string }> {
+    return { count: (await this.countByState())[state] };
+  }
+
+  /** Counts are computed from the jobs: they are always right. */
+  async adjustCount(): Promise<void> {}
+
+  /** Counts are computed from the jobs: an expired job is simply gone. */
+  async countExpired(): Promise<void> {}
+
+  async staleCopies(): Promise<{ made: number; swept: number }> {
+    return { ...this.stale };
+  }
+
+  async markSwept(made: number): Promise<void> {
+    this.stale.swept = Math.max(this.stale.swept, made);
   }
 
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
@@ -122,10 +144,6 @@ export class MemoryJobStore implements JobStore {
 
   /** Nothing is buffered: counts are computed from the jobs. */
   async flush(): Promise<void> {}
-
-  async upgradeIndexKeys(): Promise<number> {
-    return 0;
-  }
 
   async countByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
