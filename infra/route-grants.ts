@@ -4,15 +4,16 @@ import type { Permissions, QueueAccess, TableAccess } from '../lambda/routes';
 
 /**
  * IAM actions for each access level the route table can ask for. Only the
- * calls the adapters make: Query and GetItem to read; PutItem (the store
+ * calls the adapters make: Query, GetItem and BatchGetItem (a listing reads
+ * its page's jobs by key, its indexes holding keys only) to read; PutItem (the store
  * replaces a whole item under a condition), DeleteItem, and UpdateItem (the
  * per-state counters add to their items) to write.
  * test/infra/route-grants.test.ts fails when an adapter starts sending a
  * command that no access level covers.
  */
 export const TABLE_ACTIONS: Readonly<Record<TableAccess, readonly string[]>> = {
-  read: ['dynamodb:GetItem', 'dynamodb:Query'],
-  readWrite: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
+  read: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+  readWrite: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'],
 };
 
 /** sqs:SendMessage also authorizes SendMessageBatch; likewise for Delete and ChangeMessageVisibility. */

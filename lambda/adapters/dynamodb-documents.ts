@@ -1,5 +1,7 @@
 import {
   type AttributeValue,
+  BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   DeleteItemCommand,
   type DeleteItemCommandInput,
   type DynamoDBClient,
@@ -25,6 +27,17 @@ export type PutInput = Native<PutItemCommandInput, 'Item' | 'ExpressionAttribute
 export type UpdateInput = Native<UpdateItemCommandInput, 'Key' | 'ExpressionAttributeValues'>;
 export type DeleteInput = Native<DeleteItemCommandInput, 'Key' | 'ExpressionAttributeValues'>;
 export type QueryInput = Native<QueryCommandInput, 'ExpressionAttributeValues' | 'ExclusiveStartKey'>;
+
+export interface BatchGetInput {
+  readonly TableName: string;
+  readonly Keys: readonly Document[];
+  readonly ProjectionExpression?: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ConsistentRead?: boolean;
+}
+
+/** BatchGetItem takes at most this many keys a request. */
+const BATCH_GET_KEYS = 100;
 
 export interface QueryOutput {
   readonly Items: Document[];
@@ -89,6 +102,32 @@ export class DynamoDbDocuments {
         ExpressionAttributeValues: toAttributes(input.ExpressionAttributeValues),
       }),
     );
+  }
+
+  /**
+   * The items of `Keys` that exist, in no particular order: one BatchGetItem
+   * per 100 keys, in parallel, each sent again with the keys DynamoDB left
+   * unprocessed (it may, under load or past 16 MB) until none are left.
+   */
+  async batchGet({ TableName, Keys, ...rest }: BatchGetInput): Promise<Document[]> {
+    const chunks: Document[][] = [];
+    for (let i = 0; i < Keys.length; i += BATCH_GET_KEYS) chunks.push(Keys.slice(i, i + BATCH_GET_KEYS));
+    const found = await Promise.all(
+      chunks.map(async (chunk) => {
+        const items: Document[] = [];
+        let keys: Record<string, AttributeValue>[] | undefined = chunk.map((key) => toAttributes(key)!);
+        while (keys && keys.length > 0) {
+          const output: BatchGetItemCommandOutput = await this.client.send(
+            new BatchGetItemCommand({ RequestItems: { [TableName]: { ...rest, Keys: keys } } }),
+          );
+          const { Responses, UnprocessedKeys } = output;
+          for (const item of Responses?.[TableName] ?? []) items.push(unmarshall(item));
+          keys = UnprocessedKeys?.[TableName]?.Keys;
+        }
+        return items;
+      }),
+    );
+    return found.flat();
   }
 
   async query(input: QueryInput): Promise<QueryOutput> {
