@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { BUDGETS, LIMITS } from '../core/limits';
-import { stateChangedAt, type FailedJobSummary, type HistoryEntry, type Job, type JobState } from '../core/job';
+import { stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -12,6 +12,9 @@ import { isUnavailable, rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLiveAttribute } = JOB_TABLE;
+
+/** Claimed jobs whose stored stack a store remembers until their outcome, at most (a worker runs a batch at a time). */
+const MAX_CLAIMED_STACKS = 10_000;
 
 /** Buffered counter changes are written at the latest after this many. */
 const FLUSH_EVERY = 50;
@@ -92,15 +95,16 @@ const searchable = (error: string): string => {
   return lower.subarray(0, end).toString('utf8');
 };
 
-/** The execution a stack trace belongs to: the job's newest failed one. */
-const lastFailure = (job: Job): HistoryEntry | undefined => {
-  for (let i = job.history.length - 1; i >= 0; i--) if (job.history[i].outcome !== 'completed') return job.history[i];
-  return undefined;
+/** A stack trace's name: its digest. Failures of one job mostly throw from the same place, with the same stack. */
+const stackDigest = (stacktrace: string) => createHash('sha256').update(stacktrace).digest('base64url').slice(0, 16);
+/** Whether `next` records an execution's failure that `previous` does not have. */
+const isNewFailure = (next: Job, previous: Job | undefined): boolean => {
+  const last = next.history.at(-1);
+  const before = previous?.history.at(-1);
+  if (last === undefined || last.outcome === 'completed') return false;
+  return before === undefined || before.generation !== last.generation || before.attempt !== last.attempt || before.start !== last.start;
 };
-const executionName = (entry: HistoryEntry | undefined) => entry && `${entry.generation}:${entry.attempt}:${entry.start}`;
-const sameExecution = (a: HistoryEntry | undefined, b: HistoryEntry | undefined) =>
-  a !== undefined && b !== undefined && executionName(a) === executionName(b);
-/** On a job's item: the execution whose stack its stack item holds, as `executionName` spells it. */
+/** On a job's item: the digest of the stack its stack item must hold to be this job's. */
 const STACK_OF = 'stackOf';
 
 // data and returnValue are kept as JSON text: any JSON value round-trips
@@ -117,8 +121,8 @@ export const toItem = (job: Job, retentionMs: number, shards: number = JOB_TABLE
   item.data = JSON.stringify(job.data);
   item.returnValue = job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue);
   item.stacktrace = undefined;
-  // which execution's stack the stack item must hold to be this job's; absent (so unchanged) when the job was read without it
-  item[STACK_OF] = job.stacktrace === undefined ? undefined : executionName(lastFailure(job));
+  // which stack the stack item must hold to be this job's; absent (so unchanged) when the job was read without it
+  item[STACK_OF] = job.stacktrace === undefined ? undefined : stackDigest(job.stacktrace);
   item[stateIndex.partitionKey] = `STATE#${groupOf(job.state)}#${shard}`;
   item[stateIndex.sortKey] = sortKey;
   item[failedByNameIndex.partitionKey] = failed ? `FAILED#${job.name}#${shard}` : undefined;
@@ -154,7 +158,7 @@ export const fromItem = (item: Record<string, unknown>): Job => {
 };
 
 /**
- * The stack item of a job's newest failure, named by that execution, so a
+ * The stack item of a job's newest failure, named by its digest, so a
  * reader shows it only beside the job whose item names the same one. A failure that may
  * still be retried (delayed) lets its stack expire a retention period past
  * the longest backoff: the job's item may complete and expire meanwhile.
@@ -163,7 +167,7 @@ export const toStackItem = (job: Job, stacktrace: string, retentionMs: number, n
   return {
     ...stackKey(job.id),
     stacktrace,
-    execution: executionName(lastFailure(job)),
+    digest: stackDigest(stacktrace),
     [timeToLiveAttribute]: job.state === 'failed' ? undefined : Math.ceil((now + retentionMs + LIMITS.maxBackoffDelayMs) / 1000),
   };
 };
@@ -475,6 +479,8 @@ export class DynamoDbJobStore implements JobStore {
   private readonly retentionMs: number;
   private readonly shards: number;
   private readonly counters: DynamoDbJobCounters;
+  /** The stack digest of each job this process claimed and has not saved since. */
+  private readonly claimedStacks = new Map<string, string>();
 
   constructor(props: DynamoDbJobStoreProps) {
     this.db = new DynamoDbDocuments(props.client);
@@ -515,8 +521,8 @@ export class DynamoDbJobStore implements JobStore {
       if (!item) return undefined;
       const job = fromItem(item);
       const stack = Items.find((i) => i[SK] === 'STACK');
-      // a stack of another execution (one whose outcome was not written, or was written without it) is not this job's
-      const current = stack !== undefined && item[STACK_OF] !== undefined && stack.execution === item[STACK_OF];
+      // a stack of another failure (one whose outcome was not written, or was written without it) is not this job's
+      const current = stack !== undefined && item[STACK_OF] !== undefined && stack.digest === item[STACK_OF];
       return current ? { ...job, stacktrace: stack.stacktrace as string } : job;
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
@@ -524,10 +530,10 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async save(next: Job, expect: Expectation, previous?: Job): Promise<void> {
-    const failure = lastFailure(next);
-    if (next.stacktrace !== undefined && failure && !sameExecution(failure, previous && lastFailure(previous))) {
-      await this.saveStack(next, next.stacktrace);
-    }
+    // the stack a job's item names as read (by get, or by the claim this save follows); unknown: write it
+    const stored = previous?.stacktrace !== undefined ? stackDigest(previous.stacktrace) : this.claimedStacks.get(next.id);
+    this.claimedStacks.delete(next.id);
+    if (next.stacktrace !== undefined && stackDigest(next.stacktrace) !== stored) await this.saveStack(next, next.stacktrace);
     try {
       // One conditional write per transition: of two writers that read the same
       // job (two workers, two retries), only the first still finds it as read.
@@ -538,7 +544,10 @@ export class DynamoDbJobStore implements JobStore {
       if (previous === undefined) {
         await this.db.put({ TableName: this.tableName, Item: item, ...condition });
       } else {
-        const changes = changesBetween(toItem(previous, this.retentionMs, this.shards), item, condition);
+        const before = toItem(previous, this.retentionMs, this.shards);
+        // a failure recorded without a stack (none thrown, or refused) has none: the stored one is another's
+        if (item[STACK_OF] === undefined && isNewFailure(next, previous)) before[STACK_OF] = 'the stored one';
+        const changes = changesBetween(before, item, condition);
         await this.db.update({ TableName: this.tableName, Key: jobKey(next.id), ...changes });
       }
     } catch (error) {
@@ -555,10 +564,11 @@ export class DynamoDbJobStore implements JobStore {
 
   /**
    * Written before the job's own write, so a reader that sees the failure
-   * sees its stack. The job's item names the execution whose stack it has
-   * (`stackOf`): a stack written by a writer that then lost its conditional
-   * write, or crashed, or was refused and wrote its outcome without the
-   * stack, is never shown as the job's.
+   * sees its stack, and only when it differs from the one stored: a job
+   * failing the same way again writes its item alone. The job's item names
+   * the stack it has (`stackOf`): a stack written by a writer that then
+   * lost its conditional write, or crashed, or was refused and wrote its
+   * outcome without the stack, is never shown as the job's.
    */
   private async saveStack(job: Job, stacktrace: string): Promise<void> {
     try {
@@ -608,6 +618,9 @@ export class DynamoDbJobStore implements JobStore {
       rethrowSdkError(error, 'DynamoDB');
     }
     const before = fromItem(old!);
+    // the outcome's save then knows whether the failure's stack is stored already
+    if (this.claimedStacks.size >= MAX_CLAIMED_STACKS) this.claimedStacks.clear();
+    if (old![STACK_OF] !== undefined) this.claimedStacks.set(jobId, old![STACK_OF] as string);
     const claimed = claim(before, generation, now, leaseMs);
     if (isClaimRefusal(claimed)) throw new Error(`Job ${jobId} was claimed against the rules: ${claimed.reason}`);
     await this.changed(before.state, 'active', now);

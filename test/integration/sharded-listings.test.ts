@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
 import { StateConflictError } from '../../lambda/core/errors';
@@ -139,5 +139,23 @@ describe("a job's stack trace", () => {
     const done: Transition = moveToCompleted(third, 3_600, 3_700, null);
     await store.save(done.next, done.expect, third);
     expect(await store.get(job.id)).toMatchObject({ state: 'completed', error: 'second', stacktrace: 'Error: second' });
+  });
+
+  it('is written once for failures that throw the same stack, and again when it changes', async () => {
+    const job = newJob({ attempts: 3 });
+    await store.create(job);
+    const stackKey = { pk: `JOB#${job.id}`, sk: 'STACK' };
+    const fail = async (at: number, stack: string) => {
+      const active = (await store.claim(job.id, 0, at, 30_000))!;
+      const failed = moveAfterFailure(active, at, at + 10, { message: 'boom', stack });
+      await store.save(failed.next, failed.expect, active);
+    };
+    await fail(4_000, 'Error: same');
+    await doc.send(new UpdateCommand({ TableName: tableName, Key: stackKey, UpdateExpression: 'SET marker = :m', ExpressionAttributeValues: { ':m': 1 } }));
+    await fail(4_100, 'Error: same');
+    expect((await doc.send(new GetCommand({ TableName: tableName, Key: stackKey }))).Item).toMatchObject({ marker: 1, stacktrace: 'Error: same' });
+    await fail(4_200, 'Error: other');
+    expect((await doc.send(new GetCommand({ TableName: tableName, Key: stackKey }))).Item).not.toHaveProperty('marker');
+    expect(await store.get(job.id)).toMatchObject({ state: 'failed', stacktrace: 'Error: other' });
   });
 });
