@@ -30,6 +30,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
+import { JOB_TABLE } from '../lambda/adapters/table-schema';
 import { ROOT } from '../test/support/build';
 import {
   removeDataDir,
@@ -236,7 +237,7 @@ interface JobRow {
   readonly state: string;
   readonly generation: number;
   readonly attempts: number;
-  /** The byState sort key the item carries: when it entered its state. */
+  /** When it entered its index group, from the byState sort key it carries (time negated from 10^15 - 1). */
   readonly since: number;
   /** `generation/attempt` of each execution. */
   readonly runs: readonly string[];
@@ -266,7 +267,7 @@ const scanJobs = async (runtime: Runtime): Promise<{ rows: Map<string, JobRow>; 
         state: String(item.state),
         generation: Number(item.generation),
         attempts: Number(item.attempts),
-        since: Number(item.gsi1sk),
+        since: 999_999_999_999_999 - Number(String(item.gsi1sk).slice(0, 15)),
         runs: history.map((e) => `${e.generation}/${e.attempt}`),
       });
     }
@@ -317,34 +318,36 @@ const indexCensus = async (runtime: Runtime, rows: Map<string, JobRow>): Promise
   const listed = new Set<string>();
   let stale = 0;
   const examples: string[] = [];
-  for (const state of ['waiting', 'active', 'delayed', 'failed', 'completed']) {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await runtime.doc.send(
-        new QueryCommand({
-          TableName: TABLE_NAME,
-          IndexName: 'byState',
-          KeyConditionExpression: 'gsi1pk = :p',
-          ExpressionAttributeValues: { ':p': `STATE#${state}` },
-          ProjectionExpression: 'id, gsi1sk',
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const id = String(item.id);
-        entries[state] = (entries[state] ?? 0) + 1;
-        const row = rows.get(id);
-        if (row?.state === state) {
-          listed.add(id);
-        } else {
-          stale++;
-          if (examples.length < 5) {
-            examples.push(`${id} listed ${state} at ${new Date(Number(item.gsi1sk)).toISOString()}, the job is ${row?.state ?? 'gone'}`);
+  // entries are `STATE#<group>#<shard>`: waiting, active and delayed share the pending group
+  const groupOf = (state: string | undefined) => (state === 'failed' || state === 'completed' ? state : 'pending');
+  for (const group of ['pending', 'failed', 'completed']) {
+    for (let shard = 0; shard < JOB_TABLE.indexShards; shard++) {
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await runtime.doc.send(
+          new QueryCommand({
+            TableName: TABLE_NAME,
+            IndexName: 'byState',
+            KeyConditionExpression: 'gsi1pk = :p',
+            ExpressionAttributeValues: { ':p': `STATE#${group}#${shard}` },
+            ProjectionExpression: 'pk, gsi1sk',
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const id = String(item.pk).slice('JOB#'.length);
+          entries[group] = (entries[group] ?? 0) + 1;
+          const row = rows.get(id);
+          if (row && groupOf(row.state) === group) {
+            listed.add(id);
+          } else {
+            stale++;
+            if (examples.length < 5) examples.push(`${id} listed ${group} (${String(item.gsi1sk)}), the job is ${row?.state ?? 'gone'}`);
           }
         }
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+    }
   }
   let missing = 0;
   for (const [id, row] of rows) {

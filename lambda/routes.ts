@@ -183,7 +183,8 @@ export const EXPIRY_COUNTER = {
   filter: {
     eventName: ['REMOVE'],
     userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
-    dynamodb: { Keys: { pk: { S: [{ prefix: 'JOB#' }] } } },
+    // a job's own item, not its stack trace's (sk `STACK`), which expires apart from it
+    dynamodb: { Keys: { pk: { S: [{ prefix: 'JOB#' }] }, sk: { S: ['JOB'] } } },
   },
   permissions: { table: ['update'] },
 } as const satisfies Omit<Route, 'method' | 'path'> & { batchSize: number; timeoutSeconds: number; filter: EventPattern };

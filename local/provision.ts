@@ -1,4 +1,4 @@
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
 import { createTableInput } from '../lambda/adapters/table-schema';
@@ -21,12 +21,42 @@ export interface Resources {
 /** A retry task's chunk runs this long at most; its queue hides a message longer than that. */
 export const TASK_CHUNK_SECONDS = 60;
 
+/** A table's keys, key types and indexes (with their projections), in one comparable spelling. */
+const shapeOf = (table: Pick<TableDescription, 'KeySchema' | 'AttributeDefinitions' | 'GlobalSecondaryIndexes'>): string =>
+  JSON.stringify({
+    keys: (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`),
+    types: (table.AttributeDefinitions ?? []).map((a) => `${a.AttributeName}:${a.AttributeType}`).sort(),
+    indexes: (table.GlobalSecondaryIndexes ?? [])
+      .map((index) => ({
+        name: index.IndexName,
+        keys: (index.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`),
+        projection: index.Projection?.ProjectionType,
+        attributes: [...(index.Projection?.NonKeyAttributes ?? [])].sort(),
+      }))
+      .sort((a, b) => String(a.name).localeCompare(String(b.name))),
+  });
+
+/**
+ * The local table is kept on disk: one a version with another item shape
+ * created would be read wrongly (or refused) by every handler. Say so at
+ * start, plainly, instead. (The project is unreleased: no migration.)
+ */
 const ensureTable = async (dynamodb: DynamoDBClient, tableName: string): Promise<void> => {
+  const wanted = createTableInput(tableName);
+  let existing: TableDescription | undefined;
   try {
-    await dynamodb.send(new DescribeTableCommand({ TableName: tableName }));
+    existing = (await dynamodb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
   } catch (error) {
     if ((error as Error).name !== 'ResourceNotFoundException') throw error;
-    await dynamodb.send(new CreateTableCommand(createTableInput(tableName)));
+    await dynamodb.send(new CreateTableCommand(wanted));
+    return;
+  }
+  if (existing && shapeOf(existing) !== shapeOf(wanted)) {
+    throw new Error(
+      `The stored table ${tableName} was made by another version of requeue, with other keys or indexes than this one uses ` +
+        `(found ${shapeOf(existing)}, expected ${shapeOf(wanted)}). ` +
+        'Delete the data folder (.requeue/ unless REQUEUE_DATA_DIR names another) or set REQUEUE_DATA_DIR to a new folder, and start again.',
+    );
   }
 };
 

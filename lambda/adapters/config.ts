@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors';
+import { JOB_TABLE } from './table-schema';
 
 /**
  * Settings read once, at cold start. A missing required variable stops the
@@ -18,6 +19,8 @@ export interface Config {
   readonly retentionMs: number;
   /** The scheduled reconciler re-sends pending jobs that have not moved for this long. */
   readonly reconcileAfterMs: number;
+  /** Shards of each index partition of the job table: the same for every function of a table. */
+  readonly indexShards: number;
 }
 
 const required = (env: NodeJS.ProcessEnv, name: string): string => {
@@ -36,6 +39,12 @@ const positiveNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number):
   return value;
 };
 
+const wholeNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
+  const value = positiveNumber(env, name, fallback);
+  if (!Number.isSafeInteger(value)) throw new ConfigurationError(`Environment variable ${name} must be a whole number, got '${env[name]}'`);
+  return value;
+};
+
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
   const visibilityTimeoutMs = positiveNumber(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30) * 1000;
   return {
@@ -49,5 +58,6 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     retentionMs: positiveNumber(env, 'REQUEUE_RETENTION_DAYS', 7) * 24 * 60 * 60 * 1000,
     // past two leases, a pending job's message is presumed lost
     reconcileAfterMs: positiveNumber(env, 'REQUEUE_RECONCILE_AFTER_MS', 2 * visibilityTimeoutMs),
+    indexShards: wholeNumber(env, 'REQUEUE_INDEX_SHARDS', JOB_TABLE.indexShards),
   };
 };

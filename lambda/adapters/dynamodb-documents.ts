@@ -1,6 +1,7 @@
 import {
   type AttributeValue,
   BatchGetItemCommand,
+  type BatchGetItemCommandOutput,
   DeleteItemCommand,
   type DeleteItemCommandInput,
   type DynamoDBClient,
@@ -26,6 +27,17 @@ export type PutInput = Native<PutItemCommandInput, 'Item' | 'ExpressionAttribute
 export type UpdateInput = Native<UpdateItemCommandInput, 'Key' | 'ExpressionAttributeValues'>;
 export type DeleteInput = Native<DeleteItemCommandInput, 'Key' | 'ExpressionAttributeValues'>;
 export type QueryInput = Native<QueryCommandInput, 'ExpressionAttributeValues' | 'ExclusiveStartKey'>;
+
+export interface BatchGetInput {
+  readonly TableName: string;
+  readonly Keys: readonly Document[];
+  readonly ProjectionExpression?: string;
+  readonly ExpressionAttributeNames?: Record<string, string>;
+  readonly ConsistentRead?: boolean;
+}
+
+/** BatchGetItem takes at most this many keys a request. */
+const BATCH_GET_KEYS = 100;
 
 export interface QueryOutput {
   readonly Items: Document[];
@@ -92,6 +104,32 @@ export class DynamoDbDocuments {
     );
   }
 
+  /**
+   * The items of `Keys` that exist, in no particular order: one BatchGetItem
+   * per 100 keys, in parallel, each sent again with the keys DynamoDB left
+   * unprocessed (it may, under load or past 16 MB) until none are left.
+   */
+  async batchGet({ TableName, Keys, ...rest }: BatchGetInput): Promise<Document[]> {
+    const chunks: Document[][] = [];
+    for (let i = 0; i < Keys.length; i += BATCH_GET_KEYS) chunks.push(Keys.slice(i, i + BATCH_GET_KEYS));
+    const found = await Promise.all(
+      chunks.map(async (chunk) => {
+        const items: Document[] = [];
+        let keys: Record<string, AttributeValue>[] | undefined = chunk.map((key) => toAttributes(key)!);
+        while (keys && keys.length > 0) {
+          const output: BatchGetItemCommandOutput = await this.client.send(
+            new BatchGetItemCommand({ RequestItems: { [TableName]: { ...rest, Keys: keys } } }),
+          );
+          const { Responses, UnprocessedKeys } = output;
+          for (const item of Responses?.[TableName] ?? []) items.push(unmarshall(item));
+          keys = UnprocessedKeys?.[TableName]?.Keys;
+        }
+        return items;
+      }),
+    );
+    return found.flat();
+  }
+
   async query(input: QueryInput): Promise<QueryOutput> {
     const { Items = [], Count = 0, LastEvaluatedKey } = await this.client.send(
       new QueryCommand({
@@ -101,22 +139,5 @@ export class DynamoDbDocuments {
       }),
     );
     return { Items: Items.map((item) => unmarshall(item)), Count, LastEvaluatedKey: fromAttributes(LastEvaluatedKey) };
-  }
-
-  /**
-   * The items of `keys` (up to 100) in one table that exist, in no order.
-   * Keys DynamoDB leaves unprocessed (throttled) are asked for again.
-   */
-  async batchGet(tableName: string, keys: readonly Document[], consistentRead = false): Promise<Document[]> {
-    const items: Document[] = [];
-    let pending = keys.map((key) => toAttributes(key)!);
-    while (pending.length > 0) {
-      const { Responses, UnprocessedKeys } = await this.client.send(
-        new BatchGetItemCommand({ RequestItems: { [tableName]: { Keys: pending, ConsistentRead: consistentRead } } }),
-      );
-      items.push(...(Responses?.[tableName] ?? []).map((item) => unmarshall(item)));
-      pending = UnprocessedKeys?.[tableName]?.Keys ?? [];
-    }
-    return items;
   }
 }

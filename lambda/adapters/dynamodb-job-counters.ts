@@ -163,7 +163,7 @@ export class DynamoDbJobCounters {
     const keys = Array.from({ length: this.shards }, (_, shard) => countsKey(shard));
     try {
       for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
-        for (const shard of await this.db.batchGet(this.tableName, keys.slice(i, i + BATCH_GET_KEYS), true)) {
+        for (const shard of await this.db.batchGet({ TableName: this.tableName, Keys: keys.slice(i, i + BATCH_GET_KEYS), ConsistentRead: true })) {
           for (const state of JOB_STATES) counts[state] += Number(shard[state] ?? 0);
         }
       }
@@ -222,7 +222,7 @@ export class DynamoDbJobCounters {
     let swept = 0;
     try {
       for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
-        for (const item of await this.db.batchGet(this.tableName, keys.slice(i, i + BATCH_GET_KEYS), true)) {
+        for (const item of await this.db.batchGet({ TableName: this.tableName, Keys: keys.slice(i, i + BATCH_GET_KEYS), ConsistentRead: true })) {
           if (item[PK] === SWEPT_KEY[PK]) swept = Number(item.through ?? 0);
           else made += Number(item[LEFT_FAILED] ?? 0);
         }

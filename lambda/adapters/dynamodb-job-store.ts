@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
-import { BUDGETS } from '../core/limits';
-import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
+import { BUDGETS, LIMITS } from '../core/limits';
+import { stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -13,30 +13,75 @@ import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLiveAttribute } = JOB_TABLE;
 
+/** Claimed jobs whose stored stack a store remembers until their outcome, at most (a worker runs a batch at a time). */
+const MAX_CLAIMED_STACKS = 10_000;
+
 /** Buffered counter changes are written at the latest after this many. */
 const FLUSH_EVERY = 50;
 /** Index entries a recount reads per page (a COUNT Query reads 1 MB at most anyway). */
 const COUNT_PAGE = 5_000;
+/** A recount's page of pending entries: their items are read by key, so it is kept to a few BatchGetItems. */
+const PENDING_COUNT_PAGE = 500;
 
 type IndexKeys = { readonly name: string; readonly partitionKey: string; readonly sortKey: string };
 
 export const jobKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'JOB' });
-const stateKey = (state: JobState) => `STATE#${state}`;
-const failedNameKey = (name: string) => `FAILED#${name}`;
+const stackKey = (jobId: string) => ({ [PK]: `JOB#${jobId}`, [SK]: 'STACK' });
 
 /**
- * A failed job's index sort keys (byState `STATE#failed` and failedByName)
- * are its failure time negated, so that newest first is each partition's
- * forward order and every failed listing is a forward Query. On DynamoDB the
- * direction costs the same; on dynalite's LevelDB a reverse Query first seeks
- * to the key after the partition's end and skips every deleted entry it
- * finds there (the index entries of jobs retried or run since), which at
- * 20,000 retried jobs made one page of 50 ten times slower. Other states keep
- * the time itself, read newest first with ScanIndexForward false.
+ * The index shard of a job: FNV-1a of its id, mod the shard count. Stable
+ * across versions and processes, as every writer and reader must agree.
  */
-const failedSortKey = (failedAt: number) => -failedAt;
-const isDescending = (index: IndexKeys, partition: string) =>
-  index.name === failedByNameIndex.name || (index.name === stateIndex.name && partition === stateKey('failed'));
+export const shardOf = (jobId: string, shards: number): number => {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < jobId.length; i++) hash = Math.imul(hash ^ jobId.charCodeAt(i), 0x01000193);
+  return (hash >>> 0) % shards;
+};
+
+/** The byState partitions: waiting, delayed and active share one, so a claim moves no index entry. */
+type Group = 'pending' | 'completed' | 'failed';
+const groupOf = (state: JobState): Group => (state === 'completed' || state === 'failed' ? state : 'pending');
+
+/**
+ * When a job entered its group, which its index entries are sorted by. A
+ * pending job's time stays put through claims and failed attempts, so those
+ * writes leave its entry alone; a re-send moves it, so the reconciler does
+ * not pick the job again on its next pass.
+ */
+const enteredGroupAt = (job: Job): number => {
+  switch (job.state) {
+    case 'failed':
+      return job.failedAt ?? job.createdAt;
+    case 'completed':
+      return job.finishedAt ?? job.createdAt;
+    default:
+      return Math.max(job.retries.at(-1)?.at ?? job.createdAt, job.resentAt ?? 0);
+  }
+};
+
+/** The latest time a sort key can hold: 15 digits, past any epoch-ms time of this millennium. */
+const MAX_TIME = 999_999_999_999_999;
+const TIME_DIGITS = 15;
+const clampTime = (time: number) => Math.min(MAX_TIME, Math.max(0, time));
+
+/**
+ * An index sort key: `at` is a time negated (as cursors carry it), written
+ * as MAX_TIME + at in 15 digits, so newest first is the forward order; the id
+ * after it makes every key unique.
+ */
+const orderKey = (at: number, id: string) => `${String(MAX_TIME + at).padStart(TIME_DIGITS, '0')}#${id}`;
+const entryOf = (key: string): Entry => ({
+  key,
+  at: Number(key.slice(0, TIME_DIGITS)) - MAX_TIME,
+  id: key.slice(TIME_DIGITS + 1),
+});
+
+/** One index entry, as a listing merges them: its sort key, and the time and id in it. */
+interface Entry {
+  readonly key: string;
+  readonly at: number;
+  readonly id: string;
+}
 
 /**
  * A failed job's error, lower-cased, for the error filter: DynamoDB's
@@ -54,21 +99,38 @@ const searchable = (error: string): string => {
   return lower.subarray(0, end).toString('utf8');
 };
 
+/** A stack trace's name: its digest. Failures of one job mostly throw from the same place, with the same stack. */
+const stackDigest = (stacktrace: string) => createHash('sha256').update(stacktrace).digest('base64url').slice(0, 16);
+/** Whether `next` records an execution's failure that `previous` does not have. */
+const isNewFailure = (next: Job, previous: Job | undefined): boolean => {
+  const last = next.history.at(-1);
+  const before = previous?.history.at(-1);
+  if (last === undefined || last.outcome === 'completed') return false;
+  return before === undefined || before.generation !== last.generation || before.attempt !== last.attempt || before.start !== last.start;
+};
+/** On a job's item: the digest of the stack its stack item must hold to be this job's. */
+const STACK_OF = 'stackOf';
+
 // data and returnValue are kept as JSON text: any JSON value round-trips
 // exactly, whatever DynamoDB thinks of empty map keys or deep nesting.
 // Built by assignment after one spread: an object literal that spreads an
 // object with computed keys and then the job took V8's slow path, about 50
 // times longer (a tenth of the task runner's main-thread time per retry).
-export const toItem = (job: Job, retentionMs: number): Record<string, unknown> => {
+// The stack trace is not part of it: it has an item of its own (`toStackItem`).
+export const toItem = (job: Job, retentionMs: number, shards: number = JOB_TABLE.indexShards): Record<string, unknown> => {
   const failed = job.state === 'failed';
-  const changedAt = stateChangedAt(job);
+  const shard = shardOf(job.id, shards);
+  const sortKey = orderKey(-clampTime(enteredGroupAt(job)), job.id);
   const item: Record<string, unknown> = Object.assign({ ...job }, jobKey(job.id));
   item.data = JSON.stringify(job.data);
   item.returnValue = job.returnValue === undefined ? undefined : JSON.stringify(job.returnValue);
-  item[stateIndex.partitionKey] = stateKey(job.state);
-  item[stateIndex.sortKey] = failed ? failedSortKey(changedAt) : changedAt;
-  item[failedByNameIndex.partitionKey] = failed ? failedNameKey(job.name) : undefined;
-  item[failedByNameIndex.sortKey] = failed ? failedSortKey(changedAt) : undefined;
+  item.stacktrace = undefined;
+  // which stack the stack item must hold to be this job's; absent (so unchanged) when the job was read without it
+  item[STACK_OF] = job.stacktrace === undefined ? undefined : stackDigest(job.stacktrace);
+  item[stateIndex.partitionKey] = `STATE#${groupOf(job.state)}#${shard}`;
+  item[stateIndex.sortKey] = sortKey;
+  item[failedByNameIndex.partitionKey] = failed ? `FAILED#${job.name}#${shard}` : undefined;
+  item[failedByNameIndex.sortKey] = failed ? sortKey : undefined;
   item[ERROR_LOWER] = failed && job.error !== undefined ? searchable(job.error) : undefined;
   item[timeToLiveAttribute] =
     job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
@@ -85,6 +147,7 @@ const ITEM_ONLY = new Set<string>([
   failedByNameIndex.sortKey,
   timeToLiveAttribute,
   ERROR_LOWER,
+  STACK_OF,
   'data',
   'returnValue',
 ]);
@@ -96,6 +159,21 @@ export const fromItem = (item: Record<string, unknown>): Job => {
   job.data = JSON.parse(item.data as string);
   if (item.returnValue !== undefined) job.returnValue = JSON.parse(item.returnValue as string);
   return job as unknown as Job;
+};
+
+/**
+ * The stack item of a job's newest failure, named by its digest, so a
+ * reader shows it only beside the job whose item names the same one. A failure that may
+ * still be retried (delayed) lets its stack expire a retention period past
+ * the longest backoff: the job's item may complete and expire meanwhile.
+ */
+export const toStackItem = (job: Job, stacktrace: string, retentionMs: number, now: number): Record<string, unknown> => {
+  return {
+    ...stackKey(job.id),
+    stacktrace,
+    digest: stackDigest(stacktrace),
+    [timeToLiveAttribute]: job.state === 'failed' ? undefined : Math.ceil((now + retentionMs + LIMITS.maxBackoffDelayMs) / 1000),
+  };
 };
 
 /** The condition a write must meet for `expect` to hold, as DynamoDB expression parts. */
@@ -164,7 +242,24 @@ export const changesBetween = (
 
 type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string };
 
-/** Where a page ended: the last job it took, as that job's id and its sort key in the index read. */
+/**
+ * A listing: the index it reads, the partition prefix its shards share
+ * (`<prefix>#<shard>`), and the state its jobs must be in (the pending
+ * partitions hold three states: the items read tell them apart).
+ */
+interface Listing {
+  readonly index: IndexKeys;
+  readonly prefix: string;
+  readonly state: JobState;
+}
+
+const stateListing = (state: JobState): Listing => ({ index: stateIndex, prefix: `STATE#${groupOf(state)}`, state });
+const failedListing = (filter: FailedJobFilter): Listing =>
+  filter.name === undefined
+    ? stateListing('failed')
+    : { index: failedByNameIndex, prefix: `FAILED#${filter.name}`, state: 'failed' };
+
+/** Where a page ended: the last job it took, as that job's id and the negated time of its sort key. */
 interface CursorKey {
   readonly id: string;
   readonly at: number;
@@ -174,40 +269,39 @@ const CURSOR_VERSION = 1;
 const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged, with the same filters';
 
 /**
- * What a cursor is bound to: the index, its partition (the listing and the
- * name filter) and the other filters. A cursor carries this digest, so one
- * reused with other filters is refused rather than read as a position in a
- * query it was never part of. No secret is needed: a forger who computes the
- * digest can only name a well-formed position of this very query, which
- * {@link decodeCursor} checks in full.
+ * What a cursor is bound to: the index, its partitions (the listing and the
+ * name filter), the state and the other filters. A cursor carries this
+ * digest, so one reused with other filters is refused rather than read as a
+ * position in a query it was never part of. No secret is needed: a forger
+ * who computes the digest can only name a well-formed position of this very
+ * query, which {@link decodeCursor} checks in full.
  */
-const queryDigest = (index: IndexKeys, partition: string, { since, until, error }: IndexRange): string =>
+const queryDigest = ({ index, prefix, state }: Listing, { since, until, error }: IndexRange): string =>
   createHash('sha256')
-    .update(JSON.stringify([index.name, partition, since ?? null, until ?? null, error ?? null]))
+    .update(JSON.stringify([index.name, prefix, state, since ?? null, until ?? null, error ?? null]))
     .digest('base64url')
     .slice(0, 16);
 
 const encodeCursor = (digest: string, key: CursorKey): string =>
   Buffer.from(JSON.stringify({ v: CURSOR_VERSION, q: digest, id: key.id, at: key.at })).toString('base64url');
 
-/** The range of sort keys the query reads: a cursor's position must lie in it. */
-const sortKeyRange = (index: IndexKeys, partition: string, { since, until }: IndexRange): [number, number] =>
-  isDescending(index, partition)
-    ? [until === undefined ? -Number.MAX_SAFE_INTEGER : failedSortKey(until), since === undefined ? 0 : failedSortKey(since)]
-    : [since ?? 0, until ?? Number.MAX_SAFE_INTEGER];
+/** The range of negated times the query reads: a cursor's position must lie in it. */
+const sortKeyRange = ({ since, until }: IndexRange): [number, number] => [
+  -clampTime(until ?? MAX_TIME),
+  -clampTime(since ?? 0),
+];
 
 const CURSOR_TEXT = /^[A-Za-z0-9_-]{1,1024}$/;
 /** Any id a job may have been stored with: dots alone were allowed before JOB_ID_PATTERN refused them. */
 const STORED_JOB_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
- * A cursor, checked in full, as the ExclusiveStartKey of this query: its
- * version, its query digest, a job id as stored and a whole-number
- * sort key within the query's range, in the one spelling encodeCursor gives.
- * The index partition and the table keys are rebuilt from these, never taken
- * from the caller.
+ * A cursor, checked in full: its version, its query digest, a job id as
+ * stored and a whole-number time within the query's range, in the one
+ * spelling encodeCursor gives. The sort key every shard resumes after is
+ * rebuilt from these, never taken from the caller.
  */
-const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range: IndexRange): Record<string, unknown> => {
+const decodeCursor = (cursor: string, listing: Listing, range: IndexRange): string => {
   if (!CURSOR_TEXT.test(cursor)) throw new ValidationError(BAD_CURSOR);
   let parsed: unknown;
   try {
@@ -216,8 +310,8 @@ const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range
     throw new ValidationError(BAD_CURSOR);
   }
   const k = parsed as Record<string, unknown>;
-  const digest = queryDigest(index, partition, range);
-  const [low, high] = sortKeyRange(index, partition, range);
+  const digest = queryDigest(listing, range);
+  const [low, high] = sortKeyRange(range);
   const valid =
     typeof k === 'object' &&
     k !== null &&
@@ -231,49 +325,111 @@ const decodeCursor = (cursor: string, index: IndexKeys, partition: string, range
     (k.at as number) <= high &&
     encodeCursor(digest, { id: k.id, at: k.at as number }) === cursor;
   if (!valid) throw new ValidationError(BAD_CURSOR);
-  return { ...jobKey(k.id as string), [index.partitionKey]: partition, [index.sortKey]: k.at };
+  return orderKey(k.at as number, k.id as string);
 };
 
 /**
- * The query of one index partition, its time within [since, until], its error
- * containing `error`, read newest first.
+ * The query of one shard of a listing, its time within [since, until] (and
+ * past `after`, a sort key already taken), its error containing `error`, in
+ * the index's forward order: newest first. Only the sort key comes back; it
+ * holds the job's id.
  */
-const indexQuery = (
-  tableName: string,
-  index: IndexKeys,
-  partition: string,
-  { since, until, error }: IndexRange,
-) => {
-  const names: Record<string, string> = { '#pk': index.partitionKey };
-  const values: Record<string, unknown> = { ':pk': partition };
-  const descending = isDescending(index, partition);
-  let keyCondition = '#pk = :pk';
-  if (since !== undefined || until !== undefined) {
-    names['#sk'] = index.sortKey;
-    [values[':low'], values[':high']] = sortKeyRange(index, partition, { since, until });
-    keyCondition += ' AND #sk BETWEEN :low AND :high';
-  }
+const shardQuery = (tableName: string, { index }: Listing, { since, until, error }: IndexRange, after?: string) => {
+  const [low, high] = sortKeyRange({ since, until });
+  const names: Record<string, string> = { '#pk': index.partitionKey, '#sk': index.sortKey };
+  const values: Record<string, unknown> = { ':low': after ?? orderKey(low, ''), ':high': `${orderKey(high, '')}~` };
   if (error !== undefined) {
-    names['#error'] = 'error';
     names['#errorLower'] = ERROR_LOWER;
-    values[':error'] = error;
     values[':errorLower'] = error.toLowerCase();
   }
   return {
     TableName: tableName,
     IndexName: index.name,
-    KeyConditionExpression: keyCondition,
-    // failed jobs written before the lower-cased copy existed are matched as they are (AND binds before OR)
-    ...(error !== undefined
-      ? { FilterExpression: 'contains(#errorLower, :errorLower) OR attribute_not_exists(#errorLower) AND contains(#error, :error)' }
-      : {}),
+    KeyConditionExpression: '#pk = :pk AND #sk BETWEEN :low AND :high',
+    ...(error !== undefined ? { FilterExpression: 'contains(#errorLower, :errorLower)' } : {}),
+    ProjectionExpression: '#sk',
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
-    ScanIndexForward: descending,
   };
 };
 
-/** Which attributes a query returns (all when absent), and what it makes of each item. */
+/** One shard's entries read so far and not yet taken, and where its Query goes on. */
+interface ShardReader {
+  readonly partition: string;
+  readonly entries: Entry[];
+  next: number;
+  startKey?: Record<string, unknown>;
+  done: boolean;
+}
+
+/**
+ * The entries of every shard of a listing, merged into one newest-first
+ * order (their sort keys are unique). A shard is read only when the merge
+ * needs its next entry, some more than its share at a time: ids hash evenly
+ * over the shards, so a page of n takes about n / shards from each.
+ */
+class MergedShards {
+  private readonly readers: ShardReader[];
+
+  constructor(
+    private readonly db: DynamoDbDocuments,
+    private readonly query: ReturnType<typeof shardQuery>,
+    listing: Listing,
+    shards: number,
+    private readonly after: string | undefined,
+  ) {
+    this.readers = Array.from({ length: shards }, (_, shard) => ({
+      partition: `${listing.prefix}#${shard}`,
+      entries: [],
+      next: 0,
+      done: false,
+    }));
+  }
+
+  /** Up to `n` more entries, in order. */
+  async take(n: number): Promise<Entry[]> {
+    const taken: Entry[] = [];
+    while (taken.length < n) {
+      const want = n - taken.length;
+      const empty = this.readers.filter((r) => r.next === r.entries.length && !r.done);
+      // every unfinished shard must show its next entry before the merge may pick one
+      if (empty.length > 0) await Promise.all(empty.map((r) => this.read(r, want)));
+      let best: ShardReader | undefined;
+      for (const r of this.readers) {
+        if (r.next < r.entries.length && (!best || r.entries[r.next].key < best.entries[best.next].key)) best = r;
+      }
+      if (!best) break;
+      taken.push(best.entries[best.next++]);
+    }
+    return taken;
+  }
+
+  /** Whether an entry may remain: one read and not taken, or a shard not read to its end. */
+  get mayHaveMore(): boolean {
+    return this.readers.some((r) => r.next < r.entries.length || !r.done);
+  }
+
+  private async read(r: ShardReader, want: number): Promise<void> {
+    const limit = Math.min(want + 1, Math.ceil((2 * want) / this.readers.length) + 8);
+    const page = await this.db.query({
+      ...this.query,
+      ExpressionAttributeValues: { ...this.query.ExpressionAttributeValues, ':pk': r.partition },
+      Limit: limit,
+      ExclusiveStartKey: r.startKey,
+    });
+    r.entries.splice(0, r.next);
+    r.next = 0;
+    for (const item of page.Items) {
+      const key = item[this.query.ExpressionAttributeNames['#sk']] as string;
+      // a cursor's own entry starts the range: it was taken on the page before
+      if (key !== this.after) r.entries.push(entryOf(key));
+    }
+    r.startKey = page.LastEvaluatedKey;
+    r.done = r.startKey === undefined;
+  }
+}
+
+/** Which attributes a page reads of each item (all when absent), and what it makes of each. */
 interface Projection<T> {
   readonly attributes?: readonly string[];
   readonly map: (item: Record<string, unknown>) => T;
@@ -315,6 +471,8 @@ export interface DynamoDbJobStoreProps {
   readonly tableName: string;
   /** Completed jobs expire (TTL) this long after they finish. */
   readonly retentionMs: number;
+  /** Shards of each index partition; the same in every function of a table. @default JOB_TABLE.indexShards */
+  readonly indexShards?: number;
   /** @default a client configured from the environment */
   readonly client?: DynamoDBClient;
 }
@@ -323,12 +481,17 @@ export class DynamoDbJobStore implements JobStore {
   private readonly db: DynamoDbDocuments;
   private readonly tableName: string;
   private readonly retentionMs: number;
+  private readonly shards: number;
   private readonly counters: DynamoDbJobCounters;
+  /** The stack digest of each job this process claimed and has not saved since. */
+  private readonly claimedStacks = new Map<string, string>();
 
   constructor(props: DynamoDbJobStoreProps) {
     this.db = new DynamoDbDocuments(props.client);
     this.tableName = props.tableName;
     this.retentionMs = props.retentionMs;
+    this.shards = props.indexShards ?? JOB_TABLE.indexShards;
+    if (!Number.isSafeInteger(this.shards) || this.shards < 1) throw new RangeError(`indexShards must be a whole number from 1, got ${this.shards}`);
     this.counters = new DynamoDbJobCounters(this.db, this.tableName);
   }
 
@@ -336,7 +499,7 @@ export class DynamoDbJobStore implements JobStore {
     try {
       await this.db.put({
         TableName: this.tableName,
-        Item: toItem(job, this.retentionMs),
+        Item: toItem(job, this.retentionMs, this.shards),
         // ids are the callers' to choose (opts.jobId): never overwrite one
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PK },
@@ -348,27 +511,47 @@ export class DynamoDbJobStore implements JobStore {
     await this.changed(undefined, job.state, job.createdAt);
   }
 
+  /** The job and its stack item, in one Query of its partition. */
   async get(jobId: string): Promise<Job | undefined> {
     try {
-      const item = await this.db.get({ TableName: this.tableName, Key: jobKey(jobId), ConsistentRead: true });
-      return item ? fromItem(item) : undefined;
+      const { Items } = await this.db.query({
+        TableName: this.tableName,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': PK },
+        ExpressionAttributeValues: { ':pk': jobKey(jobId)[PK] },
+        ConsistentRead: true,
+      });
+      const item = Items.find((i) => i[SK] === 'JOB');
+      if (!item) return undefined;
+      const job = fromItem(item);
+      const stack = Items.find((i) => i[SK] === 'STACK');
+      // a stack of another failure (one whose outcome was not written, or was written without it) is not this job's
+      const current = stack !== undefined && item[STACK_OF] !== undefined && stack.digest === item[STACK_OF];
+      return current ? { ...job, stacktrace: stack.stacktrace as string } : job;
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
   }
 
   async save(next: Job, expect: Expectation, previous?: Job): Promise<void> {
+    // the stack a job's item names as read (by get, or by the claim this save follows); unknown: write it
+    const stored = previous?.stacktrace !== undefined ? stackDigest(previous.stacktrace) : this.claimedStacks.get(next.id);
+    this.claimedStacks.delete(next.id);
+    if (next.stacktrace !== undefined && stackDigest(next.stacktrace) !== stored) await this.saveStack(next, next.stacktrace);
     try {
       // One conditional write per transition: of two writers that read the same
       // job (two workers, two retries), only the first still finds it as read.
       // Knowing the job as read, only what changed is sent: the history,
       // data and error of a job stay where they are.
-      const item = toItem(next, this.retentionMs);
+      const item = toItem(next, this.retentionMs, this.shards);
       const condition = conditionFor(expect);
       if (previous === undefined) {
         await this.db.put({ TableName: this.tableName, Item: item, ...condition });
       } else {
-        const changes = changesBetween(toItem(previous, this.retentionMs), item, condition);
+        const before = toItem(previous, this.retentionMs, this.shards);
+        // a failure recorded without a stack (none thrown, or refused) has none: the stored one is another's
+        if (item[STACK_OF] === undefined && isNewFailure(next, previous)) before[STACK_OF] = 'the stored one';
+        const changes = changesBetween(before, item, condition);
         await this.db.update({ TableName: this.tableName, Key: jobKey(next.id), ...changes });
       }
     } catch (error) {
@@ -383,15 +566,46 @@ export class DynamoDbJobStore implements JobStore {
     await this.changed(expect.states[0], next.state, next.finishedAt ?? Date.now());
   }
 
+  /**
+   * Written before the job's own write, so a reader that sees the failure
+   * sees its stack, and only when it differs from the one stored: a job
+   * failing the same way again writes its item alone. The job's item names
+   * the stack it has (`stackOf`): a stack written by a writer that then
+   * lost its conditional write, or crashed, or was refused and wrote its
+   * outcome without the stack, is never shown as the job's.
+   */
+  private async saveStack(job: Job, stacktrace: string): Promise<void> {
+    const { [PK]: _pk, [SK]: _sk, [timeToLiveAttribute]: expiresAt, ...stack } = toStackItem(job, stacktrace, this.retentionMs, Date.now());
+    try {
+      // an UpdateItem, which creates the item as readily as a PutItem: the worker,
+      // which writes stacks, holds no PutItem grant (it never creates a job)
+      await this.db.update({
+        TableName: this.tableName,
+        Key: stackKey(job.id),
+        UpdateExpression:
+          `SET #stacktrace = :stacktrace, #digest = :digest` + (expiresAt === undefined ? ' REMOVE #ttl' : ', #ttl = :ttl'),
+        ExpressionAttributeNames: { '#stacktrace': 'stacktrace', '#digest': 'digest', '#ttl': timeToLiveAttribute },
+        ExpressionAttributeValues: {
+          ':stacktrace': stack.stacktrace,
+          ':digest': stack.digest,
+          ...(expiresAt === undefined ? {} : { ':ttl': expiresAt }),
+        },
+      });
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
   async claim(jobId: string, generation: number, now: number, leaseMs: number): Promise<Job | undefined> {
     let old: Record<string, unknown> | undefined;
     try {
-      // the same rule as transitions.ts `claim`, as one update: no read first
+      // the same rule as transitions.ts `claim`, as one update: no read first, and
+      // no index key changes (a pending job keeps its entry), so the job's item is all it writes
       old = await this.db.update({
         TableName: this.tableName,
         Key: jobKey(jobId),
         UpdateExpression:
-          'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease, #spk = :spk, #ssk = :now REMOVE #runAt',
+          'SET #state = :active, #attempts = #attempts + :one, #processedAt = :now, #leaseUntil = :lease REMOVE #runAt',
         // waiting, or delayed and due; spelt out with no parentheses, as dynalite's parser
         // backtracks on each level (1.4 ms a parse at one level, 6 ms at three, 0.08 ms at none)
         ConditionExpression:
@@ -405,8 +619,6 @@ export class DynamoDbJobStore implements JobStore {
           '#leaseUntil': 'leaseUntil',
           '#runAt': 'runAt',
           '#generation': 'generation',
-          '#spk': stateIndex.partitionKey,
-          '#ssk': stateIndex.sortKey,
         },
         ExpressionAttributeValues: {
           ':active': 'active',
@@ -416,7 +628,6 @@ export class DynamoDbJobStore implements JobStore {
           ':now': now,
           ':lease': now + leaseMs,
           ':generation': generation,
-          ':spk': stateKey('active'),
         },
         ReturnValues: 'ALL_OLD',
       });
@@ -425,6 +636,9 @@ export class DynamoDbJobStore implements JobStore {
       rethrowSdkError(error, 'DynamoDB');
     }
     const before = fromItem(old!);
+    // the outcome's save then knows whether the failure's stack is stored already
+    if (this.claimedStacks.size >= MAX_CLAIMED_STACKS) this.claimedStacks.clear();
+    if (old![STACK_OF] !== undefined) this.claimedStacks.set(jobId, old![STACK_OF] as string);
     const claimed = claim(before, generation, now, leaseMs);
     if (isClaimRefusal(claimed)) throw new Error(`Job ${jobId} was claimed against the rules: ${claimed.reason}`);
     await this.changed(before.state, 'active', now);
@@ -444,20 +658,16 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
-    return this.queryIndex(stateIndex, stateKey(state), limit, cursor, { until: changedBefore && changedBefore - 1 });
+    return this.listPage(stateListing(state), limit, cursor, { until: changedBefore && changedBefore - 1 });
   }
 
   async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
-    const [index, partition] =
-      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
-    return this.queryIndex(index, partition, limit, cursor, filter);
+    return this.listPage(failedListing(filter), limit, cursor, filter);
   }
 
   async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
-    const [index, partition] =
-      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
-    // only the listing's fields come back: a job's history and stack trace stay in the table
-    return this.queryIndex(index, partition, limit, cursor, filter, SUMMARY);
+    // only the listing's fields are read: a job's history and stack trace stay in the table
+    return this.listPage(failedListing(filter), limit, cursor, filter, SUMMARY);
   }
 
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
@@ -466,60 +676,91 @@ export class DynamoDbJobStore implements JobStore {
       const failed = (await this.countByState()).failed;
       return Math.min(failed, upTo);
     }
-    const [index, partition] =
-      filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
-    let count = 0;
-    let startKey: Record<string, unknown> | undefined;
+    return Math.min(upTo, await this.countEntries(failedListing(filter), filter, upTo));
+  }
+
+  /** Index entries of a listing, every shard counted in parallel, each up to `upTo`. */
+  private async countEntries(listing: Listing, range: IndexRange, upTo = Number.POSITIVE_INFINITY): Promise<number> {
+    const [low, high] = sortKeyRange(range);
+    if (low > high) return 0;
+    const query = shardQuery(this.tableName, listing, range);
     try {
-      do {
-        const page = await this.db.query({
-          ...indexQuery(this.tableName, index, partition, filter),
-          Select: 'COUNT',
-          ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
-          ExclusiveStartKey: startKey,
-        });
-        count += page.Count;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey && count < upTo);
+      const counts = await Promise.all(
+        Array.from({ length: this.shards }, async (_, shard) => {
+          let count = 0;
+          let startKey: Record<string, unknown> | undefined;
+          do {
+            const page = await this.db.query({
+              ...query,
+              ProjectionExpression: undefined,
+              ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${shard}` },
+              Select: 'COUNT',
+              ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
+              ExclusiveStartKey: startKey,
+            });
+            count += page.Count;
+            startKey = page.LastEvaluatedKey;
+          } while (startKey && count < upTo);
+          return count;
+        }),
+      );
+      return counts.reduce((sum, n) => sum + n, 0);
     } catch (error) {
-      rethrowSdkError(error, 'DynamoDB');
+      return rethrowSdkError(error, 'DynamoDB');
     }
-    return count;
   }
 
   /**
-   * One partition of an index, newest first, its sort key within
-   * [since, until]. With an `error` filter DynamoDB counts the items it reads,
-   * not those it keeps, against Limit: read on until the page is full.
+   * One page of a listing, newest first: its shards merged, the page's jobs
+   * then read by key (BatchGetItem, consistent) with only the attributes the
+   * page shows. An entry whose job is gone or no longer in the listed state
+   * (the index lags its items a little) is passed over, and so is a pending
+   * job of another pending state, or one that entered it after `until`.
    */
-  private async queryIndex<T = Job>(
-    index: IndexKeys,
-    partition: string,
+  private async listPage<T = Job>(
+    listing: Listing,
     limit: number,
     cursor: string | undefined,
     range: IndexRange,
     projection: Projection<T> = WHOLE_JOB as unknown as Projection<T>,
   ): Promise<Page<T>> {
-    let startKey = cursor === undefined ? undefined : decodeCursor(cursor, index, partition, range);
-    const items: T[] = [];
-    const query = indexQuery(this.tableName, index, partition, range);
-    // the index's sort key comes back too: a page cut by bytes ends at its last item's key
-    const attributes = projection.attributes && [...new Set([...projection.attributes, 'id', index.sortKey])];
-    attributes?.forEach((attribute, i) => (query.ExpressionAttributeNames[`#p${i}`] = attribute));
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, listing, range);
+    const [low, high] = sortKeyRange(range);
+    if (low > high) return { items: [] };
+    const merged = new MergedShards(this.db, shardQuery(this.tableName, listing, range, after), listing, this.shards, after);
+    const attributes = projection.attributes && [...new Set([...projection.attributes, 'id', 'state', 'failedAt'])];
+    const exact = listing.state !== 'failed' && listing.state !== 'completed' && range.until !== undefined;
     const maxBytes = projection.maxPageBytes ?? Number.POSITIVE_INFINITY;
+    const items: T[] = [];
     let bytes = 2; // the array's brackets
-    let lastTaken: Record<string, unknown> | undefined;
+    let last: Entry | undefined;
     let cut = false;
     try {
-      do {
-        const page = await this.db.query({
-          ...query,
-          ...(attributes ? { ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', ') } : {}),
-          Limit: limit - items.length,
-          ExclusiveStartKey: startKey,
+      while (!cut && items.length < limit) {
+        const entries = await merged.take(limit - items.length);
+        if (entries.length === 0) break;
+        const found = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: entries.map((entry) => jobKey(entry.id)),
+          ConsistentRead: true,
+          ...(attributes
+            ? {
+                ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', '),
+                ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#p${i}`, a])),
+              }
+            : {}),
         });
-        startKey = page.LastEvaluatedKey;
-        for (const item of page.Items) {
+        const byId = new Map(found.map((item) => [item.id as string, item]));
+        for (const entry of entries) {
+          const item = byId.get(entry.id);
+          const keep =
+            item !== undefined &&
+            item.state === listing.state &&
+            (!exact || stateChangedAt(fromItem(item)) <= (range.until as number));
+          if (!keep) {
+            last = entry;
+            continue;
+          }
           const mapped = projection.map(item);
           if (Number.isFinite(maxBytes)) {
             bytes += bytesInResponse(mapped);
@@ -528,29 +769,54 @@ export class DynamoDbJobStore implements JobStore {
             if (cut) break;
           }
           items.push(mapped);
-          lastTaken = item;
+          last = entry;
         }
-      } while (!cut && startKey && items.length < limit);
+      }
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
-    // cut short, the page continues after the last job it took, not after the last DynamoDB read
-    const next = cut
-      ? { id: lastTaken!.id as string, at: lastTaken![index.sortKey] as number }
-      : startKey && { id: String(startKey[PK]).slice('JOB#'.length), at: startKey[index.sortKey] as number };
-    return { items, cursor: next && encodeCursor(queryDigest(index, partition, range), next) };
+    // cut short, the page continues after the last job it took, not after the last entry read
+    const more = cut || merged.mayHaveMore;
+    return { items, cursor: more && last ? encodeCursor(queryDigest(listing, range), last) : undefined };
   }
 
+  /**
+   * One page of a recount of `state`: its shards in turn, up to COUNT_PAGE
+   * index entries a page. Completed and failed partitions hold one state
+   * each and are counted by DynamoDB (Select COUNT); the pending partitions
+   * hold three, told apart by the items' state, read by key. The cursor
+   * names the shard and where its Query goes on.
+   */
   async countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }> {
+    // cursors of this kind stay in the recount's own item: only the store reads them back
+    const at = cursor === undefined ? { shard: 0 } : (JSON.parse(cursor) as { shard: number; key?: Document });
+    const listing = stateListing(state);
+    const query = shardQuery(this.tableName, listing, {});
+    const pending = groupOf(state) !== state;
     try {
-      // cursors of this kind stay in the recount's own item: only the store reads them back
       const page = await this.db.query({
-        ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
-        Select: 'COUNT',
-        Limit: COUNT_PAGE,
-        ExclusiveStartKey: cursor === undefined ? undefined : (JSON.parse(cursor) as Document),
+        ...query,
+        ...(pending ? {} : { Select: 'COUNT', ProjectionExpression: undefined }),
+        ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${at.shard}` },
+        Limit: pending ? PENDING_COUNT_PAGE : COUNT_PAGE,
+        ExclusiveStartKey: at.key,
       });
-      return { count: page.Count, cursor: page.LastEvaluatedKey && JSON.stringify(page.LastEvaluatedKey) };
+      let count = page.Count;
+      if (pending) {
+        const items = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: page.Items.map((entry) => jobKey(entryOf(entry[stateIndex.sortKey] as string).id)),
+          ProjectionExpression: '#state',
+          ExpressionAttributeNames: { '#state': 'state' },
+        });
+        count = items.filter((item) => item.state === state).length;
+      }
+      const next = page.LastEvaluatedKey
+        ? { shard: at.shard, key: page.LastEvaluatedKey }
+        : at.shard + 1 < this.shards
+          ? { shard: at.shard + 1 }
+          : undefined;
+      return { count, cursor: next && JSON.stringify(next) };
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
@@ -567,12 +833,39 @@ export class DynamoDbJobStore implements JobStore {
   async recount({ whenQuiet = true }: { whenQuiet?: boolean } = {}): Promise<Record<JobState, number> | undefined> {
     await this.flush();
     const before = whenQuiet ? await this.counters.read() : undefined;
-    const counts = await Promise.all(JOB_STATES.map((state) => this.count(state)));
-    const actual = Object.fromEntries(JOB_STATES.map((state, i) => [state, counts[i]])) as Record<JobState, number>;
+    const [pending, completed, failed] = await Promise.all([
+      this.countPending(),
+      this.countEntries(stateListing('completed'), {}),
+      this.countEntries(stateListing('failed'), {}),
+    ]);
+    const actual: Record<JobState, number> = { ...pending, completed, failed };
     // a job that moved while the states were counted may be counted in the wrong
     // state: correct only from a count no change overlapped, else leave it to the next try
     const corrected = await this.counters.correct(actual, before ?? (await this.counters.read()));
     return corrected ? actual : undefined;
+  }
+
+  /** The pending jobs by state: their index entries do not tell the three apart, their items do. */
+  private async countPending(): Promise<Record<'waiting' | 'active' | 'delayed', number>> {
+    const counts = { waiting: 0, active: 0, delayed: 0 };
+    const listing = stateListing('waiting');
+    const merged = new MergedShards(this.db, shardQuery(this.tableName, listing, {}), listing, this.shards, undefined);
+    try {
+      for (;;) {
+        const entries = await merged.take(1000);
+        if (entries.length === 0) break;
+        const items = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: entries.map((entry) => jobKey(entry.id)),
+          ProjectionExpression: '#state',
+          ExpressionAttributeNames: { '#state': 'state' },
+        });
+        for (const item of items) if ((item.state as string) in counts) counts[item.state as keyof typeof counts]++;
+      }
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+    return counts;
   }
 
   async throughput(minutes: number, now: number): Promise<MinuteThroughput[]> {
@@ -599,24 +892,5 @@ export class DynamoDbJobStore implements JobStore {
   private async changed(from: JobState | undefined, to: JobState | undefined, at: number): Promise<void> {
     this.counters.record(from, to, at);
     if (this.counters.unflushed >= FLUSH_EVERY) await this.counters.flush();
-  }
-
-  private async count(state: JobState): Promise<number> {
-    let total = 0;
-    let startKey: Record<string, unknown> | undefined;
-    try {
-      do {
-        const page = await this.db.query({
-          ...indexQuery(this.tableName, stateIndex, stateKey(state), {}),
-          Select: 'COUNT',
-          ExclusiveStartKey: startKey,
-        });
-        total += page.Count;
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-    } catch (error) {
-      rethrowSdkError(error, 'DynamoDB');
-    }
-    return total;
   }
 }

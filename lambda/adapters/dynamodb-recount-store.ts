@@ -16,13 +16,15 @@ const RETENTION_S = 30 * 24 * 60 * 60;
  * reconciler finds one whose runner died without a Scan.
  */
 const RUNNING_PARTITION = 'RECOUNT#RUNNING';
+/** The index's sort keys are strings (see table-schema.ts): a time in 15 digits sorts as the number does. */
+const updatedKey = (at: number) => String(Math.max(0, at)).padStart(15, '0');
 const recountKey = (id: string) => ({ [PK]: `RECOUNT#${id}`, [SK]: 'RECOUNT' });
 
 const toItem = (task: RecountTask): Record<string, unknown> => ({
   ...task,
   ...recountKey(task.id),
   [stateIndex.partitionKey]: task.status === 'RUNNING' ? RUNNING_PARTITION : undefined,
-  [stateIndex.sortKey]: task.status === 'RUNNING' ? task.updatedAt : undefined,
+  [stateIndex.sortKey]: task.status === 'RUNNING' ? updatedKey(task.updatedAt) : undefined,
   [timeToLiveAttribute]: task.finishedAt ? Math.ceil(task.finishedAt / 1000) + RETENTION_S : undefined,
 });
 
@@ -95,10 +97,12 @@ export class DynamoDbRecountStore implements RecountStore {
           IndexName: stateIndex.name,
           KeyConditionExpression: '#pk = :pk AND #sk < :before',
           ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
-          ExpressionAttributeValues: { ':pk': RUNNING_PARTITION, ':before': before },
+          ExpressionAttributeValues: { ':pk': RUNNING_PARTITION, ':before': updatedKey(before) },
           ExclusiveStartKey: startKey,
         });
-        found.push(...page.Items.map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
+        // the index holds keys only: read each recount (few run at once)
+        const tasks = await Promise.all(page.Items.map((item) => this.getRecount(String(item[PK]).slice('RECOUNT#'.length))));
+        for (const task of tasks) if (task && task.status === 'RUNNING' && (task.leaseUntil ?? 0) < before) found.push(task);
         startKey = page.LastEvaluatedKey;
       } while (startKey);
     } catch (error) {

@@ -14,6 +14,8 @@ const OPEN: readonly TaskStatus[] = ['RUNNING', 'CANCELLING'];
 const RETENTION_S = 30 * 24 * 60 * 60;
 
 const taskKey = (taskId: string) => ({ [PK]: `TASK#${taskId}`, [SK]: 'TASK' });
+/** The index's sort keys are strings (see table-schema.ts): a time in 15 digits sorts as the number does. */
+const updatedKey = (at: number) => String(Math.max(0, at)).padStart(15, '0');
 
 /**
  * Items: pk `TASK#<id>`, sk `TASK`. An open task is in the `byState` index
@@ -24,7 +26,7 @@ const toItem = (task: RetryTask): Record<string, unknown> => ({
   ...taskKey(task.id),
   ...task,
   [stateIndex.partitionKey]: OPEN.includes(task.status) ? `TASK#${task.status}` : undefined,
-  [stateIndex.sortKey]: OPEN.includes(task.status) ? task.updatedAt : undefined,
+  [stateIndex.sortKey]: OPEN.includes(task.status) ? updatedKey(task.updatedAt) : undefined,
   [timeToLiveAttribute]: task.finishedAt ? Math.ceil(task.finishedAt / 1000) + RETENTION_S : undefined,
 });
 
@@ -103,10 +105,12 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
             IndexName: stateIndex.name,
             KeyConditionExpression: '#pk = :pk AND #sk < :before',
             ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
-            ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': before },
+            ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': updatedKey(before) },
             ExclusiveStartKey: startKey,
           });
-          found.push(...page.Items.map(fromItem).filter((task) => (task.leaseUntil ?? 0) < before));
+          // the index holds keys only: read each task (few are open at once)
+          const tasks = await Promise.all(page.Items.map((item) => this.getTask(String(item[PK]).slice('TASK#'.length))));
+          for (const task of tasks) if (task && OPEN.includes(task.status) && (task.leaseUntil ?? 0) < before) found.push(task);
           startKey = page.LastEvaluatedKey;
         } while (startKey);
       }

@@ -27,7 +27,7 @@ export const services = (): Services => {
     const config = readConfig();
     built = {
       config,
-      store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs }),
+      store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs, indexShards: config.indexShards }),
       queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
       tasks: new DynamoDbRetryTaskStore({ tableName: config.tableName }),
       taskQueue: new SqsTaskQueue({ taskQueueUrl: config.taskQueueUrl }),

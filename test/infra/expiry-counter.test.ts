@@ -20,10 +20,10 @@ const tableId = () => idOf(synthesized.stack.jobTable.table);
 const functionId = () => synthesized.stack.getLogicalId(synthesized.stack.expiryCounter.function.node.defaultChild as CfnElement);
 
 /** A stream record of a delete, as DynamoDB Streams delivers it. */
-const removal = (pk: string, userIdentity?: { type: string; principalId: string }) => ({
+const removal = (pk: string, userIdentity?: { type: string; principalId: string }, sk = 'JOB') => ({
   eventName: 'REMOVE',
   ...(userIdentity ? { userIdentity } : {}),
-  dynamodb: { Keys: { [JOB_TABLE.partitionKey]: { S: pk }, [JOB_TABLE.sortKey]: { S: 'JOB' } } },
+  dynamodb: { Keys: { [JOB_TABLE.partitionKey]: { S: pk }, [JOB_TABLE.sortKey]: { S: sk } } },
 });
 const TTL = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
 
@@ -56,6 +56,8 @@ describe('expiry counter', () => {
     expect(matchesPattern(removal('TASK#t', TTL), filter)).toBe(false);
     expect(matchesPattern(removal('THROUGHPUT#3', TTL), filter)).toBe(false);
     expect(matchesPattern({ ...removal('JOB#a-job', TTL), eventName: 'MODIFY' }, filter)).toBe(false);
+    // a job's stack trace lives beside it under the same pk and expires on its own
+    expect(matchesPattern(removal('JOB#a-job', TTL, 'STACK'), filter)).toBe(false);
   });
 
   it('may update the table (the counters) and read its stream, nothing else', () => {

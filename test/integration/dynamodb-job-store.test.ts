@@ -1,7 +1,8 @@
 import { DuplicateJobError, StateConflictError, ValidationError } from '../../lambda/core/errors';
 import { toFailedJobSummary, type Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
-import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDbJobStore, jobKey, shardOf } from '../../lambda/adapters/dynamodb-job-store';
+import { JOB_TABLE } from '../../lambda/adapters/table-schema';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
@@ -70,6 +71,8 @@ describe('DynamoDbJobStore', () => {
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: key, ConsistentRead: true }));
     expect(Item).toMatchObject({ probe: 1, state: 'failed', error: 'boom' });
     expect(Item).not.toHaveProperty('leaseUntil');
+    // the stack trace has an item of its own, beside the job's: later writes do not carry it
+    expect(Item).not.toHaveProperty('stacktrace');
     await doc.send(new UpdateCommand({ TableName: tableName, Key: key, UpdateExpression: 'REMOVE probe' }));
     expect(await store.get(job.id)).toEqual(failed.next);
     expect((await store.listFailed({ name: job.name }, 10)).items.map((j) => j.id)).toContain(job.id);
@@ -152,7 +155,7 @@ describe('DynamoDbJobStore', () => {
 
   it('lists the same failed jobs as summaries, with the same cursors, whatever the filter', async () => {
     for (const at of [61_000, 62_000, 63_000]) await failedJob(at);
-    for (const filter of [{}, { name: 'demo.fail' }, { error: 'boom 6' }, { since: 61_500, until: 63_000 }]) {
+    for (const filter of [{}, { name: 'demo.fail' }, { error: 'boom 6' }, { since: 60_500, until: 63_000 }]) {
       let cursor: string | undefined;
       let pages = 0;
       do {
@@ -168,14 +171,17 @@ describe('DynamoDbJobStore', () => {
     }
   });
 
-  it("keys a failed job's index entries by its failure time negated, and filters by time both ways", async () => {
+  it("keys a failed job's index entries by its shard and failure time negated, and filters by time both ways", async () => {
     const name = 'demo.keys';
     const jobs = [];
     for (const at of [71_000, 72_000, 73_000, 74_000]) {
       jobs.push(await storeFailedJob(store, { id: `job-${++seq}`, name, failedAt: at, error: `boom ${at}` }));
     }
     const { Item } = await doc.send(new GetCommand({ TableName: tableName, Key: jobKey(jobs[0]!.id) }));
-    expect([Item?.gsi1sk, Item?.gsi2sk]).toEqual([-71_000, -71_000]);
+    // newest first as the forward order, one key per job: (10^15 - 1 - failedAt) in 15 digits, then the id
+    const sortKey = `${999_999_999_999_999 - 71_000}#${jobs[0]!.id}`;
+    const shard = shardOf(jobs[0]!.id, JOB_TABLE.indexShards);
+    expect(Item).toMatchObject({ gsi1pk: `STATE#failed#${shard}`, gsi1sk: sortKey, gsi2pk: `FAILED#${name}#${shard}`, gsi2sk: sortKey });
     const ours = new Set(jobs.map((j) => j.id));
     const failedAts = async (filter: FailedJobFilter) =>
       (await store.listFailed(filter, 100)).items.filter((j) => ours.has(j.id)).map((j) => j.failedAt);

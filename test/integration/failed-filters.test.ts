@@ -1,5 +1,4 @@
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
@@ -45,16 +44,6 @@ describe('GET /jobs/failed filters', () => {
     expect(ids(await h.request('GET', '/jobs/failed?error=econnreset'))).toEqual(['f09', 'f06', 'f03', 'f00']);
     expect(ids(await h.request('GET', '/jobs/failed?error=CARD%20DECLINED&name=email.send&limit=2'))).toEqual(['f11', 'f07']);
     expect((await h.request('POST', '/jobs/retry-all-failed', { error: 'EconnReset', dryRun: true })).body.total).toBe(4);
-  });
-
-  it('still matches, as written, the error of a failed job stored before the lower-cased copy', async () => {
-    const doc = DynamoDBDocumentClient.from(h.dynamodb);
-    await doc.send(new UpdateCommand({ TableName: h.tableName, Key: jobKey('f00'), UpdateExpression: 'REMOVE errorLower' }));
-    expect(ids(await h.request('GET', '/jobs/failed?error=ECONNRESET'))).toEqual(['f09', 'f06', 'f03', 'f00']);
-    expect(ids(await h.request('GET', '/jobs/failed?error=econnreset'))).toEqual(['f09', 'f06', 'f03']);
-    await doc.send(
-      new UpdateCommand({ TableName: h.tableName, Key: jobKey('f00'), UpdateExpression: 'SET errorLower = :e', ExpressionAttributeValues: { ':e': 'econnreset talking to smtp' } }),
-    );
   });
 
   it('pages a filtered list with the cursor, full pages even when the error filter skips items', async () => {

@@ -101,9 +101,9 @@ describe("dynalite's writes in the local runtime", () => {
           ...key,
           state: { S: 'failed' },
           [stateIndex.partitionKey]: { S: 'STATE#failed' },
-          [stateIndex.sortKey]: { N: '-5' },
+          [stateIndex.sortKey]: { S: '999999999999994#1' },
           [failedByNameIndex.partitionKey]: { S: 'FAILED#email' },
-          [failedByNameIndex.sortKey]: { N: '-5' },
+          [failedByNameIndex.sortKey]: { S: '999999999999994#1' },
         },
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
@@ -126,7 +126,7 @@ describe("dynalite's writes in the local runtime", () => {
           '#npk': failedByNameIndex.partitionKey,
           '#nsk': failedByNameIndex.sortKey,
         },
-        ExpressionAttributeValues: { ':waiting': { S: 'waiting' }, ':failed': { S: 'failed' }, ':spk': { S: 'STATE#waiting' }, ':now': { N: '6' } },
+        ExpressionAttributeValues: { ':waiting': { S: 'waiting' }, ':failed': { S: 'failed' }, ':spk': { S: 'STATE#waiting' }, ':now': { S: '000000000000006#1' } },
       }),
     );
     expect(writes).toEqual([
