@@ -12,6 +12,7 @@ import { appendFileSync } from 'node:fs';
 import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Client } from '@smithy/core/client';
 import { JOB_TABLE } from '../lambda/adapters/table-schema';
+import { itemSize } from '../test/support/dynamodb-item-size';
 
 type Item = Record<string, AttributeValue>;
 
@@ -30,6 +31,12 @@ export interface CountedRequest {
   readonly failed?: string;
   /** A read's units, as dynalite counts them (items a filter drops included). */
   readonly readUnits?: number;
+  /**
+   * A BatchGetItem's keys, each the size of its whole item (0: none), which
+   * AWS bills whatever the projection asked for.
+   */
+  readonly itemBytes?: number[];
+  readonly consistent?: boolean;
   readonly queue?: string;
   /** Messages sent, received or deleted. */
   readonly messages?: number;
@@ -86,6 +93,7 @@ export const installCostCounter = (logFile: string): void => {
   let writes: Promise<unknown> = Promise.resolve();
   const read = async (table: string, key: Item): Promise<Item | null> =>
     (await uncounted().send(new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true }))).Item ?? null;
+  const size = (item: Item | null) => (item ? itemSize(item) : 0);
   const log = (line: CountedRequest) => appendFileSync(logFile, `${JSON.stringify(line)}\n`);
 
   const middleware = (next: (args: any) => Promise<any>) => async (args: any) => {
@@ -135,6 +143,14 @@ export const installCostCounter = (logFile: string): void => {
       const out = operation === 'GetItem' ? await uncounted().send(new GetItemCommand(again)) : await uncounted().send(new QueryCommand(again));
       readUnits = out.ConsumedCapacity?.CapacityUnits ?? 0;
     }
+    if (operation === 'BatchGetItem') {
+      // dynalite bills no BatchGetItem; AWS bills each key as a GetItem of the whole item, so size each one
+      for (const [name, request] of Object.entries(input.RequestItems as Record<string, { Keys: Item[]; ConsistentRead?: boolean }>)) {
+        const itemBytes = await Promise.all(request.Keys.map(async (key) => size(await read(name, key))));
+        log({ service: 'dynamodb', operation, caller: by, table: name, itemBytes, consistent: request.ConsistentRead === true });
+      }
+      return result;
+    }
     log({ service: 'dynamodb', operation, caller: by, table, ...(input.IndexName ? { index: input.IndexName } : {}), ...(readUnits !== undefined ? { readUnits } : {}) });
     return result;
   };
@@ -151,7 +167,11 @@ export const installCostCounter = (logFile: string): void => {
     const holder: { stack?: string } = {};
     Error.captureStackTrace(holder);
     Error.stackTraceLimit = limit;
-    return caller.run(callerOfStack(holder.stack ?? ''), () => (send as any).apply(this, args));
+    const found = callerOfStack(holder.stack ?? '');
+    // an async stack ends at a promise returned rather than awaited (the store's listings): then the sender is
+    // the one of the chain's earlier requests, which the chain carries on from here
+    if (found !== 'unknown') caller.enterWith(found);
+    return caller.run(found !== 'unknown' ? found : (caller.getStore() ?? 'unknown'), () => (send as any).apply(this, args));
   } as typeof send;
 };
 

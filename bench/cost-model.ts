@@ -5,6 +5,7 @@
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { jobKey } from '../lambda/adapters/dynamodb-job-store';
+import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
 import { itemSize } from '../test/support/dynamodb-item-size';
 import type { CountedRequest } from './cost-counter';
@@ -106,8 +107,17 @@ export const writeUnits = (request: CountedRequest): WriteUnits => {
 /** SQS bills each 64 KiB of a request's payload as one request. */
 export const sqsRequests = (request: CountedRequest): number => Math.max(1, Math.ceil((request.bytes ?? 0) / SQS_CHUNK_BYTES));
 
+/**
+ * A BatchGetItem's read units as AWS bills them: each key as a GetItem of the
+ * whole item, rounded up to 4 KB (a key with no item too, as one), half for
+ * an eventually consistent read
+ * (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/read-write-operations.html).
+ */
+export const batchGetReadUnits = (request: CountedRequest): number =>
+  (request.itemBytes ?? []).reduce((sum, bytes) => sum + Math.max(1, Math.ceil(bytes / 4096)), 0) * (request.consistent ? 1 : 0.5);
+
 const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem']);
-const SIZED = new Set([...WRITES, 'GetItem', 'Query']);
+const SIZED = new Set([...WRITES, 'GetItem', 'Query', 'BatchGetItem']);
 
 export interface Tally {
   /** Requests by `<service> <operation>`. */
@@ -140,7 +150,8 @@ export const tally = (requests: readonly CountedRequest[]): Tally => {
       writeUnitsTotal += units.table + units.indexes;
       indexWriteUnits += units.indexes;
       for (const [key, n] of units.partitions) partitions[key] = (partitions[key] ?? 0) + n;
-    } else readUnits += request.readUnits ?? 0;
+    } else if (request.operation === 'BatchGetItem') readUnits += batchGetReadUnits(request);
+    else readUnits += request.readUnits ?? 0;
   }
   return { requests: counts, writeUnits: writeUnitsTotal, indexWriteUnits, readUnits, sqsBilled, partitions };
 };
@@ -181,17 +192,66 @@ export const perMillionJobs = (usage: Usage, jobs: number): Dollars => {
   return { ...dollars, total: Object.values(dollars).reduce((a, b) => a + b, 0) };
 };
 
-/** The hottest partition keys (ties all named) and the jobs a second it allows at PARTITION_WCU_PER_SECOND. */
-export const ceiling = (t: Tally, jobs: number): { keys: string[]; unitsPerJob: number; jobsPerSecond: number } => {
-  // each job's item is a partition of its own: only keys that jobs share cap their rate
-  const shared = Object.entries(t.partitions).filter(([key]) => !key.startsWith(`table:${jobKey('')[JOB_TABLE.partitionKey]}`));
-  const units = Math.max(0, ...shared.map(([, n]) => n));
-  const keys = shared
-    .filter(([, n]) => n === units)
-    .map(([key]) => key)
-    .sort();
-  const unitsPerJob = units / jobs;
-  return { keys, unitsPerJob, jobsPerSecond: unitsPerJob > 0 ? PARTITION_WCU_PER_SECOND / unitsPerJob : Infinity };
+export interface Shards {
+  /** Of each index partition (REQUEUE_INDEX_SHARDS). */
+  readonly index: number;
+  /** Of the counters (COUNTER_SHARDS, a constant of lambda/adapters/dynamodb-job-counters.ts). */
+  readonly counters: number;
+}
+
+export const DEFAULT_SHARDS: Shards = { index: JOB_TABLE.indexShards, counters: COUNTER_SHARDS };
+
+/**
+ * A partition key's family, the key with its shard replaced by `*`, and how
+ * many shards the family has; keys that are not sharded are their own family
+ * of one. Shards are picked by a hash of the job id (indexes) or at random
+ * (counters), so at load each takes its family's units over its shards.
+ */
+const familyOf = (key: string, shards: Shards): { family: string; shards: number; shard?: string } => {
+  const index = /^((?:byState|failedByName):(?:STATE|FAILED)#.+#)(\d+)$/.exec(key);
+  if (index) return { family: `${index[1]}*`, shards: shards.index, shard: index[2] };
+  const counter = /^(table:(?:COUNTS|THROUGHPUT)#)(\d+)$/.exec(key);
+  if (counter) return { family: `${counter[1]}*`, shards: shards.counters, shard: counter[2] };
+  return { family: key, shards: 1 };
+};
+
+export interface Ceiling {
+  /** The hottest families (ties all named), `*` for the shard. */
+  readonly keys: string[];
+  /** Their shards, and how many of them this run's keys touched. */
+  readonly shards: number;
+  readonly shardsSeen: number;
+  /** Write units a job of the family as a whole, and of one shard of it at load. */
+  readonly unitsPerJob: number;
+  readonly unitsPerJobPerShard: number;
+  readonly jobsPerSecond: number;
+}
+
+/** The hottest partition key families and the jobs a second they allow at PARTITION_WCU_PER_SECOND. */
+export const ceiling = (t: Tally, jobs: number, shards: Shards = DEFAULT_SHARDS): Ceiling => {
+  const families = new Map<string, { shards: number; units: number; seen: Set<string> }>();
+  for (const [key, units] of Object.entries(t.partitions)) {
+    // each job's items are a partition of their own: only keys that jobs share cap their rate
+    if (key.startsWith(`table:${jobKey('')[JOB_TABLE.partitionKey]}`)) continue;
+    const { family, shards: n, shard } = familyOf(key, shards);
+    const entry = families.get(family) ?? { shards: n, units: 0, seen: new Set<string>() };
+    entry.units += units;
+    if (shard !== undefined) entry.seen.add(shard);
+    families.set(family, entry);
+  }
+  const perShard = (f: { shards: number; units: number }) => f.units / f.shards;
+  const top = Math.max(0, ...[...families.values()].map(perShard));
+  const hottest = [...families.entries()].filter(([, f]) => perShard(f) === top).sort(([a], [b]) => a.localeCompare(b));
+  const [, first] = hottest[0] ?? [undefined, { shards: 1, units: 0, seen: new Set<string>() }];
+  const unitsPerJobPerShard = top / jobs;
+  return {
+    keys: hottest.map(([family]) => family),
+    shards: first!.shards,
+    shardsSeen: first!.seen.size,
+    unitsPerJob: first!.units / jobs,
+    unitsPerJobPerShard,
+    jobsPerSecond: unitsPerJobPerShard > 0 ? PARTITION_WCU_PER_SECOND / unitsPerJobPerShard : Infinity,
+  };
 };
 
 /**

@@ -1,20 +1,20 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { runCostWorkload, type Phase } from '../../bench/cost';
 import type { CountedRequest } from '../../bench/cost-counter';
-import { ceiling, writeUnits } from '../../bench/cost-model';
+import { batchGetReadUnits, ceiling, writeUnits } from '../../bench/cost-model';
 
 // The cost model's counts for a tiny workload through the local runtime, exactly:
 // a change that adds a request or a write unit per job fails here, and then
 // docs/COST.md wants `npm run bench:cost` again.
 
 const s = (S: string): AttributeValue => ({ S });
-const n = (N: number): AttributeValue => ({ N: String(N) });
+// a job item as the store writes it: byState keyed by group and shard, the state itself not projected
 const job = (state: string, extra: Record<string, AttributeValue> = {}) => ({
   pk: s('JOB#1'),
   sk: s('JOB'),
   state: s(state),
-  gsi1pk: s(`STATE#${state}`),
-  gsi1sk: n(1),
+  gsi1pk: s(`STATE#${['waiting', 'active', 'delayed'].includes(state) ? 'pending' : state}#3`),
+  gsi1sk: s('998235599999999#1'),
   ...extra,
 });
 const update = (before: CountedRequest['before'], after: CountedRequest['after'], failed?: string): CountedRequest => ({
@@ -33,22 +33,32 @@ describe('write units', () => {
       indexes: 1,
       partitions: [
         ['table:JOB#1', 1],
-        ['byState:STATE#waiting', 1],
+        ['byState:STATE#pending#3', 1],
       ],
     });
   });
 
+  it('charge a claim the item alone: the pending entry keeps its keys and projects no state', () => {
+    expect(writeUnits(update(job('waiting'), job('active')))).toEqual({ table: 1, indexes: 0, partitions: [['table:JOB#1', 1]] });
+  });
+
   it('charge a changed index key as a delete of the old entry and a put of the new', () => {
-    expect(writeUnits(update(job('waiting'), job('active'))).partitions).toEqual([
+    expect(writeUnits(update(job('active'), job('completed'))).partitions).toEqual([
       ['table:JOB#1', 1],
-      ['byState:STATE#waiting', 1],
-      ['byState:STATE#active', 1],
+      ['byState:STATE#pending#3', 1],
+      ['byState:STATE#completed#3', 1],
     ]);
   });
 
-  it('charge the larger of the item before and after, per KB', () => {
-    const big = job('active', { stack: s('x'.repeat(1500)) });
-    expect(writeUnits(update(job('active'), big))).toMatchObject({ table: 2, indexes: 2 });
+  it('charge a projected attribute that changes, and only that', () => {
+    const failed = job('failed', { gsi2pk: s('FAILED#demo.fail#3'), gsi2sk: s('998235599999999#1'), errorLower: s('card declined') });
+    const again = { ...failed, errorLower: s('card declined again') };
+    expect(writeUnits(update(failed, again))).toMatchObject({ indexes: 2 });
+  });
+
+  it('charge the larger of the item before and after, per KB, and no index for attributes it does not project', () => {
+    const big = job('active', { history: s('x'.repeat(1500)) });
+    expect(writeUnits(update(job('active'), big))).toMatchObject({ table: 2, indexes: 0 });
   });
 
   it('charge a write its condition refused the table units only', () => {
@@ -56,6 +66,45 @@ describe('write units', () => {
       table: 1,
       indexes: 0,
       partitions: [['table:JOB#1', 1]],
+    });
+  });
+});
+
+describe('BatchGetItem read units', () => {
+  const batch = (itemBytes: number[], consistent: boolean): CountedRequest => ({ service: 'dynamodb', operation: 'BatchGetItem', caller: 'worker', itemBytes, consistent });
+
+  it('round each item up to 4 KB, a missing one included, and halve them for an eventually consistent read', () => {
+    expect(batchGetReadUnits(batch([358, 0, 4096, 4097], true))).toBe(5);
+    expect(batchGetReadUnits(batch([358, 0, 4096, 4097], false))).toBe(2.5);
+  });
+});
+
+describe('the ceiling', () => {
+  const partitions = {
+    'table:JOB#a': 9,
+    'byState:STATE#pending#0': 2,
+    'byState:STATE#pending#5': 2,
+    'table:COUNTS#3': 2,
+    'table:COUNTS#9': 2,
+    'table:DEAD_LETTERS': 0.5,
+  };
+  const t = { requests: {}, writeUnits: 0, indexWriteUnits: 0, readUnits: 0, sqsBilled: 0, partitions };
+
+  it("takes a sharded key's family over its shards, and leaves each job's own items out", () => {
+    // 2 jobs: STATE#pending 4 units over 32 shards, COUNTS 4 over 16 shards, DEAD_LETTERS 0.5 on one key
+    expect(ceiling(t, 2, { index: 32, counters: 16 })).toEqual({
+      keys: ['table:DEAD_LETTERS'],
+      shards: 1,
+      shardsSeen: 0,
+      unitsPerJob: 0.25,
+      unitsPerJobPerShard: 0.25,
+      jobsPerSecond: 4000,
+    });
+    expect(ceiling({ ...t, partitions: { ...partitions, 'table:DEAD_LETTERS': 0 } }, 2, { index: 32, counters: 16 })).toMatchObject({
+      keys: ['table:COUNTS#*'],
+      shards: 16,
+      shardsSeen: 2,
+      jobsPerSecond: 8000,
     });
   });
 });
@@ -72,6 +121,9 @@ describe('a tiny workload through the local runtime', () => {
     return { requests, writeUnits: w, indexWriteUnits, readUnits, sqsBilled, invocations: usage.invocations, hottest: ceiling(usage.tally, jobs) };
   };
 
+  // per job: PutItem create; UpdateItem claim and completion; the counter flushes of the enqueue request (COUNTS)
+  // and of the worker batch (COUNTS, THROUGHPUT). Units: all items under 1 KB; index entries are the byState put at
+  // create and, at completion, STATE#pending delete + STATE#completed put; the claim keeps the pending entry as it is
   it('counts 3 successful jobs', () => {
     expect(counts('succeeded')).toEqual({
       requests: {
@@ -81,40 +133,52 @@ describe('a tiny workload through the local runtime', () => {
         'sqs ReceiveMessage': 3,
         'sqs DeleteMessageBatch': 3,
       },
-      writeUnits: 33,
-      indexWriteUnits: 15,
+      writeUnits: 27,
+      indexWriteUnits: 9,
       readUnits: 0,
       sqsBilled: 9,
       invocations: { api: 3, worker: 3, taskRunner: 0 },
-      hottest: { keys: ['byState:STATE#active', 'byState:STATE#waiting', 'table:COUNTS'], unitsPerJob: 2, jobsPerSecond: 500 },
+      // two COUNTS flushes a job over 16 shards; STATE#pending takes two over 32, THROUGHPUT one over 16
+      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 2, unitsPerJobPerShard: 0.125, jobsPerSecond: 8000 }),
     });
   });
 
+  // PutItem create; UpdateItems: the enqueue's COUNTS flush; attempt 1 claim, its stack (JOB#<id>/STACK), the
+  // failure to delayed, the batch's COUNTS flush (waiting -1, delayed +1); attempt 2 claim and failure, the stack
+  // unchanged so not written, no flush (delayed -> active -> delayed nets nothing); attempt 3 claim, failure to
+  // failed, COUNTS and THROUGHPUT flushes: 11. Index units: the pending put, then STATE#pending delete +
+  // STATE#failed put + FAILED#demo.fail put. SQS: send, 3 receives, 2 visibility changes, the dead-letter copy, delete
   it('counts a job failing 3 attempts', () => {
     expect(counts('failing')).toEqual({
       requests: {
         'dynamodb PutItem': 1,
-        'dynamodb UpdateItem': 10,
+        'dynamodb UpdateItem': 11,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 3,
         'sqs ChangeMessageVisibility': 2,
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 1,
       },
-      writeUnits: 40,
-      indexWriteUnits: 24,
+      writeUnits: 17,
+      indexWriteUnits: 4,
       readUnits: 0,
       sqsBilled: 8,
       invocations: { api: 1, worker: 3, taskRunner: 0 },
-      hottest: { keys: ['byState:STATE#active'], unitsPerJob: 10, jobsPerSecond: 100 },
+      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 3, unitsPerJobPerShard: 0.1875, jobsPerSecond: 16_000 / 3 }),
     });
   });
 
+  // reads: one BatchGetItem of the 16 COUNTS shards (consistent, 16 units), the failed listing's 32 shard Queries
+  // (0.5 for the one entry), one BatchGetItem of the page's item (1), the Query matching the dead-letter copy (1).
+  // UpdateItems: the retry, the request's COUNTS flush, then 3 attempts as above without the stack write (9).
+  // Index units: STATE#failed delete + STATE#pending put + FAILED delete, and at the end the 3 of a failure; the
+  // last write is 2 units, the item past 1 KB with six executions of history. SQS: the send, 3 receives and the
+  // dead-letter receive and its empty second, 2 visibility changes, the new dead-letter copy, 2 deletes
   it('counts a retry-all of it, failing 3 attempts again', () => {
     expect(counts('retry-all')).toEqual({
       requests: {
-        'dynamodb Query': 2,
-        'dynamodb GetItem': 1,
+        'dynamodb BatchGetItem': 2,
+        'dynamodb Query': 33,
         'dynamodb UpdateItem': 11,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 5,
@@ -122,12 +186,12 @@ describe('a tiny workload through the local runtime', () => {
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 2,
       },
-      writeUnits: 50,
-      indexWriteUnits: 32,
-      readUnits: 2.5,
+      writeUnits: 18,
+      indexWriteUnits: 6,
+      readUnits: 18.5,
       sqsBilled: 11,
       invocations: { api: 1, worker: 3, taskRunner: 0 },
-      hottest: { keys: ['byState:STATE#active'], unitsPerJob: 12, jobsPerSecond: 1000 / 12 },
+      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 3, jobsPerSecond: 16_000 / 3 }),
     });
   });
 
