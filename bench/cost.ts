@@ -19,6 +19,13 @@ export interface CostWorkload {
   readonly succeeded: number;
   /** `demo.fail` jobs of 3 attempts, then one retry-all of them (which fail 3 attempts again). */
   readonly failing: number;
+  /**
+   * Frames kept in a stack trace (node's --stack-trace-limit). A frame names
+   * its file by its full path, so the size of a failure's stack item, and
+   * whether it passes a 1 KB write unit, depends on where the project is
+   * checked out: exact counts take 0, the message line alone. @default V8's 10
+   */
+  readonly stackFrames?: number;
 }
 
 export interface Phase {
@@ -144,7 +151,10 @@ export const runCostWorkload = async (
   const counter = await buildCounter();
   const logFile = path.join(tmpdir(), `requeue-cost-${process.pid}-${Date.now()}.jsonl`);
   const runtime: LocalRuntime = await startLocalRuntime({
-    env: { REQUEUE_COST_LOG: logFile, NODE_OPTIONS: `--require ${counter} --enable-source-maps` },
+    env: {
+      REQUEUE_COST_LOG: logFile,
+      NODE_OPTIONS: [`--require ${counter}`, '--enable-source-maps', ...(workload.stackFrames === undefined ? [] : [`--stack-trace-limit=${workload.stackFrames}`])].join(' '),
+    },
     startupBudgetMs: 60_000,
   });
   // a message is done once the event source deleted it: then every request of its job has been sent
