@@ -23,7 +23,7 @@ export interface Permissions {
   readonly taskQueue?: readonly QueueAccess[];
 }
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 export interface Route {
   readonly method: HttpMethod;
@@ -71,6 +71,21 @@ export const ROUTES: readonly Route[] = [
     handler: 'retry-all-failed',
     description: 'Retry every failed job (or those a filter takes), at once or as a background task',
     permissions: { table: 'readWrite', mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
+  },
+  {
+    method: 'DELETE',
+    path: '/jobs/{jobId}',
+    handler: 'remove-job',
+    description: 'Remove a job that is not active',
+    // its dead-letter copy, if any, is stale once the job is gone: the worker and the reconciler drop it
+    permissions: { table: 'readWrite' },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/remove-all-failed',
+    handler: 'remove-all-failed',
+    description: 'Remove every failed job (or those a filter takes), at once or as a background task',
+    permissions: { table: 'readWrite', taskQueue: ['send'] },
   },
   {
     method: 'GET',
