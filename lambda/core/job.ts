@@ -58,6 +58,10 @@ export interface RetryRecord {
   readonly generation: number;
   /** The retry task that made it, if one did: how a task counts its own retries after a crash. */
   readonly taskId?: string;
+  /** Who asked for it (an IAM principal's ARN, a JWT's subject, `local`), cut to BUDGETS.actorBytes. */
+  readonly by?: string;
+  /** The retry replaced the job's data (`at` says when): the executions before it ran with other data. */
+  readonly dataChanged?: true;
 }
 
 export interface Job {

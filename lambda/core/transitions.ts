@@ -279,23 +279,48 @@ export const withSmallestOutcome = (transition: Transition, reason: string): Tra
   return { next: smaller, expect: transition.expect };
 };
 
+/** What a retry may change besides the state, and who asked for it. */
+export interface RetryChange {
+  /** New data for the job, already validated as an enqueue's (present: replaced, even by null). */
+  readonly data?: unknown;
+  readonly by?: string;
+}
+
 /**
  * Bring a failed job back: attempts reset, generation + 1 so that every
  * message of the old generation (DLQ copies, duplicates) is stale from now on.
+ * With `change.data`, the job runs with that data from now on, written in the
+ * same conditional write, and its retry record says the data changed.
  */
-export const retry = (job: Job, now: number, source: RetrySource, taskId?: string): Transition | undefined => {
+export const retry = (
+  job: Job,
+  now: number,
+  source: RetrySource,
+  taskId?: string,
+  change: RetryChange = {},
+): Transition | undefined => {
   if (job.state !== 'failed') return undefined;
   const generation = job.generation + 1;
+  const dataChanged = 'data' in change;
+  const record = {
+    at: now,
+    source,
+    generation,
+    ...(taskId ? { taskId } : {}),
+    ...(change.by !== undefined ? { by: cutToBytes(change.by, BUDGETS.actorBytes) } : {}),
+    ...(dataChanged ? { dataChanged: true as const } : {}),
+  };
   return {
     next: {
       ...job,
+      ...(dataChanged ? { data: change.data ?? null } : {}),
       state: 'waiting',
       attempts: 0,
       generation,
       runAt: undefined,
       leaseUntil: undefined,
       finishedAt: undefined,
-      retries: [...job.retries, { at: now, source, generation, ...(taskId ? { taskId } : {}) }].slice(-MAX_HISTORY_ENTRIES),
+      retries: [...job.retries, record].slice(-MAX_HISTORY_ENTRIES),
     },
     expect: { states: ['failed'], generation: job.generation },
   };
