@@ -88,6 +88,13 @@ export const ROUTES: readonly Route[] = [
     permissions: { table: 'readWrite', taskQueue: ['send'] },
   },
   {
+    method: 'POST',
+    path: '/jobs/promote/{jobId}',
+    handler: 'promote-job',
+    description: 'Run a delayed job now',
+    permissions: { table: 'readWrite', mainQueue: ['send'] },
+  },
+  {
     method: 'GET',
     path: '/jobs/retry-tasks/{taskId}',
     handler: 'get-retry-task',

@@ -7,7 +7,8 @@ import { BUDGETS, LIMITS } from './limits';
 /** Which state may move to which. Anything else is a bug or a lost race. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   waiting: ['active'],
-  delayed: ['active'],
+  // a promotion: run now rather than when due
+  delayed: ['active', 'waiting'],
   active: ['completed', 'delayed', 'failed'],
   failed: ['waiting'],
   completed: [],
@@ -323,6 +324,20 @@ export const retry = (
       retries: [...job.retries, record].slice(-MAX_HISTORY_ENTRIES),
     },
     expect: { states: ['failed'], generation: job.generation },
+  };
+};
+
+/**
+ * Run a delayed job now: delayed → waiting, in the same generation and
+ * attempt (the conditional write fences a claim that got there first). The
+ * message already on its way for the job finds it claimed or done, and is
+ * dropped or kept hidden as any duplicate is.
+ */
+export const promote = (job: Job): Transition | undefined => {
+  if (job.state !== 'delayed') return undefined;
+  return {
+    next: { ...job, state: 'waiting', runAt: undefined },
+    expect: { states: ['delayed'], generation: job.generation, attempts: job.attempts },
   };
 };
 
