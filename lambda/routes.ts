@@ -96,6 +96,13 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'GET',
+    path: '/jobs/retry-tasks',
+    handler: 'list-retry-tasks',
+    description: 'Retry and remove tasks, the most recently started first',
+    permissions: { table: 'read' },
+  },
+  {
+    method: 'GET',
     path: '/jobs/retry-tasks/{taskId}',
     handler: 'get-retry-task',
     description: "A retry task's progress",

@@ -1,12 +1,20 @@
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { StateConflictError } from '../core/errors';
-import type { RetryTaskStore } from '../core/ports';
+import { StateConflictError, ValidationError } from '../core/errors';
+import type { Page, RetryTaskStore } from '../core/ports';
 import type { RetryTask, TaskStatus } from '../core/retry-task';
 import { rethrowSdkError } from './dependency-errors';
 import { DynamoDbDocuments } from './dynamodb-documents';
 import { JOB_TABLE } from './table-schema';
 
-const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
+const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex: listIndex, timeToLiveAttribute } = JOB_TABLE;
+
+/**
+ * Every task is also in the failedByName index under this partition (no job
+ * name can spell it: those are `FAILED#<name>`), sorted by its start negated:
+ * newest first as a forward Query, like the failed jobs beside it. Tasks
+ * start rarely, so the partition takes few writes.
+ */
+const TASK_LIST = 'TASKS';
 
 /** Statuses that still need a runner; only these are in the state index. */
 const OPEN: readonly TaskStatus[] = ['RUNNING', 'CANCELLING'];
@@ -25,8 +33,30 @@ const toItem = (task: RetryTask): Record<string, unknown> => ({
   ...task,
   [stateIndex.partitionKey]: OPEN.includes(task.status) ? `TASK#${task.status}` : undefined,
   [stateIndex.sortKey]: OPEN.includes(task.status) ? task.updatedAt : undefined,
+  [listIndex.partitionKey]: TASK_LIST,
+  [listIndex.sortKey]: -task.startedAt,
   [timeToLiveAttribute]: task.finishedAt ? Math.ceil(task.finishedAt / 1000) + RETENTION_S : undefined,
 });
+
+const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the previous page unchanged';
+const TASK_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const encodeCursor = (key: Record<string, unknown>): string =>
+  Buffer.from(JSON.stringify({ id: String(key[PK]).slice('TASK#'.length), at: key[listIndex.sortKey] })).toString('base64url');
+
+/** A cursor, checked, as the ExclusiveStartKey it stands for; the keys are rebuilt, never taken from the caller. */
+const decodeCursor = (cursor: string): Record<string, unknown> => {
+  let k: { id?: unknown; at?: unknown } | undefined;
+  try {
+    k = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw new ValidationError(BAD_CURSOR);
+  }
+  if (typeof k !== 'object' || k === null || typeof k.id !== 'string' || !TASK_ID.test(k.id) || !Number.isSafeInteger(k.at)) {
+    throw new ValidationError(BAD_CURSOR);
+  }
+  return { ...taskKey(k.id), [listIndex.partitionKey]: TASK_LIST, [listIndex.sortKey]: k.at };
+};
 
 const fromItem = (item: Record<string, unknown>): RetryTask => {
   const {
@@ -34,6 +64,8 @@ const fromItem = (item: Record<string, unknown>): RetryTask => {
     [SK]: _sk,
     [stateIndex.partitionKey]: _spk,
     [stateIndex.sortKey]: _ssk,
+    [listIndex.partitionKey]: _lpk,
+    [listIndex.sortKey]: _lsk,
     [timeToLiveAttribute]: _ttl,
     ...task
   } = item;
@@ -114,5 +146,23 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
       rethrowSdkError(error, 'DynamoDB');
     }
     return found;
+  }
+
+  async listTasks(limit: number, cursor?: string): Promise<Page<RetryTask>> {
+    const startKey = cursor === undefined ? undefined : decodeCursor(cursor);
+    try {
+      const page = await this.db.query({
+        TableName: this.props.tableName,
+        IndexName: listIndex.name,
+        KeyConditionExpression: '#pk = :pk',
+        ExpressionAttributeNames: { '#pk': listIndex.partitionKey },
+        ExpressionAttributeValues: { ':pk': TASK_LIST },
+        Limit: limit,
+        ExclusiveStartKey: startKey,
+      });
+      return { items: page.Items.map(fromItem), cursor: page.LastEvaluatedKey && encodeCursor(page.LastEvaluatedKey) };
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
   }
 }

@@ -103,6 +103,8 @@ export interface RetryTaskStore {
   saveTask(next: RetryTask, expectVersion: number, expectStatuses?: readonly TaskStatus[]): Promise<void>;
   /** Running tasks whose runner's lease ended before `before`: their runner died. */
   listAbandonedTasks(before: number): Promise<readonly RetryTask[]>;
+  /** Every task, the most recently started first. ValidationError for a bad cursor. */
+  listTasks(limit: number, cursor?: string): Promise<Page<RetryTask>>;
 }
 
 /** Wakes a task runner: on AWS a message to the tasks queue, whose function runs one chunk. */

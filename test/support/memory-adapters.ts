@@ -248,4 +248,12 @@ export class MemoryRetryTaskStore implements RetryTaskStore {
         (task?.status === 'RUNNING' || task?.status === 'CANCELLING') && task.updatedAt < before && (task.leaseUntil ?? 0) < before,
     );
   }
+
+  async listTasks(limit: number, cursor?: string): Promise<Page<RetryTask>> {
+    const all = (await Promise.all([...this.tasks.keys()].map((id) => this.getTask(id)))) as RetryTask[];
+    all.sort((a, b) => b.startedAt - a.startedAt || b.id.localeCompare(a.id));
+    const from = cursor === undefined ? 0 : Number(cursor);
+    const items = all.slice(from, from + limit);
+    return { items, cursor: from + limit < all.length ? String(from + limit) : undefined };
+  }
 }
