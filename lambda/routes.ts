@@ -45,6 +45,13 @@ export const ROUTES: readonly Route[] = [
   },
   {
     method: 'GET',
+    path: '/jobs',
+    handler: 'list-jobs',
+    description: 'List the jobs in one state, most recent change first',
+    permissions: { table: 'read' },
+  },
+  {
+    method: 'GET',
     path: '/jobs/failed',
     handler: 'list-failed-jobs',
     description: 'List failed jobs, most recently failed first',

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { BUDGETS } from '../core/limits';
-import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
+import { JOB_STATES, stateChangedAt, type FailedJobSummary, type Job, type JobState, type JobSummary } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -160,7 +160,8 @@ export const changesBetween = (
   };
 };
 
-type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string };
+/** `name`: a FilterExpression, for the states whose index partition holds every name. */
+type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string; readonly name?: string };
 
 /** Where a page ended: the last job it took, as that job's id and its sort key in the index read. */
 interface CursorKey {
@@ -179,9 +180,9 @@ const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the pre
  * digest can only name a well-formed position of this very query, which
  * {@link decodeCursor} checks in full.
  */
-const queryDigest = (index: IndexKeys, partition: string, { since, until, error }: IndexRange): string =>
+const queryDigest = (index: IndexKeys, partition: string, { since, until, error, name }: IndexRange): string =>
   createHash('sha256')
-    .update(JSON.stringify([index.name, partition, since ?? null, until ?? null, error ?? null]))
+    .update(JSON.stringify([index.name, partition, since ?? null, until ?? null, error ?? null, ...(name !== undefined ? [name] : [])]))
     .digest('base64url')
     .slice(0, 16);
 
@@ -240,7 +241,7 @@ const indexQuery = (
   tableName: string,
   index: IndexKeys,
   partition: string,
-  { since, until, error }: IndexRange,
+  { since, until, error, name }: IndexRange,
 ) => {
   const names: Record<string, string> = { '#pk': index.partitionKey };
   const values: Record<string, unknown> = { ':pk': partition };
@@ -257,14 +258,18 @@ const indexQuery = (
     values[':error'] = error;
     values[':errorLower'] = error.toLowerCase();
   }
+  if (name !== undefined) {
+    names['#name'] = 'name';
+    values[':name'] = name;
+  }
+  // failed jobs written before the lower-cased copy existed are matched as they are (AND binds before OR)
+  const errorFilter = 'contains(#errorLower, :errorLower) OR attribute_not_exists(#errorLower) AND contains(#error, :error)';
+  const filters = [...(name !== undefined ? ['#name = :name'] : []), ...(error !== undefined ? [name !== undefined ? `(${errorFilter})` : errorFilter] : [])];
   return {
     TableName: tableName,
     IndexName: index.name,
     KeyConditionExpression: keyCondition,
-    // failed jobs written before the lower-cased copy existed are matched as they are (AND binds before OR)
-    ...(error !== undefined
-      ? { FilterExpression: 'contains(#errorLower, :errorLower) OR attribute_not_exists(#errorLower) AND contains(#error, :error)' }
-      : {}),
+    ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
     ExpressionAttributeNames: names,
     ExpressionAttributeValues: values,
     ScanIndexForward: descending,
@@ -302,6 +307,27 @@ const SUMMARY: Projection<FailedJobSummary> = {
     failedAt: (item.failedAt as number | undefined) ?? null,
     attempts: item.attempts as number,
     maxAttempts: item.maxAttempts as number,
+  }),
+  maxPageBytes: MAX_PAGE_BYTES,
+};
+
+/** A failed-job filter as an index range: its name picks the failedByName partition, it filters nothing. */
+const failedRange = ({ since, until, error }: FailedJobFilter): IndexRange => ({ since, until, error });
+
+/** Summaries of any state: the time it entered it is the byState sort key (negated for failed jobs). */
+const JOB_SUMMARY: Projection<JobSummary> = {
+  attributes: ['id', 'name', 'state', 'attempts', 'maxAttempts', 'createdAt', 'runAt', 'failedAt', 'error', stateIndex.sortKey],
+  map: (item) => ({
+    id: item.id as string,
+    name: item.name as string,
+    state: item.state as JobState,
+    attempts: item.attempts as number,
+    maxAttempts: item.maxAttempts as number,
+    createdAt: item.createdAt as number,
+    updatedAt: Math.abs(item[stateIndex.sortKey] as number),
+    ...(item.runAt !== undefined ? { runAt: item.runAt as number } : {}),
+    ...(item.failedAt !== undefined ? { failedAt: item.failedAt as number } : {}),
+    ...(item.error !== undefined ? { error: item.error as string } : {}),
   }),
   maxPageBytes: MAX_PAGE_BYTES,
 };
@@ -448,14 +474,22 @@ export class DynamoDbJobStore implements JobStore {
   async listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>> {
     const [index, partition] =
       filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
-    return this.queryIndex(index, partition, limit, cursor, filter);
+    return this.queryIndex(index, partition, limit, cursor, failedRange(filter));
   }
 
   async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
     const [index, partition] =
       filter.name === undefined ? [stateIndex, stateKey('failed')] : [failedByNameIndex, failedNameKey(filter.name)];
     // only the listing's fields come back: a job's history and stack trace stay in the table
-    return this.queryIndex(index, partition, limit, cursor, filter, SUMMARY);
+    return this.queryIndex(index, partition, limit, cursor, failedRange(filter), SUMMARY);
+  }
+
+  async listSummaries(state: JobState, { name }: { readonly name?: string }, limit: number, cursor?: string): Promise<Page<JobSummary>> {
+    // failed jobs of one name have an index of their own; other states are read by state, the name filtered in the query
+    if (state === 'failed' && name !== undefined) {
+      return this.queryIndex(failedByNameIndex, failedNameKey(name), limit, cursor, {}, JOB_SUMMARY);
+    }
+    return this.queryIndex(stateIndex, stateKey(state), limit, cursor, { name }, JOB_SUMMARY);
   }
 
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
@@ -471,7 +505,7 @@ export class DynamoDbJobStore implements JobStore {
     try {
       do {
         const page = await this.db.query({
-          ...indexQuery(this.tableName, index, partition, filter),
+          ...indexQuery(this.tableName, index, partition, failedRange(filter)),
           Select: 'COUNT',
           ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
           ExclusiveStartKey: startKey,

@@ -145,6 +145,34 @@ export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
   maxAttempts: job.maxAttempts,
 });
 
+/** What `GET /jobs?state=` shows for each job: no data, no history. */
+export interface JobSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly createdAt: number;
+  /** When the job entered its state (a delayed job: when it is due), as listings sort it. */
+  readonly updatedAt: number;
+  readonly runAt?: number;
+  readonly failedAt?: number;
+  readonly error?: string;
+}
+
+export const toJobSummary = (job: Job): JobSummary => ({
+  id: job.id,
+  name: job.name,
+  state: job.state,
+  attempts: job.attempts,
+  maxAttempts: job.maxAttempts,
+  createdAt: job.createdAt,
+  updatedAt: stateChangedAt(job),
+  ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
+  ...(job.failedAt !== undefined ? { failedAt: job.failedAt } : {}),
+  ...(job.error !== undefined ? { error: job.error } : {}),
+});
+
 /** The queue message: which job, and for which generation. */
 export interface JobMessage {
   readonly jobId: string;
