@@ -28,6 +28,8 @@ export interface RetryTask {
   readonly id: string;
   /** @default 'retry' (tasks stored before removal tasks existed) */
   readonly kind?: TaskKind;
+  /** Who asked for it (see RetryRecord.by); each retry it makes names them too. */
+  readonly by?: string;
   readonly status: TaskStatus;
   readonly filter: FailedJobFilter;
   /** Retry at most this many jobs. */
@@ -84,6 +86,7 @@ export const toTaskView = (task: RetryTask) => ({
   limit: task.limit ?? null,
   maxPerSecond: task.maxPerSecond ?? null,
   error: task.error ?? null,
+  by: task.by ?? null,
 });
 
 export const isFinished = (status: TaskStatus): boolean =>

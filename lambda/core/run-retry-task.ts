@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cutToBytes } from './byte-budget';
 import { StateConflictError } from './errors';
+import { BUDGETS } from './limits';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 import type { JobQueue, JobStore, Page, RetryTaskStore, TaskQueue } from './ports';
@@ -29,6 +31,8 @@ export interface StartTaskRequest {
   readonly filter: FailedJobFilter;
   readonly limit?: number;
   readonly maxPerSecond?: number;
+  /** Who asked for the task. */
+  readonly by?: string;
 }
 
 /**
@@ -44,6 +48,7 @@ export const startRetryTask = async (
   const task: RetryTask = {
     id: randomUUID(),
     ...(request.kind === 'remove' ? { kind: 'remove' as const } : {}),
+    ...(request.by !== undefined ? { by: cutToBytes(request.by, BUDGETS.actorBytes) } : {}),
     status: 'RUNNING',
     filter: request.filter,
     limit: request.limit,
@@ -99,7 +104,7 @@ interface Counts {
 
 /** Act on jobs listed failed: retry them naming the task, or remove them. */
 const actOn = (deps: TaskDeps, task: RetryTask, jobs: readonly Job[]): Promise<Counts> =>
-  task.kind === 'remove' ? removePage(deps, jobs).then(({ removed, failed }) => ({ retried: removed, failed })) : retryPage(deps, jobs, 'api', task.id);
+  task.kind === 'remove' ? removePage(deps, jobs).then(({ removed, failed }) => ({ retried: removed, failed })) : retryPage(deps, jobs, 'api', task.id, task.by);
 
 /**
  * Whether the task's action on `job` is done. A retry names the task in the

@@ -41,6 +41,26 @@ export const httpHandler =
     }
   };
 
+/**
+ * Who sent the request, as API Gateway's authorizer names them: the IAM
+ * principal's ARN, or the JWT's subject (payload 2.0, and 1.0 of the REST
+ * API). The local runtime has no authorizer: `local`.
+ */
+export const callerOf = (event: HttpEvent): string => {
+  const context = event.requestContext as {
+    authorizer?: { iam?: { userArn?: unknown }; jwt?: { claims?: { sub?: unknown } }; claims?: { sub?: unknown } };
+    identity?: { userArn?: unknown };
+  };
+  const candidates = [
+    context?.authorizer?.iam?.userArn,
+    context?.authorizer?.jwt?.claims?.sub,
+    context?.identity?.userArn,
+    context?.authorizer?.claims?.sub,
+  ];
+  const named = candidates.find((value): value is string => typeof value === 'string' && value !== '');
+  return named ?? 'local';
+};
+
 export const parseJsonBody = (event: HttpEvent): unknown => {
   if (event.body === undefined || event.body === null || event.body === '') {
     throw new ValidationError('The request body is empty; send a JSON object');

@@ -2,7 +2,7 @@ import { removeAllFailedJobs } from '../core/remove-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { startRetryTask } from '../core/run-retry-task';
 import { services } from '../adapters/services';
-import { httpHandler, json, parseJsonBody, queryParams } from './http';
+import { callerOf, httpHandler, json, parseJsonBody, queryParams } from './http';
 import { logger } from './logger';
 import { SYNC_RETRY_LIMIT } from './retry-all-failed';
 
@@ -19,8 +19,8 @@ export const handler = httpHandler(async (event) => {
   }
   if (request.async || Math.min(matching, cap) > SYNC_RETRY_LIMIT) {
     const total = Math.min(request.async ? matching : await store.countFailed(request.filter), cap);
-    const task = await startRetryTask({ tasks, taskQueue }, { ...request, kind: 'remove' }, total);
-    logger.info('Started a remove task', { taskId: task.id, filter: request.filter, total });
+    const task = await startRetryTask({ tasks, taskQueue }, { ...request, kind: 'remove', by: callerOf(event) }, total);
+    logger.info('Started a remove task', { taskId: task.id, filter: request.filter, total, by: task.by });
     return json(202, {
       message: `Removing ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${task.id}`,
       taskId: task.id,
@@ -28,6 +28,6 @@ export const handler = httpHandler(async (event) => {
     });
   }
   const result = await removeAllFailedJobs({ store }, request);
-  logger.info('Removed failed jobs', { filter: request.filter, ...result });
+  logger.info('Removed failed jobs', { filter: request.filter, ...result, by: callerOf(event) });
   return json(200, { message: 'Remove operation complete', ...result });
 });

@@ -1,6 +1,6 @@
 import { removeJob } from '../core/remove-job';
 import { services } from '../adapters/services';
-import { httpHandler, jobIdParam, json } from './http';
+import { callerOf, httpHandler, jobIdParam, json } from './http';
 import { logger } from './logger';
 
 const { store } = services();
@@ -8,6 +8,6 @@ const { store } = services();
 export const handler = httpHandler(async (event) => {
   const jobId = jobIdParam(event);
   const removed = await removeJob({ store }, jobId);
-  logger.info('Removed a job', { jobId, name: removed.name, state: removed.state });
+  logger.info('Removed a job', { jobId, name: removed.name, state: removed.state, by: callerOf(event) });
   return json(200, { message: `Job '${jobId}' has been removed`, jobId });
 });

@@ -2,7 +2,7 @@ import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { retryFailedJob } from '../core/retry-failed-job';
 import { parseRetryJobBody } from '../core/retry-job-request';
 import { services } from '../adapters/services';
-import { httpHandler, jobIdParam, json, parseJsonBody } from './http';
+import { callerOf, httpHandler, jobIdParam, json, parseJsonBody } from './http';
 import { logger } from './logger';
 
 const { store, queue } = services();
@@ -13,7 +13,7 @@ const SWEEP = 10;
 export const handler = httpHandler(async (event) => {
   const jobId = jobIdParam(event);
   const change = parseRetryJobBody(event.body ? parseJsonBody(event) : undefined);
-  await retryFailedJob({ store, queue }, jobId, 'api', change);
+  await retryFailedJob({ store, queue }, jobId, 'api', { ...change, by: callerOf(event) });
   // the job's dead-letter copy is stale now; clear what stale copies one receive brings (the reconciler does the rest)
   await queue
     .sweepDeadLetters((message) => isStaleCopy(store, message), SWEEP)

@@ -18,7 +18,7 @@ describe('GET /jobs/retry-tasks', () => {
     const first = await h.request('GET', '/jobs/retry-tasks?limit=2');
     expect(first.status).toBe(200);
     expect(first.body.map((t: { taskId: string }) => t.taskId)).toEqual([started[2], started[1]]);
-    expect(first.body[0]).toMatchObject({ kind: 'retry', status: 'RUNNING', retried: 0, failed: 0, total: 0, filter: { name: 'job.2' } });
+    expect(first.body[0]).toMatchObject({ kind: 'retry', status: 'RUNNING', retried: 0, failed: 0, total: 0, filter: { name: 'job.2' }, by: 'local' });
     expect(first.body[1]).toMatchObject({ kind: 'remove', removed: 0, filter: { name: 'job.1' } });
     const cursor = first.headers.get('x-next-cursor');
     expect(cursor).toBeTruthy();

@@ -30,7 +30,7 @@ describe('POST /jobs/retry/:jobId with {"data": ...}', () => {
       [1, 'completed'],
     ]);
     expect(job.retries).toHaveLength(1);
-    expect(job.retries[0]).toMatchObject({ source: 'api', generation: 1, dataChanged: true });
+    expect(job.retries[0]).toMatchObject({ source: 'api', generation: 1, dataChanged: true, by: 'local' });
     expect(job.retries[0].at).toBeGreaterThanOrEqual(before);
   });
 
