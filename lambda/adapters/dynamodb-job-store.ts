@@ -57,7 +57,10 @@ const searchable = (error: string): string => {
 // Built by assignment after one spread: an object literal that spreads an
 // object with computed keys and then the job took V8's slow path, about 50
 // times longer (a tenth of the task runner's main-thread time per retry).
-export const toItem = (job: Job, retentionMs: number): Record<string, unknown> => {
+/** Failed jobs expire after this, unless the store is told otherwise. */
+export const DEFAULT_FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+export const toItem = (job: Job, retentionMs: number, failedRetentionMs = DEFAULT_FAILED_RETENTION_MS): Record<string, unknown> => {
   const failed = job.state === 'failed';
   const changedAt = stateChangedAt(job);
   const item: Record<string, unknown> = Object.assign({ ...job }, jobKey(job.id));
@@ -68,8 +71,13 @@ export const toItem = (job: Job, retentionMs: number): Record<string, unknown> =
   item[failedByNameIndex.partitionKey] = failed ? failedNameKey(job.name) : undefined;
   item[failedByNameIndex.sortKey] = failed ? failedSortKey(changedAt) : undefined;
   item[ERROR_LOWER] = failed && job.error !== undefined ? searchable(job.error) : undefined;
+  // a retry takes the failed job's expiry away with its state
   item[timeToLiveAttribute] =
-    job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
+    job.state === 'completed'
+      ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000)
+      : failed
+        ? Math.ceil(((job.failedAt ?? job.createdAt) + failedRetentionMs) / 1000)
+        : undefined;
   return item;
 };
 
@@ -339,6 +347,8 @@ export interface DynamoDbJobStoreProps {
   readonly tableName: string;
   /** Completed jobs expire (TTL) this long after they finish. */
   readonly retentionMs: number;
+  /** Failed jobs expire (TTL) this long after they fail. @default 30 days */
+  readonly failedRetentionMs?: number;
   /** @default a client configured from the environment */
   readonly client?: DynamoDBClient;
 }
@@ -347,12 +357,14 @@ export class DynamoDbJobStore implements JobStore {
   private readonly db: DynamoDbDocuments;
   private readonly tableName: string;
   private readonly retentionMs: number;
+  private readonly failedRetentionMs: number;
   private readonly counters: DynamoDbJobCounters;
 
   constructor(props: DynamoDbJobStoreProps) {
     this.db = new DynamoDbDocuments(props.client);
     this.tableName = props.tableName;
     this.retentionMs = props.retentionMs;
+    this.failedRetentionMs = props.failedRetentionMs ?? DEFAULT_FAILED_RETENTION_MS;
     this.counters = new DynamoDbJobCounters(this.db, this.tableName);
   }
 
@@ -360,7 +372,7 @@ export class DynamoDbJobStore implements JobStore {
     try {
       await this.db.put({
         TableName: this.tableName,
-        Item: toItem(job, this.retentionMs),
+        Item: toItem(job, this.retentionMs, this.failedRetentionMs),
         // ids are the callers' to choose (opts.jobId): never overwrite one
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PK },
@@ -387,12 +399,12 @@ export class DynamoDbJobStore implements JobStore {
       // job (two workers, two retries), only the first still finds it as read.
       // Knowing the job as read, only what changed is sent: the history,
       // data and error of a job stay where they are.
-      const item = toItem(next, this.retentionMs);
+      const item = toItem(next, this.retentionMs, this.failedRetentionMs);
       const condition = conditionFor(expect);
       if (previous === undefined) {
         await this.db.put({ TableName: this.tableName, Item: item, ...condition });
       } else {
-        const changes = changesBetween(toItem(previous, this.retentionMs), item, condition);
+        const changes = changesBetween(toItem(previous, this.retentionMs, this.failedRetentionMs), item, condition);
         await this.db.update({ TableName: this.tableName, Key: jobKey(next.id), ...changes });
       }
     } catch (error) {

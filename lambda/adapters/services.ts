@@ -24,7 +24,11 @@ export const services = (): Services => {
     const config = readConfig();
     built = {
       config,
-      store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs }),
+      store: new DynamoDbJobStore({
+        tableName: config.tableName,
+        retentionMs: config.retentionMs,
+        failedRetentionMs: config.failedRetentionMs,
+      }),
       queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
       tasks: new DynamoDbRetryTaskStore({ tableName: config.tableName }),
       taskQueue: new SqsTaskQueue({ taskQueueUrl: config.taskQueueUrl }),
