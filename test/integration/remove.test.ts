@@ -1,5 +1,6 @@
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
+import { JobNotFoundError, StateConflictError } from '../../lambda/core/errors';
 import { claimRetry } from '../../lambda/core/retry-failed-job';
 import { removeAsRead } from '../../lambda/core/remove-job';
 import { createJob } from '../../lambda/core/transitions';
@@ -117,17 +118,18 @@ describe('DELETE /jobs/:jobId', () => {
     await h.untilState(id, 'completed');
   });
 
-  it('of a removal and a retry of one failed job as read, exactly one wins', async () => {
-    const ids = await failedJobs(10);
-    for (const id of ids) {
-      const job = (await store.get(id))!;
-      const outcomes = await Promise.allSettled([removeAsRead(store, job), claimRetry(store, job, Date.now(), 'api')]);
-      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
-      const after = await store.get(id);
-      // retried: waiting in generation 1; removed: gone
-      if (outcomes[0].status === 'fulfilled') expect(after).toBeUndefined();
-      else expect(after).toMatchObject({ state: 'waiting', generation: 1 });
-    }
+  // each race in both orders, both writers having read the job before either wrote: the second must lose
+  it('of a removal and a retry of one failed job as read, exactly one wins, whichever writes first', async () => {
+    const [first, second] = await failedJobs(2);
+    const retried = (await store.get(first!))!;
+    await claimRetry(store, retried, Date.now(), 'api');
+    await expect(removeAsRead(store, retried)).rejects.toThrow(StateConflictError);
+    expect(await store.get(first!)).toMatchObject({ state: 'waiting', generation: 1 });
+
+    const removed = (await store.get(second!))!;
+    await removeAsRead(store, removed);
+    await expect(claimRetry(store, removed, Date.now(), 'api')).rejects.toThrow(JobNotFoundError);
+    expect(await store.get(second!)).toBeUndefined();
     await store.flush();
   });
 
@@ -152,17 +154,18 @@ describe('DELETE /jobs/:jobId', () => {
     }
   });
 
-  it('of a removal and the worker claiming one waiting job, exactly one wins', async () => {
-    const ids: string[] = [];
-    for (let i = 0; i < 20; i++) ids.push(await waitingJob());
-    for (const id of ids) {
-      const job = (await store.get(id))!;
-      const [removal, claimed] = await Promise.allSettled([removeAsRead(store, job), store.claim(id, 0, Date.now(), 30_000)]);
-      const removed = removal.status === 'fulfilled';
-      const ran = claimed.status === 'fulfilled' && claimed.value !== undefined;
-      expect(removed !== ran).toBe(true);
-      expect(await store.get(id)).toEqual(removed ? undefined : expect.objectContaining({ state: 'active', attempts: 1 }));
-    }
+  it('of a removal and the worker claiming one waiting job, exactly one wins, whichever writes first', async () => {
+    const claimedFirst = (await store.get(await waitingJob()))!;
+    expect(await store.claim(claimedFirst.id, 0, Date.now(), 30_000)).toMatchObject({ state: 'active' });
+    await expect(removeAsRead(store, claimedFirst)).rejects.toThrow(StateConflictError);
+    expect(await store.get(claimedFirst.id)).toMatchObject({ state: 'active', attempts: 1 });
+    // and over HTTP: the removal reads it active
+    expect((await h.request('DELETE', `/jobs/${claimedFirst.id}`)).status).toBe(400);
+
+    const removedFirst = (await store.get(await waitingJob()))!;
+    await removeAsRead(store, removedFirst);
+    expect(await store.claim(removedFirst.id, 0, Date.now(), 30_000)).toBeUndefined();
+    expect(await store.get(removedFirst.id)).toBeUndefined();
     await store.flush();
   });
 });
