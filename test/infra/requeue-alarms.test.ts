@@ -46,12 +46,12 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
     expect(LONGEST_HEALTHY_MESSAGE_AGE.toSeconds()).toBeGreaterThan(Duration.minutes(15 + 24 * 60).toSeconds());
   });
 
-  it('alarms on errors of every function: each route, the worker, the retry-task runner and the reconciler', () => {
+  it('alarms on errors of every function: each route, the worker, the retry-task runner, the reconciler and the expiry counter', () => {
     const functionIds = Object.entries(without.template.toJSON().Resources as Record<string, Resource>)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
       .map(([id]) => id)
       .sort();
-    expect(functionIds).toHaveLength(ROUTES.length + 3);
+    expect(functionIds).toHaveLength(ROUTES.length + 4);
     const watched = alarms(without.template)
       .filter((a) => a.Properties.Namespace === 'AWS/Lambda' && a.Properties.MetricName === 'Errors')
       .map((a) => {
@@ -83,7 +83,7 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
         expect(dims).toContainEqual({ Name: 'TableName', Value: { Ref: idOf(without, without.stack.jobTable.table) } });
         return dims.find((d) => d.Name === 'Operation')!.Value;
       });
-    expect(operations.sort()).toEqual(['DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem']);
+    expect(operations.sort()).toEqual(['BatchGetItem', 'DeleteItem', 'GetItem', 'PutItem', 'Query', 'UpdateItem']);
     expect(throttled!.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
   });
 
