@@ -374,6 +374,12 @@ export class RequeueStack extends Stack {
         function: this.reconciler.function,
         description: 'A reconciler run failed (crash or timeout); the next run, a minute later, makes up for it. See its log group.',
       },
+      {
+        id: 'ExpiryCounter',
+        function: this.expiryCounter.function,
+        description:
+          'Counting expired jobs out failed; the stream holds its records and retries them, so counts lag until it succeeds. See its log group.',
+      },
       ...[...routeFunctions].map(([route, fn]) => ({
         id: constructId(route.handler),
         function: fn.function,

@@ -88,7 +88,7 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
   });
 
   it('treats missing data as fine: an idle queue or function is not an alarm', () => {
-    expect(alarms(without.template).length).toBe(5 + ROUTES.length + 3);
+    expect(alarms(without.template).length).toBe(5 + ROUTES.length + 4);
     for (const alarm of alarms(without.template)) expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
   });
 
