@@ -81,6 +81,7 @@ const useEmulators = (emulators: Emulators, region: string): void => {
 };
 
 const start = async (settings: Settings, running: Running): Promise<number> => {
+  const startedAt = Date.now();
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
   // a marker left by a run that never stopped cleanly: it may have been killed mid-write
@@ -214,7 +215,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
       region,
     });
   };
-  void resendPendingJobs(services()).then(
+  // only jobs this runtime has not touched: those enqueued (or run) since it started have their messages
+  void resendPendingJobs(services(), { untouchedSince: startedAt }).then(
     (counts) => {
       const resent = counts.waiting + counts.delayed + counts.active;
       if (resent > 0 && !running.stopping) process.stdout.write(`Re-sent ${resent} unfinished job(s) left by the last run\n`);

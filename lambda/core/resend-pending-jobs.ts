@@ -9,6 +9,13 @@ export interface ResendOptions {
    * @default 0
    */
   readonly olderThanMs?: number;
+  /**
+   * Skip jobs enqueued, retried, run or re-sent at or after this time: the
+   * start of a local runtime whose queue was empty. Those jobs got their
+   * messages from this runtime while the re-send went on; a second one would
+   * only come back, hidden for a lease, after the first had run.
+   */
+  readonly untouchedSince?: number;
   /** @default 100 */
   readonly pageSize?: number;
   /**
@@ -58,9 +65,13 @@ const markResent = async (store: JobStore, job: Job, at: number): Promise<void> 
  * message gets a second one; the claim's generation and state checks let only
  * one of them run, so a re-send is always safe.
  */
+/** The last time anything sent or handled the job's message: its enqueue, retry, claim, attempt or re-send. */
+const lastTouched = (job: Job): number =>
+  Math.max(job.createdAt, job.retries.at(-1)?.at ?? 0, job.processedAt ?? 0, job.history.at(-1)?.end ?? 0, job.resentAt ?? 0);
+
 export const resendPendingJobs = async (
   { store, queue, now = Date.now }: { store: JobStore; queue: JobQueue; now?: () => number },
-  { olderThanMs = 0, pageSize = 100, unlessQueueCoversPending = false }: ResendOptions = {},
+  { olderThanMs = 0, untouchedSince, pageSize = 100, unlessQueueCoversPending = false }: ResendOptions = {},
 ): Promise<ResendCounts> => {
   const counts: ResendCounts = { waiting: 0, delayed: 0, active: 0 };
   if (unlessQueueCoversPending && (await backlog(store, queue))) return counts;
@@ -73,6 +84,7 @@ export const resendPendingJobs = async (
       cursor = page.cursor;
       const byDelay = new Map<number, Job[]>();
       for (const job of page.items) {
+        if (untouchedSince !== undefined && lastTouched(job) >= untouchedSince) continue;
         const delay = Math.ceil(dueIn(job, now()) / 1000) * 1000;
         byDelay.set(delay, [...(byDelay.get(delay) ?? []), job]);
       }

@@ -94,4 +94,14 @@ describe('the reconciler', () => {
     const { Messages = [] } = await h.sqs.send(new ReceiveMessageCommand({ QueueUrl: h.queueUrl, MaxNumberOfMessages: 10 }));
     expect(Messages.map((m) => JSON.parse(m.Body!).jobId)).toEqual([stranded.id]);
   });
+
+  it("at a local start-up, re-sends the jobs left pending before it, not those it has handled since", async () => {
+    const left = await strandedJob('left-by-last-run', 'waiting');
+    const startedAt = Date.now();
+    const since = createJob({ id: 'enqueued-since-start', name: 'demo.echo', data: null, opts }, startedAt + 1);
+    await store.create(since);
+    await resendPendingJobs({ store, queue }, { untouchedSince: startedAt });
+    expect((await store.get(left.id))?.resentAt).toBeGreaterThanOrEqual(startedAt);
+    expect((await store.get(since.id))?.resentAt).toBeUndefined();
+  });
 });
