@@ -3,7 +3,9 @@ import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { JobNotFoundError, StateConflictError } from '../../lambda/core/errors';
 import { claimRetry } from '../../lambda/core/retry-failed-job';
 import { removeAsRead } from '../../lambda/core/remove-job';
-import { createJob } from '../../lambda/core/transitions';
+import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
+import { claim, createJob, isClaimRefusal, moveAfterFailure } from '../../lambda/core/transitions';
 import { storeFailedJob } from '../support/job-fixtures';
 import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
@@ -106,6 +108,25 @@ describe('DELETE /jobs/:jobId', () => {
     expect((await h.request('DELETE', `/jobs/${completed}`)).status).toBe(200);
     expect((await metrics()).completed).toBe(done - 1);
     expect((await h.request('DELETE', `/jobs/${waiting}`)).status).toBe(404);
+  });
+
+  it("takes a failed job's stack item with it, and a failed job's stack expires with its retention", async () => {
+    const job = createJob({ id: `stacked-${++seq}`, name: 'demo.fail', data: null, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } }, Date.now());
+    await store.create(job);
+    const active = claim(job, 0, Date.now(), 30_000);
+    if (isClaimRefusal(active)) throw new Error(active.reason);
+    await store.save(active.next, active.expect);
+    const failed = moveAfterFailure(active.next, Date.now(), Date.now(), { message: 'boom', stack: 'Error: boom\n    at run' });
+    await store.save(failed.next, failed.expect);
+    const doc = DynamoDBDocumentClient.from(createDynamoDbClient());
+    const stackItem = async () =>
+      (await doc.send(new GetCommand({ TableName: h.tableName, Key: { pk: `JOB#${job.id}`, sk: 'STACK' }, ConsistentRead: true }))).Item;
+    const stored = await stackItem();
+    expect(stored?.stacktrace).toBe('Error: boom\n    at run');
+    // 30 days (the default retention) from the failure, give or take the test's own time
+    expect(stored?.expiresAt).toBeGreaterThan((Date.now() + 29 * 24 * 3600_000) / 1000);
+    expect((await h.request('DELETE', `/jobs/${job.id}`)).status).toBe(200);
+    expect(await stackItem()).toBeUndefined();
   });
 
   it('refuses an active job with 400 and leaves it to finish', async () => {
