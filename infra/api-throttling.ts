@@ -25,9 +25,14 @@ export const DEFAULT_API_THROTTLING: ApiThrottling = {
 
 /**
  * Routes that read or change up to a thousand jobs in one request (a page of
- * failed jobs, a retry of all of them): one call costs what hundreds of the
+ * jobs, a retry or removal of all failed ones): one call costs what hundreds of the
  * others do.
  */
-export const BULK_ROUTES: readonly string[] = ['GET /jobs/failed', 'POST /jobs/retry-all-failed'];
+export const BULK_ROUTES: readonly string[] = [
+  'GET /jobs',
+  'GET /jobs/failed',
+  'POST /jobs/retry-all-failed',
+  'POST /jobs/remove-all-failed',
+];
 
 export const isBulkRoute = (route: Pick<Route, 'method' | 'path'>): boolean => BULK_ROUTES.includes(routeKey(route));

@@ -81,6 +81,11 @@ export interface RequeueStackProps extends StackProps {
    */
   readonly jobRetention?: Duration;
   /**
+   * How long failed jobs stay in the table.
+   * @default - the functions' own default (30 days, lambda/adapters/config.ts)
+   */
+  readonly failedJobRetention?: Duration;
+  /**
    * @default DEFAULT_API_THROTTLING
    */
   readonly apiThrottling?: ApiThrottling;
@@ -106,6 +111,7 @@ export interface FunctionSettings {
   /** The main queue's visibility timeout. */
   readonly visibilityTimeout: Duration;
   readonly jobRetention?: Duration;
+  readonly failedJobRetention?: Duration;
 }
 
 /** The environment of every function; bench/bundles.ts imports the handlers with it too. */
@@ -116,6 +122,7 @@ export const functionEnvironment = (settings: FunctionSettings): Record<string, 
   REQUEUE_TASK_QUEUE_URL: settings.taskQueueUrl,
   REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeout.toSeconds()),
   ...(settings.jobRetention ? { REQUEUE_RETENTION_DAYS: String(settings.jobRetention.toDays()) } : {}),
+  ...(settings.failedJobRetention ? { REQUEUE_FAILED_RETENTION_DAYS: String(settings.failedJobRetention.toDays()) } : {}),
 });
 
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
@@ -194,6 +201,7 @@ export class RequeueStack extends Stack {
       taskQueueUrl: this.taskQueues.queue.queueUrl,
       visibilityTimeout,
       jobRetention: props.jobRetention,
+      failedJobRetention: props.failedJobRetention,
     });
 
     this.worker = new RequeueFunction(this, constructId(WORKER.handler), {

@@ -10,7 +10,8 @@
  * - `update`: UpdateItem (every transition of a job, the per-state counters;
  *   alone, for the function that counts expired jobs out)
  * - `put`: PutItem (a new job, a retry task's record)
- * - `delete`: DeleteItem (an enqueue taken back when its message cannot be sent)
+ * - `delete`: DeleteItem (an enqueue taken back when its message cannot be sent,
+ *   a job removed, with its stack item)
  */
 export type TableAccess = 'read' | 'update' | 'put' | 'delete';
 
@@ -30,7 +31,7 @@ export interface Permissions {
   readonly taskQueue?: readonly QueueAccess[];
 }
 
-export type HttpMethod = 'GET' | 'POST';
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
 export interface Route {
   readonly method: HttpMethod;
@@ -49,6 +50,13 @@ export const ROUTES: readonly Route[] = [
     handler: 'enqueue-job',
     description: 'Enqueue a named job',
     permissions: { table: ['read', 'update', 'put', 'delete'], mainQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs',
+    handler: 'list-jobs',
+    description: 'List the jobs in one state, most recent change first',
+    permissions: { table: ['read'] },
   },
   {
     method: 'GET',
@@ -78,6 +86,37 @@ export const ROUTES: readonly Route[] = [
     handler: 'retry-all-failed',
     description: 'Retry every failed job (or those a filter takes), at once or as a background task',
     permissions: { table: ['read', 'update', 'put'], mainQueue: ['send'], deadLetterQueue: ['consume'], taskQueue: ['send'] },
+  },
+  {
+    method: 'DELETE',
+    path: '/jobs/{jobId}',
+    handler: 'remove-job',
+    description: 'Remove a job that is not active',
+    // its dead-letter copy, if any, is stale once the job is gone: the worker and the reconciler drop it
+    // update: the per-state counters it moves
+    permissions: { table: ['read', 'update', 'delete'] },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/remove-all-failed',
+    handler: 'remove-all-failed',
+    description: 'Remove every failed job (or those a filter takes), at once or as a background task',
+    // update: the per-state counters; put: the record of a background task
+    permissions: { table: ['read', 'update', 'delete', 'put'], taskQueue: ['send'] },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/promote/{jobId}',
+    handler: 'promote-job',
+    description: 'Run a delayed job now',
+    permissions: { table: ['read', 'update'], mainQueue: ['send'] },
+  },
+  {
+    method: 'GET',
+    path: '/jobs/retry-tasks',
+    handler: 'list-retry-tasks',
+    description: 'Retry and remove tasks, the most recently started first',
+    permissions: { table: ['read'] },
   },
   {
     method: 'GET',
@@ -134,7 +173,8 @@ export const TASK_RUNNER = {
   /** A chunk runs at most 60 s and stops starting pages 15 s before this (retry-task-runner.ts). */
   timeoutSeconds: 90,
   permissions: {
-    table: ['read', 'update', 'put'],
+    // delete: a remove task's jobs
+    table: ['read', 'update', 'put', 'delete'],
     mainQueue: ['send'],
     deadLetterQueue: ['consume'],
     taskQueue: ['consume', 'send'],

@@ -17,6 +17,8 @@ export interface Config {
   readonly defaultJobTimeoutMs: number;
   /** Completed jobs expire from the table this long after they finish. */
   readonly retentionMs: number;
+  /** Failed jobs expire this long after they fail (the dead-letter queue keeps its copies 14 days). */
+  readonly failedRetentionMs: number;
   /** The scheduled reconciler re-sends pending jobs that have not moved for this long. */
   readonly reconcileAfterMs: number;
   /** Shards of each index partition of the job table: the same for every function of a table. */
@@ -56,6 +58,7 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     // leave the worker time to record the outcome before its lease ends
     defaultJobTimeoutMs: positiveNumber(env, 'REQUEUE_JOB_TIMEOUT_MS', Math.max(1000, visibilityTimeoutMs - 5000)),
     retentionMs: positiveNumber(env, 'REQUEUE_RETENTION_DAYS', 7) * 24 * 60 * 60 * 1000,
+    failedRetentionMs: positiveNumber(env, 'REQUEUE_FAILED_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
     // past two leases, a pending job's message is presumed lost
     reconcileAfterMs: positiveNumber(env, 'REQUEUE_RECONCILE_AFTER_MS', 2 * visibilityTimeoutMs),
     indexShards: wholeNumber(env, 'REQUEUE_INDEX_SHARDS', JOB_TABLE.indexShards),

@@ -3,7 +3,7 @@ import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/c
 import { DuplicateJobError, JobWriteRefusedError, StateConflictError, ValidationError } from '../core/errors';
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { BUDGETS, LIMITS } from '../core/limits';
-import { stateChangedAt, type FailedJobSummary, type Job, type JobState } from '../core/job';
+import { stateChangedAt, type FailedJobSummary, type Job, type JobState, type JobSummary } from '../core/job';
 import type { JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
@@ -116,8 +116,16 @@ const STACK_OF = 'stackOf';
 // Built by assignment after one spread: an object literal that spreads an
 // object with computed keys and then the job took V8's slow path, about 50
 // times longer (a tenth of the task runner's main-thread time per retry).
+/** Failed jobs expire after this, unless the store is told otherwise. */
+export const DEFAULT_FAILED_RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
 // The stack trace is not part of it: it has an item of its own (`toStackItem`).
-export const toItem = (job: Job, retentionMs: number, shards: number = JOB_TABLE.indexShards): Record<string, unknown> => {
+export const toItem = (
+  job: Job,
+  retentionMs: number,
+  shards: number = JOB_TABLE.indexShards,
+  failedRetentionMs: number = DEFAULT_FAILED_RETENTION_MS,
+): Record<string, unknown> => {
   const failed = job.state === 'failed';
   const shard = shardOf(job.id, shards);
   const sortKey = orderKey(-clampTime(enteredGroupAt(job)), job.id);
@@ -132,8 +140,13 @@ export const toItem = (job: Job, retentionMs: number, shards: number = JOB_TABLE
   item[failedByNameIndex.partitionKey] = failed ? `FAILED#${job.name}#${shard}` : undefined;
   item[failedByNameIndex.sortKey] = failed ? sortKey : undefined;
   item[ERROR_LOWER] = failed && job.error !== undefined ? searchable(job.error) : undefined;
+  // a retry takes the failed job's expiry away with its state
   item[timeToLiveAttribute] =
-    job.state === 'completed' ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000) : undefined;
+    job.state === 'completed'
+      ? Math.ceil(((job.finishedAt ?? job.createdAt) + retentionMs) / 1000)
+      : failed
+        ? Math.ceil(((job.failedAt ?? job.createdAt) + failedRetentionMs) / 1000)
+        : undefined;
   return item;
 };
 
@@ -167,12 +180,19 @@ export const fromItem = (item: Record<string, unknown>): Job => {
  * still be retried (delayed) lets its stack expire a retention period past
  * the longest backoff: the job's item may complete and expire meanwhile.
  */
-export const toStackItem = (job: Job, stacktrace: string, retentionMs: number, now: number): Record<string, unknown> => {
+export const toStackItem = (
+  job: Job,
+  stacktrace: string,
+  retentionMs: number,
+  now: number,
+  failedRetentionMs: number = DEFAULT_FAILED_RETENTION_MS,
+): Record<string, unknown> => {
   return {
     ...stackKey(job.id),
     stacktrace,
     digest: stackDigest(stacktrace),
-    [timeToLiveAttribute]: job.state === 'failed' ? undefined : Math.ceil((now + retentionMs + LIMITS.maxBackoffDelayMs) / 1000),
+    // a failed job expires after its retention: its stack must not outlive it
+    [timeToLiveAttribute]: Math.ceil((now + (job.state === 'failed' ? failedRetentionMs : retentionMs + LIMITS.maxBackoffDelayMs)) / 1000),
   };
 };
 
@@ -240,7 +260,8 @@ export const changesBetween = (
   };
 };
 
-type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string };
+/** `name`: for the states whose index partitions hold every name, the items read are filtered on it. */
+type IndexRange = { readonly since?: number; readonly until?: number; readonly error?: string; readonly name?: string };
 
 /**
  * A listing: the index it reads, the partition prefix its shards share
@@ -276,9 +297,9 @@ const BAD_CURSOR = 'cursor is not valid: pass the X-Next-Cursor value of the pre
  * who computes the digest can only name a well-formed position of this very
  * query, which {@link decodeCursor} checks in full.
  */
-const queryDigest = ({ index, prefix, state }: Listing, { since, until, error }: IndexRange): string =>
+const queryDigest = ({ index, prefix, state }: Listing, { since, until, error, name }: IndexRange): string =>
   createHash('sha256')
-    .update(JSON.stringify([index.name, prefix, state, since ?? null, until ?? null, error ?? null]))
+    .update(JSON.stringify([index.name, prefix, state, since ?? null, until ?? null, error ?? null, ...(name !== undefined ? [name] : [])]))
     .digest('base64url')
     .slice(0, 16);
 
@@ -464,6 +485,27 @@ const SUMMARY: Projection<FailedJobSummary> = {
   maxPageBytes: MAX_PAGE_BYTES,
 };
 
+/** A failed-job filter as an index range: its name picks the failedByName partition, it filters nothing. */
+const failedRange = ({ since, until, error }: FailedJobFilter): IndexRange => ({ since, until, error });
+
+/** Summaries of any state: the time in the byState sort key is when the job entered its group, as listings sort it. */
+const JOB_SUMMARY: Projection<JobSummary> = {
+  attributes: ['id', 'name', 'state', 'attempts', 'maxAttempts', 'createdAt', 'runAt', 'failedAt', 'error', stateIndex.sortKey],
+  map: (item) => ({
+    id: item.id as string,
+    name: item.name as string,
+    state: item.state as JobState,
+    attempts: item.attempts as number,
+    maxAttempts: item.maxAttempts as number,
+    createdAt: item.createdAt as number,
+    updatedAt: -entryOf(item[stateIndex.sortKey] as string).at,
+    ...(item.runAt !== undefined ? { runAt: item.runAt as number } : {}),
+    ...(item.failedAt !== undefined ? { failedAt: item.failedAt as number } : {}),
+    ...(item.error !== undefined ? { error: item.error as string } : {}),
+  }),
+  maxPageBytes: MAX_PAGE_BYTES,
+};
+
 const describeRefusal = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 
@@ -473,6 +515,8 @@ export interface DynamoDbJobStoreProps {
   readonly retentionMs: number;
   /** Shards of each index partition; the same in every function of a table. @default JOB_TABLE.indexShards */
   readonly indexShards?: number;
+  /** Failed jobs expire (TTL) this long after they fail. @default 30 days */
+  readonly failedRetentionMs?: number;
   /** @default a client configured from the environment */
   readonly client?: DynamoDBClient;
 }
@@ -482,6 +526,7 @@ export class DynamoDbJobStore implements JobStore {
   private readonly tableName: string;
   private readonly retentionMs: number;
   private readonly shards: number;
+  private readonly failedRetentionMs: number;
   private readonly counters: DynamoDbJobCounters;
   /** The stack digest of each job this process claimed and has not saved since. */
   private readonly claimedStacks = new Map<string, string>();
@@ -492,6 +537,7 @@ export class DynamoDbJobStore implements JobStore {
     this.retentionMs = props.retentionMs;
     this.shards = props.indexShards ?? JOB_TABLE.indexShards;
     if (!Number.isSafeInteger(this.shards) || this.shards < 1) throw new RangeError(`indexShards must be a whole number from 1, got ${this.shards}`);
+    this.failedRetentionMs = props.failedRetentionMs ?? DEFAULT_FAILED_RETENTION_MS;
     this.counters = new DynamoDbJobCounters(this.db, this.tableName);
   }
 
@@ -499,7 +545,7 @@ export class DynamoDbJobStore implements JobStore {
     try {
       await this.db.put({
         TableName: this.tableName,
-        Item: toItem(job, this.retentionMs, this.shards),
+        Item: toItem(job, this.retentionMs, this.shards, this.failedRetentionMs),
         // ids are the callers' to choose (opts.jobId): never overwrite one
         ConditionExpression: 'attribute_not_exists(#pk)',
         ExpressionAttributeNames: { '#pk': PK },
@@ -543,12 +589,12 @@ export class DynamoDbJobStore implements JobStore {
       // job (two workers, two retries), only the first still finds it as read.
       // Knowing the job as read, only what changed is sent: the history,
       // data and error of a job stay where they are.
-      const item = toItem(next, this.retentionMs, this.shards);
+      const item = toItem(next, this.retentionMs, this.shards, this.failedRetentionMs);
       const condition = conditionFor(expect);
       if (previous === undefined) {
         await this.db.put({ TableName: this.tableName, Item: item, ...condition });
       } else {
-        const before = toItem(previous, this.retentionMs, this.shards);
+        const before = toItem(previous, this.retentionMs, this.shards, this.failedRetentionMs);
         // a failure recorded without a stack (none thrown, or refused) has none: the stored one is another's
         if (item[STACK_OF] === undefined && isNewFailure(next, previous)) before[STACK_OF] = 'the stored one';
         const changes = changesBetween(before, item, condition);
@@ -575,7 +621,7 @@ export class DynamoDbJobStore implements JobStore {
    * outcome without the stack, is never shown as the job's.
    */
   private async saveStack(job: Job, stacktrace: string): Promise<void> {
-    const { [PK]: _pk, [SK]: _sk, [timeToLiveAttribute]: expiresAt, ...stack } = toStackItem(job, stacktrace, this.retentionMs, Date.now());
+    const { [PK]: _pk, [SK]: _sk, [timeToLiveAttribute]: expiresAt, ...stack } = toStackItem(job, stacktrace, this.retentionMs, Date.now(), this.failedRetentionMs);
     try {
       // an UpdateItem, which creates the item as readily as a PutItem: the worker,
       // which writes stacks, holds no PutItem grant (it never creates a job)
@@ -654,7 +700,14 @@ export class DynamoDbJobStore implements JobStore {
       }
       rethrowSdkError(error, 'DynamoDB');
     }
+    this.claimedStacks.delete(jobId);
     await this.changed(expect.states[0], undefined, Date.now());
+    try {
+      // after the job: a stack left by a delete that failed here is named by no job item, and a new job of this id writes its own
+      await this.db.delete({ TableName: this.tableName, Key: stackKey(jobId) });
+    } catch (error) {
+      rethrowSdkError(error, 'DynamoDB');
+    }
   }
 
   async listByState(state: JobState, limit: number, cursor?: string, changedBefore?: number): Promise<Page<Job>> {
@@ -668,6 +721,12 @@ export class DynamoDbJobStore implements JobStore {
   async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
     // only the listing's fields are read: a job's history and stack trace stay in the table
     return this.listPage(failedListing(filter), limit, cursor, filter, SUMMARY);
+  }
+
+  async listSummaries(state: JobState, { name }: { readonly name?: string }, limit: number, cursor?: string): Promise<Page<JobSummary>> {
+    // failed jobs of one name have partitions of their own; other names are told apart by the items read
+    if (state === 'failed' && name !== undefined) return this.listPage(failedListing({ name }), limit, cursor, {}, JOB_SUMMARY);
+    return this.listPage(stateListing(state), limit, cursor, { name }, JOB_SUMMARY);
   }
 
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
@@ -728,7 +787,9 @@ export class DynamoDbJobStore implements JobStore {
     const [low, high] = sortKeyRange(range);
     if (low > high) return { items: [] };
     const merged = new MergedShards(this.db, shardQuery(this.tableName, listing, range, after), listing, this.shards, after);
-    const attributes = projection.attributes && [...new Set([...projection.attributes, 'id', 'state', 'failedAt'])];
+    const attributes = projection.attributes && [
+      ...new Set([...projection.attributes, 'id', 'state', 'failedAt', ...(range.name !== undefined ? ['name'] : [])]),
+    ];
     const exact = listing.state !== 'failed' && listing.state !== 'completed' && range.until !== undefined;
     const maxBytes = projection.maxPageBytes ?? Number.POSITIVE_INFINITY;
     const items: T[] = [];
@@ -756,6 +817,7 @@ export class DynamoDbJobStore implements JobStore {
           const keep =
             item !== undefined &&
             item.state === listing.state &&
+            (range.name === undefined || item.name === range.name) &&
             (!exact || stateChangedAt(fromItem(item)) <= (range.until as number));
           if (!keep) {
             last = entry;

@@ -27,7 +27,12 @@ export const services = (): Services => {
     const config = readConfig();
     built = {
       config,
-      store: new DynamoDbJobStore({ tableName: config.tableName, retentionMs: config.retentionMs, indexShards: config.indexShards }),
+      store: new DynamoDbJobStore({
+        tableName: config.tableName,
+        retentionMs: config.retentionMs,
+        indexShards: config.indexShards,
+        failedRetentionMs: config.failedRetentionMs,
+      }),
       queue: new SqsJobQueue({ queueUrl: config.queueUrl, deadLetterQueueUrl: config.deadLetterQueueUrl }),
       tasks: new DynamoDbRetryTaskStore({ tableName: config.tableName }),
       taskQueue: new SqsTaskQueue({ taskQueueUrl: config.taskQueueUrl }),

@@ -55,6 +55,37 @@ export class JobNotFailedError extends RequeueError {
   }
 }
 
+export class JobActiveError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'JOB_ACTIVE';
+  constructor(readonly jobId: string) {
+    super(`Job ${jobId} is active and cannot be removed`);
+  }
+}
+
+/** A job changed between the read and the conditional write of an operation that judged it as read. */
+export class JobChangedError extends RequeueError {
+  readonly statusCode = 409;
+  readonly code = 'JOB_CHANGED';
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(`Job ${jobId} changed while it was being removed (it is ${state} now); look at it again and retry the request`);
+  }
+}
+
+export class JobNotDelayedError extends RequeueError {
+  readonly statusCode = 400;
+  readonly code = 'JOB_NOT_DELAYED';
+  constructor(
+    readonly jobId: string,
+    readonly state: string,
+  ) {
+    super(`Job ${jobId} is not delayed. Current state: ${state}`);
+  }
+}
+
 export class TaskNotFoundError extends RequeueError {
   readonly statusCode = 404;
   readonly code = 'TASK_NOT_FOUND';

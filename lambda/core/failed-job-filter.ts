@@ -7,7 +7,7 @@ import { NAME_PATTERN } from './limits';
 export interface FailedJobFilter {
   /** Only jobs of this name. */
   readonly name?: string;
-  /** Only jobs that failed at or after this time (epoch ms). */
+  /** Only jobs that failed at or after this time (epoch ms; given as such or as an ISO 8601 date-time). */
   readonly since?: number;
   /** Only jobs that failed at or before this time (epoch ms). */
   readonly until?: number;
@@ -27,14 +27,64 @@ const DECIMAL_DIGITS = /^[0-9]{1,16}$/;
 export const queryInteger = (message: string, schema: z.ZodInt) =>
   z.string({ error: message }).regex(DECIMAL_DIGITS, { error: message }).transform(Number).pipe(schema);
 
-/** An integer from a JSON body: a JSON number, never a string, boolean, null or array. */
-const epochMs = (field: string) =>
-  z
-    .int({ error: `${field} must be a whole number of epoch milliseconds` })
-    .min(0, { error: `${field} must be a time in epoch milliseconds, 0 or more` });
+/**
+ * A full ISO 8601 date-time with seconds and a zone: `2026-12-02T04:40:00Z`,
+ * `2026-12-02T06:40:00.250+02:00`. Nothing less: a date alone or a time
+ * without a zone means a different instant on every machine that reads it,
+ * and more than milliseconds would be cut without a word.
+ */
+const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,3}))?(?:(Z)|([+-])(\d{2}):(\d{2}))$/;
+/** What looks like a date, to say what it lacks rather than only what is expected. */
+const DATE_LIKE = /^\d{4}-\d{2}-\d{2}/;
 
-// ISO 8601 is planned for since/until: a second branch of these two, for query and body alike
-const queryEpochMs = (field: string) => queryInteger(`${field} must be a whole number of epoch milliseconds, digits only`, epochMs(field));
+const timeMessage = (field: string) =>
+  `${field} must be epoch milliseconds (digits only) or an ISO 8601 date-time with seconds and a zone, such as 2026-12-02T04:40:00Z`;
+
+/** Epoch ms of an ISO 8601 date-time as {@link ISO_DATE_TIME} spells it; a sentence saying why not otherwise. */
+export const parseIsoDateTime = (field: string, value: string): number | string => {
+  const m = ISO_DATE_TIME.exec(value);
+  if (!m) {
+    if (DATE_LIKE.test(value) && !/(Z|[+-]\d{2}:\d{2})$/.test(value)) {
+      return `${field} '${value}' has no time zone: give the date-time with seconds and Z or ±hh:mm, such as 2026-12-02T04:40:00Z`;
+    }
+    return timeMessage(field);
+  }
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const ms = m[7] === undefined ? 0 : Number(m[7].padEnd(3, '0'));
+  const local = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  const d = new Date(local);
+  // Date.UTC rolls 2026-02-30 over to March: a date that does not exist is refused instead
+  const exists =
+    d.getUTCFullYear() === year && d.getUTCMonth() === month - 1 && d.getUTCDate() === day &&
+    d.getUTCHours() === hour && d.getUTCMinutes() === minute && d.getUTCSeconds() === second;
+  const offsetHours = m[8] ? 0 : Number(m[10]);
+  const offsetMinutes = m[8] ? 0 : Number(m[11]);
+  if (!exists || offsetHours > 23 || offsetMinutes > 59) return `${field} '${value}' is not a date-time that exists`;
+  const sign = m[9] === '-' ? -1 : 1;
+  const at = local - sign * (offsetHours * 60 + offsetMinutes) * 60_000;
+  return at < 0 ? `${field} must be a time in epoch milliseconds, 0 or more` : at;
+};
+
+/**
+ * A time as epoch ms: in a query string decimal digits or an ISO 8601
+ * date-time; in a JSON body a JSON number or an ISO 8601 date-time string.
+ * One sentence says what is wrong with any other value.
+ */
+const epochMsOrIso = (field: string, from: 'query' | 'body') =>
+  z.unknown().transform((value, ctx) => {
+    const fail = (message: string) => {
+      ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    };
+    if (from === 'query' && typeof value === 'string' && DECIMAL_DIGITS.test(value)) value = Number(value);
+    if (typeof value === 'number') {
+      if (!Number.isSafeInteger(value)) return fail(`${field} must be a whole number of epoch milliseconds`);
+    } else if (typeof value === 'string') {
+      const at = parseIsoDateTime(field, value);
+      return typeof at === 'string' ? fail(at) : at;
+    } else return fail(timeMessage(field));
+    return (value as number) < 0 ? fail(`${field} must be a time in epoch milliseconds, 0 or more`) : (value as number);
+  });
 
 const text = (field: string, pattern?: RegExp) => {
   const base = z.string({ error: `${field} must be a string` });
@@ -53,16 +103,16 @@ const errorText = z
 /** The filter's fields as a query string gives them: every value a string. */
 export const failedJobFilterQueryShape = {
   name: text('name', NAME_PATTERN).optional(),
-  since: queryEpochMs('since').optional(),
-  until: queryEpochMs('until').optional(),
+  since: epochMsOrIso('since', 'query').optional(),
+  until: epochMsOrIso('until', 'query').optional(),
   error: errorText.optional(),
 };
 
 /** The filter's fields in a JSON body: times as JSON numbers. */
 export const failedJobFilterBodyShape = {
   name: text('name', NAME_PATTERN).optional(),
-  since: epochMs('since').optional(),
-  until: epochMs('until').optional(),
+  since: epochMsOrIso('since', 'body').optional(),
+  until: epochMsOrIso('until', 'body').optional(),
   error: errorText.optional(),
 };
 

@@ -58,6 +58,10 @@ export interface RetryRecord {
   readonly generation: number;
   /** The retry task that made it, if one did: how a task counts its own retries after a crash. */
   readonly taskId?: string;
+  /** Who asked for it (an IAM principal's ARN, a JWT's subject, `local`), cut to BUDGETS.actorBytes. */
+  readonly by?: string;
+  /** The retry replaced the job's data (`at` says when): the executions before it ran with other data. */
+  readonly dataChanged?: true;
 }
 
 export interface Job {
@@ -139,6 +143,38 @@ export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
   failedAt: job.failedAt ?? null,
   attempts: job.attempts,
   maxAttempts: job.maxAttempts,
+});
+
+/** What `GET /jobs?state=` shows for each job: no data, no history. */
+export interface JobSummary {
+  readonly id: string;
+  readonly name: string;
+  readonly state: JobState;
+  readonly attempts: number;
+  readonly maxAttempts: number;
+  readonly createdAt: number;
+  /**
+   * When the job entered its state's group, as listings sort it: failed and
+   * completed jobs when they ended; waiting, delayed and active jobs (one
+   * group) when they were enqueued, retried or last re-sent.
+   */
+  readonly updatedAt: number;
+  readonly runAt?: number;
+  readonly failedAt?: number;
+  readonly error?: string;
+}
+
+export const toJobSummary = (job: Job): JobSummary => ({
+  id: job.id,
+  name: job.name,
+  state: job.state,
+  attempts: job.attempts,
+  maxAttempts: job.maxAttempts,
+  createdAt: job.createdAt,
+  updatedAt: stateChangedAt(job),
+  ...(job.runAt !== undefined ? { runAt: job.runAt } : {}),
+  ...(job.failedAt !== undefined ? { failedAt: job.failedAt } : {}),
+  ...(job.error !== undefined ? { error: job.error } : {}),
 });
 
 /** The queue message: which job, and for which generation. */

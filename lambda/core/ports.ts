@@ -1,5 +1,5 @@
 import type { FailedJobFilter } from './failed-job-filter';
-import type { FailedJobSummary, Job, JobMessage, JobState } from './job';
+import type { FailedJobSummary, Job, JobMessage, JobState, JobSummary } from './job';
 import type { RetryTask, TaskStatus } from './retry-task';
 import type { Expectation } from './transitions';
 
@@ -38,6 +38,12 @@ export interface JobStore {
   listFailed(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<Job>>;
   /** The same page as `listFailed`, with only what a listing shows of each job. */
   listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>>;
+  /**
+   * Summaries of the jobs in one state (of one name, when given), most recent
+   * state change first, read from an index with only the summary's fields.
+   * ValidationError for a bad cursor.
+   */
+  listSummaries(state: JobState, filter: { readonly name?: string }, limit: number, cursor?: string): Promise<Page<JobSummary>>;
   /** Failed jobs matching `filter`, counted up to `upTo` (all of them without it). */
   countFailed(filter: FailedJobFilter, upTo?: number): Promise<number>;
   /** Jobs per state, from counters kept with each change: the same cost at any number of jobs. */
@@ -123,6 +129,8 @@ export interface RetryTaskStore {
   saveTask(next: RetryTask, expectVersion: number, expectStatuses?: readonly TaskStatus[]): Promise<void>;
   /** Running tasks whose runner's lease ended before `before`: their runner died. */
   listAbandonedTasks(before: number): Promise<readonly RetryTask[]>;
+  /** Every task, the most recently started first. ValidationError for a bad cursor. */
+  listTasks(limit: number, cursor?: string): Promise<Page<RetryTask>>;
 }
 
 /** Wakes a task runner: on AWS a message to the tasks queue, whose function runs one chunk. */

@@ -11,6 +11,8 @@ export interface RetryAllOptions {
   readonly limit?: number;
   /** Count the jobs that would be retried and change nothing. */
   readonly dryRun?: boolean;
+  /** Who asked, named in each retry. */
+  readonly by?: string;
 }
 
 export interface RetryAllResult {
@@ -66,6 +68,7 @@ export const retryPage = async (
   jobs: readonly Job[],
   source: RetrySource = 'api',
   taskId?: string,
+  by?: string,
 ): Promise<{ retried: number; failed: number }> => {
   const batches: Job[][] = [];
   for (let i = 0; i < jobs.length; i += SEND_BATCH) batches.push(jobs.slice(i, i + SEND_BATCH));
@@ -75,7 +78,7 @@ export const retryPage = async (
     await Promise.all(
       batch.map(async (job) => {
         try {
-          pairs.push({ before: job, after: (await claimRetry(store, job, now(), source, taskId)).next });
+          pairs.push({ before: job, after: (await claimRetry(store, job, now(), source, taskId, by === undefined ? {} : { by })).next });
         } catch {
           if (taskId !== undefined && isRetriedByTask(await store.get(job.id), taskId)) retriedByTask++;
         }
@@ -133,7 +136,7 @@ export const retryAllFailedJobs = async (deps: RetryAllDeps, options: RetryAllOp
   const pageSize = deps.pageSize ?? 100;
   const total = await forEachFailedPage(deps.store, options, pageSize, async (jobs) => {
     if (options.dryRun) return;
-    retried += (await retryPage(deps, jobs)).retried;
+    retried += (await retryPage(deps, jobs, 'api', undefined, options.by)).retried;
   });
   if (retried > 0) {
     // their copies in the dead-letter queue are stale now; clear them so its depth means something

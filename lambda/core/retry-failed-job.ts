@@ -1,7 +1,7 @@
 import { DependencyUnavailableError, JobNotFailedError, JobNotFoundError, StateConflictError } from './errors';
 import type { Job, RetrySource } from './job';
 import type { JobQueue, JobStore } from './ports';
-import { retry, revertRetry, type Transition } from './transitions';
+import { retry, revertRetry, type RetryChange, type Transition } from './transitions';
 
 export interface RetryDeps {
   readonly store: JobStore;
@@ -25,8 +25,9 @@ export const claimRetry = async (
   at: number,
   source: RetrySource,
   taskId?: string,
+  change?: RetryChange,
 ): Promise<Transition> => {
-  const transition = retry(job, at, source, taskId);
+  const transition = retry(job, at, source, taskId, change);
   if (!transition) throw new JobNotFailedError(job.id, job.state);
   try {
     await store.save(transition.next, transition.expect, job);
@@ -62,10 +63,11 @@ export const retryFailedJob = async (
   { store, queue, now = Date.now }: RetryDeps,
   jobId: string,
   source: RetrySource = 'api',
+  change?: RetryChange,
 ): Promise<Job> => {
   const job = await store.get(jobId);
   if (!job) throw new JobNotFoundError(jobId);
-  const { next } = await claimRetry(store, job, now(), source);
+  const { next } = await claimRetry(store, job, now(), source, undefined, change);
   const unsent = await queue.send([{ jobId, generation: next.generation }]);
   if (unsent.length > 0) {
     await revertUnsent(store, [{ before: job, after: next }]);

@@ -21,8 +21,15 @@ import type { Job } from './job';
 export const TASK_STATUSES = ['RUNNING', 'COMPLETED', 'CANCELLING', 'CANCELLED', 'FAILED'] as const;
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 
+/** What a task does to each failed job it takes: retry it, or remove it. */
+export type TaskKind = 'retry' | 'remove';
+
 export interface RetryTask {
   readonly id: string;
+  /** @default 'retry' (tasks stored before removal tasks existed) */
+  readonly kind?: TaskKind;
+  /** Who asked for it (see RetryRecord.by); each retry it makes names them too. */
+  readonly by?: string;
   readonly status: TaskStatus;
   readonly filter: FailedJobFilter;
   /** Retry at most this many jobs. */
@@ -31,8 +38,9 @@ export interface RetryTask {
   readonly maxPerSecond?: number;
   /** Matching failed jobs when the task started (the most it will retry). */
   readonly total: number;
+  /** Jobs retried; for a remove task, jobs removed. */
   readonly retried: number;
-  /** Jobs seen that could not be retried (retried by someone else meanwhile, or unsent). */
+  /** Jobs seen that could not be retried or removed (changed by someone else meanwhile, or unsent). */
   readonly failed: number;
   /** Where the listing goes on after `page` (or after the last page, when none is recorded); absent before the first. */
   readonly cursor?: string;
@@ -63,11 +71,12 @@ export interface TaskPage {
 export const isRetriedByTask = (job: Job | undefined, taskId: string): boolean =>
   job?.retries.some((record) => record.taskId === taskId) ?? false;
 
-/** What `GET /jobs/retry-tasks/:taskId` shows. */
+/** What `GET /jobs/retry-tasks/:taskId` shows: a remove task says `removed` where a retry task says `retried`. */
 export const toTaskView = (task: RetryTask) => ({
   taskId: task.id,
+  kind: task.kind ?? 'retry',
   status: task.status,
-  retried: task.retried,
+  ...(task.kind === 'remove' ? { removed: task.retried } : { retried: task.retried }),
   failed: task.failed,
   total: task.total,
   startedAt: task.startedAt,
@@ -77,6 +86,7 @@ export const toTaskView = (task: RetryTask) => ({
   limit: task.limit ?? null,
   maxPerSecond: task.maxPerSecond ?? null,
   error: task.error ?? null,
+  by: task.by ?? null,
 });
 
 export const isFinished = (status: TaskStatus): boolean =>

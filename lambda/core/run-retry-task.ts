@@ -1,11 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { cutToBytes } from './byte-budget';
 import { StateConflictError } from './errors';
+import { BUDGETS } from './limits';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 import type { JobQueue, JobStore, Page, RetryTaskStore, TaskQueue } from './ports';
+import { removePage } from './remove-all-failed-jobs';
 import { isStaleCopy, mapBounded, readAhead, retryPage } from './retry-all-failed-jobs';
-import { isFinished, isRetriedByTask, type RetryTask, type TaskStatus } from './retry-task';
+import { isFinished, isRetriedByTask, type RetryTask, type TaskKind, type TaskStatus } from './retry-task';
 
 export interface TaskDeps {
   readonly store: JobStore;
@@ -23,9 +26,13 @@ const PAGE = 100;
 const LEASE_MARGIN_MS = 30_000;
 
 export interface StartTaskRequest {
+  /** @default 'retry' */
+  readonly kind?: TaskKind;
   readonly filter: FailedJobFilter;
   readonly limit?: number;
   readonly maxPerSecond?: number;
+  /** Who asked for the task. */
+  readonly by?: string;
 }
 
 /**
@@ -40,6 +47,8 @@ export const startRetryTask = async (
   const at = now();
   const task: RetryTask = {
     id: randomUUID(),
+    ...(request.kind === 'remove' ? { kind: 'remove' as const } : {}),
+    ...(request.by !== undefined ? { by: cutToBytes(request.by, BUDGETS.actorBytes) } : {}),
     status: 'RUNNING',
     filter: request.filter,
     limit: request.limit,
@@ -93,14 +102,27 @@ interface Counts {
   readonly failed: number;
 }
 
+/** Act on jobs listed failed: retry them naming the task, or remove them. */
+const actOn = (deps: TaskDeps, task: RetryTask, jobs: readonly Job[]): Promise<Counts> =>
+  task.kind === 'remove' ? removePage(deps, jobs).then(({ removed, failed }) => ({ retried: removed, failed })) : retryPage(deps, jobs, 'api', task.id, task.by);
+
 /**
- * Retry the task's recorded page and count each of its jobs once. A page just
- * listed is retried as listed. A page recorded by a runner that died is read
- * again job by job: a job whose retries name the task was retried by it (if
- * the runner died before sending its message, the job waits with none, and
- * the reconciler sends one), a job still failed in the generation it was
- * listed in is retried now (unless `retry` is false: a cancelled task leaves
- * it failed and uncounted), any other was changed by someone else.
+ * Whether the task's action on `job` is done. A retry names the task in the
+ * job's retries. A removal leaves nothing to name: a recorded job that is
+ * gone counts as removed by the task, whoever removed it (the task was asked
+ * to remove it, and it is removed: never more than the page holds).
+ */
+const doneByTask = (task: RetryTask, job: Job | undefined): boolean =>
+  task.kind === 'remove' ? job === undefined : isRetriedByTask(job, task.id);
+
+/**
+ * Act on the task's recorded page and count each of its jobs once. A page just
+ * listed is acted on as listed. A page recorded by a runner that died is read
+ * again job by job: a job the task is done with counts as such (a retried job
+ * whose runner died before sending its message waits with none, and the
+ * reconciler sends one), a job still failed in the generation it was listed
+ * in is acted on now (unless `retry` is false: a cancelled task leaves it
+ * failed and uncounted), any other was changed by someone else.
  */
 const settlePage = async (
   deps: TaskDeps,
@@ -109,19 +131,19 @@ const settlePage = async (
   { retry = true }: { retry?: boolean } = {},
 ): Promise<Counts> => {
   const jobs = task.page?.jobs ?? [];
-  if (listed) return listed.length > 0 ? retryPage(deps, listed, 'api', task.id) : { retried: 0, failed: 0 };
+  if (listed) return listed.length > 0 ? actOn(deps, task, listed) : { retried: 0, failed: 0 };
   const current = await mapBounded(jobs, READS, ({ id }) => deps.store.get(id));
   let retried = 0;
   let failed = 0;
   const again: Job[] = [];
   jobs.forEach(({ generation }, i) => {
     const job = current[i];
-    if (isRetriedByTask(job, task.id)) retried++;
+    if (doneByTask(task, job)) retried++;
     else if (job?.state === 'failed' && job.generation === generation) again.push(job);
     else failed++;
   });
   if (!retry || again.length === 0) return { retried, failed };
-  const result = await retryPage(deps, again, 'api', task.id);
+  const result = await actOn(deps, task, again);
   return { retried: retried + result.retried, failed: failed + result.failed };
 };
 

@@ -7,7 +7,8 @@ import { BUDGETS, LIMITS } from './limits';
 /** Which state may move to which. Anything else is a bug or a lost race. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
   waiting: ['active'],
-  delayed: ['active'],
+  // a promotion: run now rather than when due
+  delayed: ['active', 'waiting'],
   active: ['completed', 'delayed', 'failed'],
   failed: ['waiting'],
   completed: [],
@@ -279,25 +280,64 @@ export const withSmallestOutcome = (transition: Transition, reason: string): Tra
   return { next: smaller, expect: transition.expect };
 };
 
+/** What a retry may change besides the state, and who asked for it. */
+export interface RetryChange {
+  /** New data for the job, already validated as an enqueue's (present: replaced, even by null). */
+  readonly data?: unknown;
+  readonly by?: string;
+}
+
 /**
  * Bring a failed job back: attempts reset, generation + 1 so that every
  * message of the old generation (DLQ copies, duplicates) is stale from now on.
+ * With `change.data`, the job runs with that data from now on, written in the
+ * same conditional write, and its retry record says the data changed.
  */
-export const retry = (job: Job, now: number, source: RetrySource, taskId?: string): Transition | undefined => {
+export const retry = (
+  job: Job,
+  now: number,
+  source: RetrySource,
+  taskId?: string,
+  change: RetryChange = {},
+): Transition | undefined => {
   if (job.state !== 'failed') return undefined;
   const generation = job.generation + 1;
+  const dataChanged = 'data' in change;
+  const record = {
+    at: now,
+    source,
+    generation,
+    ...(taskId ? { taskId } : {}),
+    ...(change.by !== undefined ? { by: cutToBytes(change.by, BUDGETS.actorBytes) } : {}),
+    ...(dataChanged ? { dataChanged: true as const } : {}),
+  };
   return {
     next: {
       ...job,
+      ...(dataChanged ? { data: change.data ?? null } : {}),
       state: 'waiting',
       attempts: 0,
       generation,
       runAt: undefined,
       leaseUntil: undefined,
       finishedAt: undefined,
-      retries: [...job.retries, { at: now, source, generation, ...(taskId ? { taskId } : {}) }].slice(-MAX_HISTORY_ENTRIES),
+      retries: [...job.retries, record].slice(-MAX_HISTORY_ENTRIES),
     },
     expect: { states: ['failed'], generation: job.generation },
+  };
+};
+
+/**
+ * Run a delayed job now: delayed → waiting, in the same generation and
+ * attempt (the conditional write fences a claim that got there first). The
+ * message already on its way for the job finds it claimed or done, and is
+ * dropped or kept hidden as any duplicate is.
+ */
+export const promote = (job: Job): Transition | undefined => {
+  if (job.state !== 'delayed') return undefined;
+  return {
+    next: { ...job, state: 'waiting', runAt: undefined },
+    expect: { states: ['delayed'], generation: job.generation, attempts: job.attempts },
   };
 };
 

@@ -52,6 +52,13 @@ export const httpHandler =
     }
   };
 
+/**
+ * Who sent the request, as API Gateway's authorizer names them (the IAM
+ * principal's ARN, or the JWT's subject). The local runtime has no
+ * authorizer: `local`.
+ */
+export const callerOf = (request: HttpRequest): string => request.actor?.id || 'local';
+
 export const parseJsonBody = (request: HttpRequest): unknown => {
   const text = request.body;
   if (text === undefined) throw new ValidationError('The request body is empty; send a JSON object');

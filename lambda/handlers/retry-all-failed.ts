@@ -2,7 +2,7 @@ import { retryAllFailedJobs } from '../core/retry-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { startRetryTask } from '../core/run-retry-task';
 import { services } from '../adapters/services';
-import { httpHandler, json, parseJsonBody, queryParams } from './http';
+import { callerOf, httpHandler, json, parseJsonBody, queryParams } from './http';
 
 const { store, queue, tasks, taskQueue } = services();
 
@@ -26,13 +26,13 @@ export const handler = httpHandler(async (req) => {
   }
   if (request.async || Math.min(matching, cap) > SYNC_RETRY_LIMIT) {
     const total = Math.min(request.async ? matching : await store.countFailed(request.filter), cap);
-    const task = await startRetryTask({ tasks, taskQueue }, request, total);
+    const task = await startRetryTask({ tasks, taskQueue }, { ...request, by: callerOf(req) }, total);
     return json(202, {
       message: `Retrying ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${task.id}`,
       taskId: task.id,
       total,
     });
   }
-  const result = await retryAllFailedJobs({ store, queue }, request);
+  const result = await retryAllFailedJobs({ store, queue }, { ...request, by: callerOf(req) });
   return json(200, { message: 'Retry operation complete', ...result });
 });

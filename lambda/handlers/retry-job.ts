@@ -1,7 +1,8 @@
 import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { retryFailedJob } from '../core/retry-failed-job';
+import { parseRetryJobBody } from '../core/retry-job-request';
 import { services } from '../adapters/services';
-import { httpHandler, jobIdParam, json } from './http';
+import { callerOf, httpHandler, jobIdParam, json, parseJsonBody } from './http';
 import { logger } from './logger';
 
 const { store, queue } = services();
@@ -11,7 +12,8 @@ const SWEEP = 10;
 
 export const handler = httpHandler(async (req) => {
   const jobId = jobIdParam(req);
-  await retryFailedJob({ store, queue }, jobId);
+  const change = parseRetryJobBody(req.body === undefined ? undefined : parseJsonBody(req));
+  await retryFailedJob({ store, queue }, jobId, 'api', { ...change, by: callerOf(req) });
   // the job's dead-letter copy is stale now; clear what stale copies one receive brings (the reconciler does the rest)
   await queue
     .sweepDeadLetters((message) => isStaleCopy(store, message), SWEEP)

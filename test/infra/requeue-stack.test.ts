@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import type { CfnElement } from 'aws-cdk-lib';
+import { Duration, type CfnElement } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
@@ -11,6 +11,7 @@ import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, ty
 import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
 import { statementsFor } from '../../infra/route-grants';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
+import { functionEnvironment } from '../../infra/requeue-stack';
 
 type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> };
 
@@ -325,7 +326,7 @@ describe('permissions', () => {
     expect(grants).not.toContain(`sqs:ReceiveMessage on ${deadLetterQueueId()}`);
   });
 
-  it('lets only the functions that create items put them, and only the enqueue route delete one', () => {
+  it('lets only the functions that create items put them, and only those that remove jobs delete one', () => {
     const holders = (action: string) =>
       [
         ...ROUTES.map((r) => [routeKey(r), functionIdOf(r)] as const),
@@ -341,14 +342,17 @@ describe('permissions', () => {
       [
         'POST /jobs',
         'POST /jobs/recount',
+        'POST /jobs/remove-all-failed',
         'POST /jobs/retry-all-failed',
         'POST /jobs/retry-tasks/{taskId}/cancel',
         'reconciler',
         'task runner',
       ].sort(),
     );
-    // an enqueue whose message cannot be sent takes its job back
-    expect(holders('dynamodb:DeleteItem')).toEqual(['POST /jobs']);
+    // an enqueue whose message cannot be sent takes its job back; a removal, one by one or all failed (sync or as a task)
+    expect(holders('dynamodb:DeleteItem')).toEqual(
+      ['POST /jobs', 'DELETE /jobs/{jobId}', 'POST /jobs/remove-all-failed', 'task runner'].sort(),
+    );
   });
 });
 
@@ -563,5 +567,20 @@ describe('cdk-nag AwsSolutions', () => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(synthesized.app);
     const findings = report.violations.map((v) => `${v.severity} ${v.ruleName}: ${v.violatingResources.map((r) => r.constructPath).join(', ')}`);
     expect(findings).toEqual([]);
+  });
+});
+
+describe('function environment', () => {
+  const settings = {
+    tableName: 't',
+    queueUrl: 'q',
+    deadLetterQueueUrl: 'd',
+    taskQueueUrl: 'k',
+    visibilityTimeout: Duration.seconds(30),
+  };
+
+  it('passes the failed jobs’ retention when the stack is given one, else leaves the functions’ default', () => {
+    expect(functionEnvironment({ ...settings, failedJobRetention: Duration.days(10) }).REQUEUE_FAILED_RETENTION_DAYS).toBe('10');
+    expect(functionEnvironment(settings)).not.toHaveProperty('REQUEUE_FAILED_RETENTION_DAYS');
   });
 });

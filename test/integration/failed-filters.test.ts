@@ -35,6 +35,19 @@ describe('GET /jobs/failed filters', () => {
     expect(ids(answer)).toEqual(['f05', 'f04', 'f03']);
   });
 
+  it('takes the window in ISO 8601 as well, in the query string and a retry-all body', async () => {
+    const iso = (at: number) => new Date(at).toISOString();
+    // T + 3 min in UTC, then T + 5 min written at +02:00
+    const until = new Date(T + 5 * 60_000 + 2 * 3600_000).toISOString().replace('Z', '+02:00');
+    const answer = await h.request('GET', `/jobs/failed?since=${iso(T + 3 * 60_000)}&until=${encodeURIComponent(until)}`);
+    expect(ids(answer)).toEqual(['f05', 'f04', 'f03']);
+    const dryRun = await h.request('POST', '/jobs/retry-all-failed', { since: iso(T + 3 * 60_000), until, dryRun: true });
+    expect(dryRun.body.total).toBe(3);
+    const vague = await h.request('GET', '/jobs/failed?since=2023-11-14');
+    expect(vague.status).toBe(400);
+    expect(vague.body.error).toMatch(/has no time zone/);
+  });
+
   it('lists by error text, with name and window together', async () => {
     expect(ids(await h.request('GET', '/jobs/failed?error=ECONNRESET'))).toEqual(['f09', 'f06', 'f03', 'f00']);
     expect(ids(await h.request('GET', `/jobs/failed?error=ECONNRESET&name=demo.flaky&since=${T + 60_000}`))).toEqual(['f06']);

@@ -5,12 +5,15 @@ import { loadHandler } from '../../local/handler-modules';
 import { createLambdaContext } from '../../local/lambda-context';
 import {
   eventFor,
+  IAM_USER_ARN,
+  JWT_SUBJECT,
   readResult,
   type Authorization,
   type Format,
   type ReadResult,
   type RequestSpec,
 } from '../support/api-gateway-events';
+import { createJob } from '../../lambda/core/transitions';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
 
@@ -118,12 +121,76 @@ const CASES: Record<string, RouteCase> = {
     valid: async () => {
       const job = await failedJob();
       return {
-        spec: { path: `/jobs/retry/${job.segment}` },
+        // with the data to retry it with: the route reads a body
+        spec: { path: `/jobs/retry/${job.segment}`, headers: JSON_TYPE, body: JSON.stringify({ data: { city: 'Zürich' } }) },
         status: 200,
         check: ({ body }) => expect(body).toEqual({ message: `Job '${job.id}' has been queued for retry`, jobId: job.id }),
       };
     },
     invalid: { spec: { path: '/jobs/retry/nope' }, status: 404, code: 'JOB_NOT_FOUND' },
+    readsBody: true,
+  },
+  'GET /jobs': {
+    valid: async () => {
+      await failedJob();
+      await failedJob();
+      return {
+        spec: { path: '/jobs', query: 'state=failed&limit=1' },
+        status: 200,
+        check: ({ body, headers }) => {
+          expect(body).toEqual([expect.objectContaining({ state: 'failed' })]);
+          expect(headers['x-next-cursor']).toEqual(expect.any(String));
+        },
+      };
+    },
+    invalid: { spec: { path: '/jobs', query: 'state=lost' }, status: 400, code: 'VALIDATION_ERROR' },
+    repeatedQuery: 'state=failed&state=waiting',
+  },
+  'DELETE /jobs/{jobId}': {
+    valid: async () => {
+      const job = await failedJob();
+      return {
+        spec: { path: `/jobs/${job.segment}` },
+        status: 200,
+        check: ({ body }) => expect(body).toEqual({ message: `Job '${job.id}' has been removed`, jobId: job.id }),
+      };
+    },
+    invalid: { spec: { path: '/jobs/nope' }, status: 404, code: 'JOB_NOT_FOUND' },
+  },
+  'POST /jobs/promote/{jobId}': {
+    valid: async () => {
+      const id = `payload:${++seq}`;
+      await store.create(createJob({ id, name: 'demo.echo', data: {}, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 3_600_000 } }, Date.now()));
+      await store.flush();
+      return {
+        spec: { path: `/jobs/promote/${encodeURIComponent(id)}` },
+        status: 200,
+        check: ({ body }) => expect(body).toEqual({ message: `Job '${id}' has been promoted`, jobId: id }),
+      };
+    },
+    invalid: { spec: { path: '/jobs/promote/nope' }, status: 404, code: 'JOB_NOT_FOUND' },
+  },
+  'POST /jobs/remove-all-failed': {
+    valid: async () => ({
+      spec: { path: '/jobs/remove-all-failed', query: 'name=demo.flaky', headers: JSON_TYPE, body: JSON.stringify({ dryRun: true }) },
+      status: 200,
+      check: ({ body }) => expect(body).toMatchObject({ dryRun: true, removedCount: 0, total: expect.any(Number) }),
+    }),
+    invalid: { spec: { path: '/jobs/remove-all-failed', headers: JSON_TYPE, body: '{"limit": "5"}' }, status: 400, code: 'VALIDATION_ERROR' },
+    repeatedQuery: 'dryRun=true&dryRun=true',
+    readsBody: true,
+  },
+  'GET /jobs/retry-tasks': {
+    valid: async (format) => {
+      const taskId = await runningTask(format);
+      return {
+        spec: { path: '/jobs/retry-tasks', query: 'limit=1' },
+        status: 200,
+        check: ({ body }) => expect(body).toEqual([expect.objectContaining({ taskId })]),
+      };
+    },
+    invalid: { spec: { path: '/jobs/retry-tasks', query: 'limit=0' }, status: 400, code: 'VALIDATION_ERROR' },
+    repeatedQuery: 'limit=1&limit=2',
   },
   'POST /jobs/retry-all-failed': {
     valid: async () => ({
@@ -245,6 +312,17 @@ describe.each<Format>(['rest (1.0)', 'http (2.0)'])('%s events', (format) => {
     expect(answer.status).toBe(400);
     const key = query.split('=')[0];
     expect(answer.body).toEqual({ error: `The query parameter ${key} is given more than once; give it once`, code: 'VALIDATION_ERROR' });
+  });
+
+  it.each([
+    ['iam', IAM_USER_ARN],
+    ['jwt', JWT_SUBJECT],
+    ['none', 'local'],
+  ] as const)('records who asked for a retry (authorizer: %s)', async (auth, by) => {
+    const job = await failedJob();
+    const answer = await invoke(format, routeOf('POST /jobs/retry/{jobId}'), { path: `/jobs/retry/${job.segment}`, auth });
+    expect(answer.status).toBe(200);
+    expect((await store.get(job.id))?.retries.at(-1)).toMatchObject({ by });
   });
 
   it('pages through failed jobs with the cursor of X-Next-Cursor', async () => {

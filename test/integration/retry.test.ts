@@ -60,7 +60,7 @@ describe('POST /jobs/retry/:jobId', () => {
     expect(answer.body).toEqual({ message: `Job '${id}' has been queued for retry`, jobId: id });
     const job = await untilState(id, 'completed');
     expect(job).toMatchObject({ attempts: 1, generation: 1 });
-    expect(job.retries).toEqual([{ at: expect.any(Number), source: 'api', generation: 1 }]);
+    expect(job.retries).toEqual([{ at: expect.any(Number), source: 'api', generation: 1, by: 'local' }]);
     // the retry cleared the job's stale dead-letter copy
     const { Messages = [] } = await h.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: h.deadLetterQueueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: 0 }),

@@ -1,5 +1,5 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
-import { JOB_STATES, stateChangedAt, toFailedJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState } from '../../lambda/core/job';
+import { JOB_STATES, stateChangedAt, toFailedJobSummary, toJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState, type JobSummary } from '../../lambda/core/job';
 import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore } from '../../lambda/core/ports';
 import type { RetryTask, TaskStatus } from '../../lambda/core/retry-task';
 import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
@@ -105,6 +105,14 @@ export class MemoryJobStore implements JobStore {
   async listFailedSummaries(filter: FailedJobFilter, limit: number, cursor?: string): Promise<Page<FailedJobSummary>> {
     const page = await this.listFailed(filter, limit, cursor);
     return { ...page, items: page.items.map(toFailedJobSummary) };
+  }
+
+  async listSummaries(state: JobState, filter: { name?: string }, limit: number, cursor?: string): Promise<Page<JobSummary>> {
+    const all = [...this.jobs.values()]
+      .filter((job) => job.state === state && (filter.name === undefined || job.name === filter.name))
+      .sort(newestFirst);
+    const page = pageAfter(all, limit, cursor);
+    return { ...page, items: page.items.map(toJobSummary) };
   }
 
   async countFailed(filter: FailedJobFilter, upTo = Number.POSITIVE_INFINITY): Promise<number> {
@@ -265,5 +273,13 @@ export class MemoryRetryTaskStore implements RetryTaskStore {
       (task): task is RetryTask =>
         (task?.status === 'RUNNING' || task?.status === 'CANCELLING') && task.updatedAt < before && (task.leaseUntil ?? 0) < before,
     );
+  }
+
+  async listTasks(limit: number, cursor?: string): Promise<Page<RetryTask>> {
+    const all = (await Promise.all([...this.tasks.keys()].map((id) => this.getTask(id)))) as RetryTask[];
+    all.sort((a, b) => b.startedAt - a.startedAt || b.id.localeCompare(a.id));
+    const from = cursor === undefined ? 0 : Number(cursor);
+    const items = all.slice(from, from + limit);
+    return { items, cursor: from + limit < all.length ? String(from + limit) : undefined };
   }
 }

@@ -16,9 +16,41 @@ describe('parseFailedJobFilter (a query string)', () => {
     'refuses since=%j: only plain decimal digits',
     (since) => {
       expect(() => parseFailedJobFilter({ since })).toThrow(ValidationError);
-      expect(() => parseFailedJobFilter({ since })).toThrow(/since must be a whole number of epoch milliseconds/);
+      expect(() => parseFailedJobFilter({ since })).toThrow(/since must be (a whole number of )?epoch milliseconds/);
     },
   );
+
+  it.each([
+    ['2026-12-02T04:40:00Z', 1_796_186_400_000],
+    ['2026-12-02T04:40:00.250Z', 1_796_186_400_250],
+    ['2026-12-02T04:40:00.2Z', 1_796_186_400_200],
+    ['2026-12-02T06:40:00+02:00', 1_796_186_400_000],
+    ['2026-12-01T23:10:00-05:30', 1_796_186_400_000],
+    ['1970-01-01T00:00:00Z', 0],
+  ])('reads since=%s, an ISO 8601 date-time with a zone, as epoch ms', (since, at) => {
+    expect(parseFailedJobFilter({ since, until: since })).toEqual({ since: at, until: at });
+    expect(parseRetryAllRequest({}, { since }).filter).toEqual({ since: at });
+  });
+
+  it.each([
+    ['2026-12-02', /has no time zone/],
+    ['2026-12-02T04:40:00', /has no time zone/],
+    ['2026-12-02T04:40Z', /ISO 8601 date-time with seconds and a zone/],
+    ['2026-12-02T04:40:00.1234Z', /ISO 8601 date-time with seconds and a zone/],
+    ['2026-02-30T00:00:00Z', /is not a date-time that exists/],
+    ['2026-12-02T24:00:00Z', /is not a date-time that exists/],
+    ['2026-12-02T04:40:00+24:00', /is not a date-time that exists/],
+    ['1969-12-31T23:59:59Z', /0 or more/],
+    ['2026-12-02 04:40:00Z', /ISO 8601/],
+    ['yesterday', /ISO 8601/],
+  ])('refuses since=%s with a sentence saying why', (since, why) => {
+    expect(() => parseFailedJobFilter({ since })).toThrow(why);
+    expect(() => parseRetryAllRequest({}, { since })).toThrow(why);
+  });
+
+  it('compares an ISO since with an epoch until', () => {
+    expect(() => parseFailedJobFilter({ since: '2026-12-02T04:40:00Z', until: '1796186399999' })).toThrow(/is after until/);
+  });
 
   it('refuses an error text with an unpaired surrogate, which has no UTF-8 form', () => {
     expect(() => parseFailedJobFilter({ error: 'a\uD800b' })).toThrow(/unpaired UTF-16 surrogate/);

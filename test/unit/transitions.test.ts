@@ -129,6 +129,14 @@ describe('retry', () => {
     expect(retry(newJob(), 5000, 'api')).toBeUndefined();
   });
 
+  it('with new data, replaces it in the same write and records that it changed, and who asked, cut to its budget', () => {
+    const t = retry(failedJob(), 5000, 'api', undefined, { data: { fixed: true }, by: 'a'.repeat(500) })!;
+    expect(t.next.data).toEqual({ fixed: true });
+    expect(t.next.retries).toEqual([{ at: 5000, source: 'api', generation: 1, by: expect.stringMatching(/^a+… \[cut to 128 of 500 bytes\]$/), dataChanged: true }]);
+    expect(Buffer.byteLength(t.next.retries[0]!.by!)).toBeLessThanOrEqual(128);
+    expect(t.expect).toEqual({ states: ['failed'], generation: 0 });
+  });
+
   it('can be undone back to the failed job of the old generation', () => {
     const before = failedJob();
     const after = retry(before, 5000, 'api')!.next;
