@@ -1,24 +1,23 @@
+import { planBulkOperation } from '../core/plan-bulk-operation';
 import { removeAllFailedJobs } from '../core/remove-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { startRetryTask } from '../core/run-retry-task';
 import { services } from '../adapters/services';
 import { callerOf, httpHandler, json, parseJsonBody, queryParams } from './http';
 import { logger } from './logger';
-import { SYNC_RETRY_LIMIT } from './retry-all-failed';
 
 const { store, tasks, taskQueue } = services();
 
 export const handler = httpHandler(async (req) => {
   const body = req.body === undefined ? undefined : parseJsonBody(req);
   const request = parseRetryAllRequest(queryParams(req), body);
-  const cap = request.limit ?? Number.POSITIVE_INFINITY;
-  const matching = await store.countFailed(request.filter, request.async || request.dryRun ? undefined : SYNC_RETRY_LIMIT + 1);
-  if (request.dryRun) {
-    const total = Math.min(matching, cap);
+  const plan = await planBulkOperation(store, request);
+  if (plan.run === 'dry-run') {
+    const { total } = plan;
     return json(200, { message: `Dry run: ${total} failed job(s) match; nothing was removed`, dryRun: true, removedCount: 0, total });
   }
-  if (request.async || Math.min(matching, cap) > SYNC_RETRY_LIMIT) {
-    const total = Math.min(request.async ? matching : await store.countFailed(request.filter), cap);
+  if (plan.run === 'task') {
+    const { total } = plan;
     const task = await startRetryTask({ tasks, taskQueue }, { ...request, kind: 'remove', by: callerOf(req) }, total);
     logger.info('Started a remove task', { taskId: task.id, filter: request.filter, total, by: task.by });
     return json(202, {
