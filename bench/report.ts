@@ -78,7 +78,7 @@ export interface BenchResults {
   readonly durationS: number;
   readonly machine: Machine;
   readonly options: Omit<BenchOptions, 'out' | 'cpuProf'>;
-  readonly runtime: { readonly startupMs: number; readonly workerConcurrency: string; readonly recountedBySchedule: boolean };
+  readonly runtime: { readonly startupMs: number; readonly workerConcurrency: string };
   /** The floor on each kind of item, as measured at the start, before the retries, at the end, on the full table, and on the paused runtime. */
   readonly floors: readonly Floor[];
   /**
@@ -215,9 +215,6 @@ export const formatReport = (r: BenchResults, kept?: string): string => {
     '',
     `The bench (the client side of every load) runs in its own process beside the runtime. Concurrency C = ${o.concurrency}`,
     `for every client-side load, the floor's included. Worker pollers: ${r.runtime.workerConcurrency}. Runtime ready in ${fixed(r.runtime.startupMs)} ms.`,
-    ...(r.runtime.recountedBySchedule
-      ? ['', '**Note:** the reconciler\'s hourly recount ran during this run and may have slowed the phase it overlapped.']
-      : []),
     '',
     `## Targets: ${passed} of ${targets.length} pass`,
     '',

@@ -587,7 +587,6 @@ const main = async (): Promise<void> => {
     runtime: {
       startupMs: runtime.startupMs,
       workerConcurrency: process.env.REQUEUE_WORKER_CONCURRENCY ?? '2 (the runtime default)',
-      recountedBySchedule: runtime.output().includes('Recounted jobs per state'),
     },
     ...figures,
     floors,
