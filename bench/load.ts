@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DependencyUnavailableError } from '../lambda/core/errors';
 
 export const now = (): number => performance.now();
 
@@ -83,7 +84,15 @@ export const waitFor = async <T>(
 ): Promise<T> => {
   const deadline = now() + timeoutMs;
   for (;;) {
-    const reading = await probe();
+    let reading: T;
+    try {
+      reading = await probe();
+    } catch (error) {
+      // a 503 of a busy emulator says "try again", as it would to any client: the next probe does, until the deadline
+      if (!(error instanceof DependencyUnavailableError) || now() > deadline) throw error;
+      await sleep(intervalMs);
+      continue;
+    }
     if (done(reading)) return reading;
     if (now() > deadline) {
       throw new Error(`Waited ${Math.round(timeoutMs / 1000)} s for ${what}; last seen: ${JSON.stringify(reading)}`);

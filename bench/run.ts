@@ -99,9 +99,10 @@ interface TableState {
 
 /**
  * Whether any job is still to run, read from the table itself with one-item
- * index queries (cheap at any size), not from the counters: a recount that
- * runs while jobs move (the reconciler's, on the hour) can leave those off
- * for a while, and a wait on them would never end.
+ * listings (a Query of each index shard, and the items they name), not from
+ * the counters: counter changes a process buffers, or a recount that runs
+ * while jobs move, can leave those off for a while, and a wait on them would
+ * never end.
  */
 const readTableState = async (store: DynamoDbJobStore, sqs: SQSClient, deadLetterQueueUrl: string): Promise<TableState> => {
   const [[waiting, active, delayed, failed], { Attributes = {} }] = await Promise.all([
