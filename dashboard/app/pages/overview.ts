@@ -1,0 +1,93 @@
+import { api, JOB_STATES, type Metrics } from '../api';
+import { throughputChart } from '../chart';
+import { h, replace } from '../dom';
+import { time } from '../format';
+import { busy, errorBox, loading, notify, poll, section } from '../ui';
+
+const REFRESH_MS = 2_000;
+
+const counts = (metrics: Metrics) =>
+  h(
+    'ul',
+    { class: 'counts', 'aria-label': 'Jobs per state' },
+    ...JOB_STATES.map((state) =>
+      h('li', { class: `count ${state}` }, h('a', { href: `#/state/${state}` }, h('span', { class: 'n', 'data-state': state }, metrics[state]), h('span', {}, state))),
+    ),
+    h('li', { class: 'count' }, h('span', { class: 'n', 'data-state': 'total' }, metrics.total), h('span', {}, 'total')),
+  );
+
+const depths = (metrics: Metrics) =>
+  h(
+    'table',
+    {},
+    h('caption', {}, 'Messages in the queues'),
+    h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'queue'), h('th', { scope: 'col' }, 'visible'), h('th', { scope: 'col' }, 'in flight'), h('th', { scope: 'col' }, 'delayed'))),
+    h(
+      'tbody',
+      {},
+      ...([
+        ['main', metrics.queues.main],
+        ['dead-letter', metrics.queues.deadLetter],
+      ] as const).map(([name, depth]) =>
+        h('tr', {}, h('th', { scope: 'row' }, name), h('td', {}, depth.visible), h('td', {}, depth.inFlight), h('td', {}, depth.delayed)),
+      ),
+    ),
+  );
+
+const throughput = (metrics: Metrics) => {
+  const done = metrics.throughput.reduce((sum, m) => sum + m.completed, 0);
+  const failed = metrics.throughput.reduce((sum, m) => sum + m.failed, 0);
+  const minutes = metrics.throughput.length;
+  return h(
+    'figure',
+    { class: 'throughput' },
+    throughputChart(metrics.throughput),
+    h(
+      'figcaption',
+      {},
+      h('span', { class: 'swatch completed', 'aria-hidden': 'true' }),
+      ` ${done} completed`,
+      h('span', { class: 'swatch failed', 'aria-hidden': 'true' }),
+      ` ${failed} failed in the last ${minutes} minutes (${(done / Math.max(1, minutes)).toFixed(1)} completed a minute)`,
+    ),
+  );
+};
+
+export const overviewPage = (main: HTMLElement): (() => void) => {
+  const worker = h('div', { class: 'worker' });
+  const body = h('div', {}, loading());
+  const updated = h('p', { class: 'muted', 'aria-live': 'off' });
+  replace(main, h('h1', {}, 'Overview'), worker, body, updated);
+
+  const renderWorker = (paused: boolean) => {
+    const button = h('button', { type: 'button' }, paused ? 'Resume worker' : 'Pause worker');
+    button.addEventListener('click', () =>
+      busy(button, async () => {
+        const answer = paused ? await api.resume() : await api.pause();
+        notify(answer.message);
+        renderWorker(answer.paused);
+      }),
+    );
+    replace(
+      worker,
+      h('p', {}, 'Worker: ', h('strong', { class: paused ? 'paused' : 'running', 'data-worker': paused ? 'paused' : 'running' }, paused ? 'paused' : 'running'), ' '),
+      button,
+    );
+  };
+
+  return poll(REFRESH_MS, async () => {
+    try {
+      const metrics = await api.metrics();
+      if (!worker.contains(document.activeElement)) renderWorker(metrics.paused === true);
+      replace(
+        body,
+        section('Jobs', counts(metrics)),
+        section('Queues', depths(metrics)),
+        section('Completed and failed per minute', throughput(metrics)),
+      );
+      replace(updated, 'Refreshes every 2 s. Updated ', time(Date.now()), '.');
+    } catch (error) {
+      replace(body, errorBox(error));
+    }
+  });
+};
