@@ -6,15 +6,22 @@ import { busy, errorBox, loading, notify, poll, section } from '../ui';
 
 const REFRESH_MS = 2_000;
 
-const counts = (metrics: Metrics) =>
-  h(
-    'ul',
-    { class: 'counts', 'aria-label': 'Jobs per state' },
-    ...JOB_STATES.map((state) =>
-      h('li', { class: `count ${state}` }, h('a', { href: `#/state/${state}` }, h('span', { class: 'n', 'data-state': state }, metrics[state]), h('span', {}, state))),
-    ),
-    h('li', { class: 'count' }, h('span', { class: 'n', 'data-state': 'total' }, metrics.total), h('span', {}, 'total')),
-  );
+/** The counts, drawn once and then updated in place, so a link under the keyboard stays. */
+const countList = () => {
+  const numbers = new Map<string, HTMLElement>();
+  const item = (state: string, link: boolean) => {
+    const n = h('span', { class: 'n', 'data-state': state }, '…');
+    numbers.set(state, n);
+    const label = h('span', {}, state);
+    return h('li', { class: `count ${state}` }, link ? h('a', { href: `#/state/${state}` }, n, label) : h('div', {}, n, label));
+  };
+  const element = h('ul', { class: 'counts', 'aria-label': 'Jobs per state' }, ...JOB_STATES.map((state) => item(state, true)), item('total', false));
+  const update = (metrics: Metrics) => {
+    for (const state of JOB_STATES) numbers.get(state)!.textContent = String(metrics[state]);
+    numbers.get('total')!.textContent = String(metrics.total);
+  };
+  return { element, update };
+};
 
 const depths = (metrics: Metrics) =>
   h(
@@ -55,9 +62,21 @@ const throughput = (metrics: Metrics) => {
 
 export const overviewPage = (main: HTMLElement): (() => void) => {
   const worker = h('div', { class: 'worker' });
-  const body = h('div', {}, loading());
-  const updated = h('p', { class: 'muted', 'aria-live': 'off' });
-  replace(main, h('h1', {}, 'Overview'), worker, body, updated);
+  const counts = countList();
+  const queues = h('div', {}, loading());
+  const chart = h('div', {});
+  const problem = h('div', {});
+  const updated = h('p', { class: 'muted' });
+  replace(
+    main,
+    h('h1', {}, 'Overview'),
+    problem,
+    worker,
+    section('Jobs', counts.element),
+    section('Queues', queues),
+    section('Completed and failed per minute', chart),
+    updated,
+  );
 
   const renderWorker = (paused: boolean) => {
     const button = h('button', { type: 'button' }, paused ? 'Resume worker' : 'Pause worker');
@@ -79,15 +98,13 @@ export const overviewPage = (main: HTMLElement): (() => void) => {
     try {
       const metrics = await api.metrics();
       if (!worker.contains(document.activeElement)) renderWorker(metrics.paused === true);
-      replace(
-        body,
-        section('Jobs', counts(metrics)),
-        section('Queues', depths(metrics)),
-        section('Completed and failed per minute', throughput(metrics)),
-      );
+      counts.update(metrics);
+      replace(queues, depths(metrics));
+      replace(chart, throughput(metrics));
+      replace(problem);
       replace(updated, 'Refreshes every 2 s. Updated ', time(Date.now()), '.');
     } catch (error) {
-      replace(body, errorBox(error));
+      replace(problem, errorBox(error));
     }
   });
 };
