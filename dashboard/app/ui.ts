@@ -9,11 +9,16 @@ export const mountNotices = (parent: HTMLElement): void => {
   parent.append(notices);
 };
 
+/** How long a success notice stays. */
+const NOTICE_MS = 10_000;
+
 export const notify = (message: string, kind: 'ok' | 'error' = 'ok'): void => {
   const close = h('button', { type: 'button', class: 'link', 'aria-label': 'Dismiss' }, '×');
   const notice = h('p', { class: `notice ${kind}`, ...(kind === 'error' ? { role: 'alert' } : {}) }, h('span', {}, message), close);
   close.addEventListener('click', () => notice.remove());
   notices.append(notice);
+  // a success is read and gone; an error stays until dismissed
+  if (kind === 'ok') setTimeout(() => notice.remove(), NOTICE_MS);
   // only the latest few stay: an operator clicking through a list should not get a wall of them
   while (notices.children.length > 4) notices.firstElementChild!.remove();
 };

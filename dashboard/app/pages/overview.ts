@@ -89,7 +89,7 @@ export const overviewPage = (main: HTMLElement): (() => void) => {
     );
     replace(
       worker,
-      h('p', {}, 'Worker: ', h('strong', { class: paused ? 'paused' : 'running', 'data-worker': paused ? 'paused' : 'running' }, paused ? 'paused' : 'running'), ' '),
+      h('p', {}, 'Worker: ', h('strong', { class: paused ? 'worker-paused' : 'worker-running', 'data-worker': paused ? 'paused' : 'running' }, paused ? 'paused' : 'running'), ' '),
       button,
     );
   };
