@@ -59,14 +59,11 @@ const filterForm = (filter: FailedFilter): HTMLFormElement => {
 export const failedPage = (main: HTMLElement, params: URLSearchParams): (() => void) => {
   const filter = filterOf(params);
   const list = h('div', {}, loading());
-  const retryAll = h('button', { type: 'button', class: 'primary' }, 'Retry all matching…');
-  const removeAll = h('button', { type: 'button', class: 'danger' }, 'Discard all matching…');
   replace(
     main,
     h('h1', {}, 'Failed jobs'),
     filterForm(filter),
     h('p', { class: 'muted' }, 'Showing failed jobs ', ...describeFilter(filter), ', the most recently failed first.'),
-    h('div', { class: 'toolbar' }, retryAll, removeAll),
     list,
   );
 
@@ -126,6 +123,18 @@ export const failedPage = (main: HTMLElement, params: URLSearchParams): (() => v
     const remove = h('button', { type: 'button', class: 'danger', disabled: !allMatching && selected.size === 0 }, `Discard selected (${count})`);
     retry.addEventListener('click', () => void act('retry', retry));
     remove.addEventListener('click', () => void act('remove', remove));
+    const retryAll = h('button', { type: 'button', class: 'primary' }, 'Retry all matching…');
+    const removeAll = h('button', { type: 'button', class: 'danger' }, 'Discard all matching…');
+    retryAll.addEventListener('click', () =>
+      busy(retryAll, async () => {
+        if (await bulkAction('retry', filter)) await load();
+      }),
+    );
+    removeAll.addEventListener('click', () =>
+      busy(removeAll, async () => {
+        if (await bulkAction('remove', filter)) await load();
+      }),
+    );
 
     const everyOnPage = items.length > 0 && items.every((job) => selected.has(job.id));
     const pageBox = h('input', { type: 'checkbox', 'aria-label': 'Select every job on this page', checked: everyOnPage || allMatching });
@@ -164,7 +173,7 @@ export const failedPage = (main: HTMLElement, params: URLSearchParams): (() => v
         'tr',
         { 'data-job': job.id },
         h('td', {}, box),
-        h('td', {}, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id)),
+        h('td', { class: 'id' }, h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id)),
         h('td', {}, job.name),
         h('td', { class: 'error-text', title: job.error }, job.error),
         h('td', {}, time(job.failedAt)),
@@ -187,7 +196,7 @@ export const failedPage = (main: HTMLElement, params: URLSearchParams): (() => v
     const focused = document.activeElement?.getAttribute('aria-label');
     replace(
       list,
-      h('div', { class: 'toolbar' }, retry, remove),
+      h('div', { class: 'toolbar' }, retry, remove, h('span', { class: 'spacer' }), retryAll, removeAll),
       banner,
       h(
         'table',
@@ -206,16 +215,6 @@ export const failedPage = (main: HTMLElement, params: URLSearchParams): (() => v
     if (focused) list.querySelector<HTMLElement>(`[aria-label="${CSS.escape(focused)}"]`)?.focus();
   };
 
-  retryAll.addEventListener('click', () =>
-    busy(retryAll, async () => {
-      if (await bulkAction('retry', filter)) await load();
-    }),
-  );
-  removeAll.addEventListener('click', () =>
-    busy(removeAll, async () => {
-      if (await bulkAction('remove', filter)) await load();
-    }),
-  );
   void load();
   return () => undefined;
 };

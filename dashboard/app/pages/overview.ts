@@ -27,7 +27,7 @@ const depths = (metrics: Metrics) =>
   h(
     'table',
     {},
-    h('caption', {}, 'Messages in the queues'),
+    h('caption', { class: 'visually-hidden' }, 'Messages in the queues'),
     h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'queue'), h('th', { scope: 'col' }, 'visible'), h('th', { scope: 'col' }, 'in flight'), h('th', { scope: 'col' }, 'delayed'))),
     h(
       'tbody',

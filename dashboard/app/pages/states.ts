@@ -15,7 +15,7 @@ const tabs = (current: JobState) =>
 type Column = readonly [string, (job: JobSummary) => Node | string | number];
 
 const columns = (state: JobState): Column[] => [
-  ['id', (job) => h('a', { href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id)],
+  ['id', (job) => h('a', { class: 'id', href: `#/jobs/${encodeURIComponent(job.id)}` }, job.id)],
   ['name', (job) => job.name],
   ['attempts', (job) => `${job.attempts}/${job.maxAttempts}`],
   ['created', (job) => time(job.createdAt)],
