@@ -51,13 +51,30 @@ const open = async (hash: string) => {
   await page.locator('main h1').waitFor();
 };
 
+/** Epoch ms as `<input type="datetime-local">` takes it: local time, to the second. */
+const localInput = (epochMs: number): string => {
+  const d = new Date(epochMs);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+};
+
 /** Fills the failed page's filters and waits for the list they give. */
-const filterFailed = async (filters: { name?: string; error?: string }, rows: number) => {
+const filterFailed = async (filters: { name?: string; error?: string; since?: number }, rows: number) => {
   await open('#/failed');
   if (filters.name) await page.getByLabel('Name', { exact: true }).fill(filters.name);
   if (filters.error) await page.getByLabel('Error contains').fill(filters.error);
+  if (filters.since !== undefined) await page.getByLabel('Failed since (local time)').fill(localInput(filters.since));
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await eventually(async () => (await page.locator('tr[data-job]').count()) === rows, PAGE_WAIT_MS, `${rows} rows`);
+};
+
+/** Presses Tab until the element named `name` has the focus. */
+const tabTo = async (name: string) => {
+  for (let presses = 0; presses < 40; presses++) {
+    await page.keyboard.press('Tab');
+    if ((await page.evaluate('document.activeElement?.textContent')) === name) return;
+  }
+  throw new Error(`Tab never reached ${name}`);
 };
 
 describe('the dashboard on npm start', () => {
@@ -82,7 +99,10 @@ describe('the dashboard on npm start', () => {
     expect(await page.locator('.timeline li[data-outcome="failed"]').textContent()).toContain('generation 0, attempt 1');
     await page.screenshot({ path: screenshotPath('job-failed'), fullPage: true });
 
-    await page.getByRole('button', { name: 'Retry', exact: true }).click();
+    // by keyboard alone: Tab reaches Retry, its focus shows, Enter presses it
+    await tabTo('Retry');
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    await page.keyboard.press('Enter');
     await page.getByText(`Job '${id}' has been queued for retry`).waitFor();
     await page.locator('[data-job-state="completed"]').waitFor();
     await page.locator('.timeline li[data-outcome="completed"]').waitFor();
@@ -97,15 +117,20 @@ describe('the dashboard on npm start', () => {
   });
 
   it('shows how many failed jobs a retry-all would take before it retries them', async () => {
+    const startedAt = Date.now();
     const matching = [];
     for (let i = 0; i < 3; i++) matching.push(await enqueue({ name: 'demo.fail', data: { message: 'outage 42' }, opts: { attempts: 1 } }));
     const other = await enqueue({ name: 'demo.fail', data: { message: 'card declined' }, opts: { attempts: 1 } });
     await untilFailed('demo.fail', 4);
 
-    await filterFailed({ name: 'demo.fail', error: 'outage 42' }, 3);
+    // to the second, in local time: the page sends it as epoch ms
+    const since = Math.floor(startedAt / 1000) * 1000;
+    await filterFailed({ name: 'demo.fail', error: 'outage 42', since }, 3);
+    expect(new URL(page.url()).hash).toContain(`since=${since}`);
     await page.getByRole('button', { name: 'Retry all matching…' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.locator('[data-dry-run]').textContent()).toBe('3 failed jobs');
+    expect(await dialog.textContent()).toContain('failed since');
     await page.screenshot({ path: screenshotPath('retry-all-dry-run'), fullPage: true });
     // the preview changed nothing
     for (const id of [...matching, other]) expect((await runtime.request('GET', `/jobs/details/${id}`)).body.retries).toEqual([]);
