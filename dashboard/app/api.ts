@@ -18,6 +18,16 @@ export interface Metrics extends Record<JobState, number> {
   readonly queues: { readonly main: QueueDepth; readonly deadLetter: QueueDepth };
   readonly throughput: readonly { readonly minute: number; readonly completed: number; readonly failed: number }[];
   readonly paused?: boolean;
+  /** Who paused the worker through the API, and when (epoch ms). */
+  readonly pausedBy?: string;
+  readonly pausedAt?: number;
+}
+
+export interface WorkerAnswer {
+  readonly message: string;
+  readonly paused: boolean;
+  readonly pausedBy?: string;
+  readonly pausedAt?: number;
 }
 
 export interface FailedJob {
@@ -225,6 +235,6 @@ export const api = {
     (await request<BulkAnswer>('POST', '/jobs/remove-all-failed', { ...filter, ...options })).body,
   tasks: (limit: number) => page<Task>(`/jobs/retry-tasks${query({ limit })}`),
   cancelTask: async (taskId: string) => (await request<Task>('POST', `/jobs/retry-tasks/${id(taskId)}/cancel`)).body,
-  pause: async () => (await request<{ message: string; paused: boolean }>('POST', '/jobs/pause')).body,
-  resume: async () => (await request<{ message: string; paused: boolean }>('POST', '/jobs/resume')).body,
+  pause: async () => (await request<WorkerAnswer>('POST', '/jobs/pause')).body,
+  resume: async () => (await request<WorkerAnswer>('POST', '/jobs/resume')).body,
 };

@@ -78,18 +78,28 @@ export const overviewPage = (main: HTMLElement): (() => void) => {
     updated,
   );
 
-  const renderWorker = (paused: boolean) => {
+  const renderWorker = (state: { paused?: boolean; pausedBy?: string; pausedAt?: number }) => {
+    const paused = state.paused === true;
     const button = h('button', { type: 'button' }, paused ? 'Resume worker' : 'Pause worker');
     button.addEventListener('click', () =>
       busy(button, async () => {
         const answer = paused ? await api.resume() : await api.pause();
         notify(answer.message);
-        renderWorker(answer.paused);
+        renderWorker(answer);
+        // the button was drawn anew: the keyboard stays on it
+        worker.querySelector('button')?.focus();
       }),
     );
     replace(
       worker,
-      h('p', {}, 'Worker: ', h('strong', { class: paused ? 'worker-paused' : 'worker-running', 'data-worker': paused ? 'paused' : 'running' }, paused ? 'paused' : 'running'), ' '),
+      h(
+        'p',
+        {},
+        'Worker: ',
+        h('strong', { class: paused ? 'worker-paused' : 'worker-running', 'data-worker': paused ? 'paused' : 'running' }, paused ? 'paused' : 'running'),
+        paused && state.pausedBy ? [` by ${state.pausedBy} `, time(state.pausedAt)] : '',
+        paused ? ' — jobs wait in the queue' : '',
+      ),
       button,
     );
   };
@@ -97,7 +107,7 @@ export const overviewPage = (main: HTMLElement): (() => void) => {
   return poll(REFRESH_MS, async () => {
     try {
       const metrics = await api.metrics();
-      if (!worker.contains(document.activeElement)) renderWorker(metrics.paused === true);
+      if (!worker.contains(document.activeElement)) renderWorker(metrics);
       counts.update(metrics);
       replace(queues, depths(metrics));
       replace(chart, throughput(metrics));
