@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { ROOT } from './build';
@@ -14,7 +14,10 @@ export const SCREENSHOTS = path.join(ROOT, 'test-results', 'screenshots');
  * root), no GPU, no network of its own (updates, sync, QUIC). launch() gives
  * it a fresh user-data-dir each time.
  */
-export const launchChromium = (): Promise<Browser> => {
+export const launchChromium = async (): Promise<Browser> => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`The browser tests need Debian's Chromium at ${CHROMIUM}: apt-get update && apt-get install -y chromium (.ci/run does so)`);
+  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
