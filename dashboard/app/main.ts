@@ -89,10 +89,13 @@ const route = () => {
 keyButton.addEventListener('click', () => askForKey());
 whenUnauthorized((error) => askForKey(error.message));
 
-document.body.append(
-  h('a', { href: '#main', class: 'skip', onclick: ((event: Event) => (event.preventDefault(), main.focus())) as EventListener }, 'Skip to the content'),
-  h('header', { class: 'top' }, h('a', { href: '#/', class: 'brand' }, 'requeue'), nav, keyButton),
-);
+// the hash is the router's: the skip link moves the focus without changing it
+const skip = h('a', { href: '#main', class: 'skip' }, 'Skip to the content');
+skip.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+document.body.append(skip, h('header', { class: 'top' }, h('a', { href: '#/', class: 'brand' }, 'requeue'), nav, keyButton));
 mountNotices(document.body);
 document.body.append(main);
 showKeyState();

@@ -1,5 +1,5 @@
 import { ApiError } from './api';
-import { h, replace } from './dom';
+import { h } from './dom';
 
 /** Where the outcome of an action is told: the API's sentence when it refused, read out by screen readers. */
 let notices: HTMLElement;
@@ -95,5 +95,3 @@ export const section = (title: string, ...children: (Node | string | null | unde
   h('section', { 'aria-label': title }, h('h2', {}, title), ...children);
 
 export const loading = (): HTMLElement => h('p', { class: 'muted' }, 'Loading…');
-
-export const setContent = replace;
