@@ -163,7 +163,7 @@ describe('the dashboard on npm start', () => {
     await page.getByRole('button', { name: 'Retry all matching…' }).click();
     const dialog = page.getByRole('dialog');
     expect(await dialog.locator('[data-dry-run]').textContent()).toBe(`${total} failed jobs`);
-    await dialog.getByLabel(/At most this many jobs a second/).fill('2');
+    await dialog.getByLabel(/At most this many jobs a second/).fill('1');
     await dialog.getByRole('button', { name: `Retry ${total} jobs` }).click();
 
     await page.waitForURL(/#\/tasks$/);
@@ -180,7 +180,7 @@ describe('the dashboard on npm start', () => {
     await page.locator('article[data-task][data-status="CANCELLED"]').waitFor();
     const taskId = await card.getAttribute('data-task');
     const task = (await runtime.request('GET', `/jobs/retry-tasks/${taskId}`)).body;
-    expect(task).toMatchObject({ status: 'CANCELLED', total, maxPerSecond: 2 });
+    expect(task).toMatchObject({ status: 'CANCELLED', total, maxPerSecond: 1 });
     expect(task.retried).toBeGreaterThan(0);
     expect(task.retried).toBeLessThan(total);
     expect(await card.locator('[data-done]').getAttribute('data-done')).toBe(String(task.retried));
