@@ -1,4 +1,6 @@
 import type { Browser, Page } from 'playwright-core';
+import { ROUTES } from '../../lambda/routes';
+import { createRouteMatcher } from '../../local/api-gateway';
 import { launchChromium, screenshotPath } from '../support/browser';
 import { eventually } from '../support/requeue-harness';
 import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
@@ -14,12 +16,18 @@ let runtime: LocalRuntime;
 let browser: Browser;
 let page: Page;
 const pageErrors: string[] = [];
+/** Every request the page made that is not one of the dashboard's own files. */
+const apiCalls: { method: string; path: string }[] = [];
 
 beforeAll(async () => {
   [runtime, browser] = await Promise.all([startLocalRuntime(), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
   page.setDefaultTimeout(PAGE_WAIT_MS);
   page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('request', (request) => {
+    const url = new URL(request.url());
+    if (!url.pathname.startsWith('/dashboard')) apiCalls.push({ method: request.method(), path: url.pathname });
+  });
   page.on('console', (message) => {
     if (message.type() === 'error') pageErrors.push(message.text());
   });
@@ -31,9 +39,7 @@ afterAll(async () => {
   if (runtime) removeDataDir(runtime.dataDir);
 });
 
-afterEach(() => {
-  expect(pageErrors).toEqual([]);
-});
+const isRoute = createRouteMatcher(ROUTES);
 
 const enqueue = async (body: unknown): Promise<string> => {
   const answer = await runtime.request('POST', '/jobs', body);
@@ -78,6 +84,14 @@ const tabTo = async (name: string) => {
 };
 
 describe('the dashboard on npm start', () => {
+  afterEach(() => {
+    expect(pageErrors).toEqual([]);
+    // the page calls the API's documented routes, and nothing else
+    expect(apiCalls.length).toBeGreaterThan(0);
+    expect(apiCalls.filter(({ method, path }) => !isRoute(method, path))).toEqual([]);
+    apiCalls.length = 0;
+  });
+
   it('shows a failed job with its error and history, retries it, and shows it completed', async () => {
     const id = await enqueue({ name: 'demo.flaky', data: { failTimes: 1 }, opts: { attempts: 1 } });
     await untilFailed('demo.flaky', 1);
