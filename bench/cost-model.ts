@@ -8,6 +8,7 @@ import { jobKey } from '../lambda/adapters/dynamodb-job-store';
 import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
 import { itemSize } from '../test/support/dynamodb-item-size';
+import { DEFAULT_SYSTEM_LOG_LEVEL } from '../infra/requeue-function';
 import type { CountedRequest } from './cost-counter';
 
 type Item = Record<string, AttributeValue>;
@@ -33,8 +34,12 @@ export const PRICES = {
 export const LAMBDA = {
   memoryGb: 0.5,
   billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500 },
-  /** START, END and REPORT lines Lambda itself logs per invocation. */
-  platformLogBytes: 300,
+  /**
+   * Bytes of the START, END and REPORT records Lambda itself logs per
+   * invocation: none at the functions' system log level (WARN, see
+   * infra/requeue-function.ts), about 300 at INFO.
+   */
+  platformLogBytes: DEFAULT_SYSTEM_LOG_LEVEL === 'WARN' ? 0 : 300,
 } as const;
 
 export const PARTITION_WCU_PER_SECOND = 1_000;

@@ -427,7 +427,9 @@ export const costReport = (
     `- Lambda durations are modelled, not timed: ${LAMBDA.billedMs.api} ms an API invocation, ${LAMBDA.billedMs.worker} ms a worker batch,`,
     `  at ${LAMBDA.memoryGb * 1024} MB (every function's memory in infra/), arm64.`,
     `- Logs: the bytes the runtime wrote while the phase ran (the handlers' log lines, at the default level), plus`,
-    `  ${LAMBDA.platformLogBytes} bytes of Lambda's own START/END/REPORT lines per invocation (modelled).`,
+    `  ${LAMBDA.platformLogBytes} bytes of Lambda's own START/END/REPORT records per invocation: the functions log JSON with the`,
+    '  system log level at WARN (infra/requeue-function.ts), which leaves those INFO records out; at',
+    '  `-c lambdaSystemLogLevel=INFO` they are about 300 bytes an invocation, some $0.15 per million successful jobs.',
     '- Left out of the per-job figures: the pollers\' empty receives and the scheduled reconciler (below).',
     '',
   ];
