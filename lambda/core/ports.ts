@@ -97,6 +97,12 @@ export interface QueueDepth {
   readonly delayed: number;
 }
 
+/** A received message to hold back, by its receipt. */
+export interface HiddenMessage {
+  readonly receiptHandle: string;
+  readonly delayMs: number;
+}
+
 /** The transport that wakes workers. SQS main queue plus its dead-letter queue. */
 export interface JobQueue {
   /**
@@ -112,8 +118,11 @@ export interface JobQueue {
    * with the number deleted.
    */
   sweepDeadLetters(isStale: (message: JobMessage) => Promise<boolean>, maxMessages: number): Promise<number>;
-  /** Hide a received message for `delayMs` before it is delivered again. */
-  hide(receiptHandle: string, delayMs: number): Promise<void>;
+  /**
+   * Hide received messages, each for its `delayMs`, before they are delivered
+   * again: a worker batch's returns go together, in one request per 10.
+   */
+  hide(messages: readonly HiddenMessage[]): Promise<void>;
   depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }>;
 }
 

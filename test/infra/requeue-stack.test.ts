@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { Duration, type CfnElement } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
@@ -10,8 +10,12 @@ import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema'
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
 import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
 import { statementsFor } from '../../infra/route-grants';
-import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
-import { functionEnvironment } from '../../infra/requeue-stack';
+import { actionsOf, allStatements, cdkJsonContext, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
+import { functionEnvironment, RequeueStack } from '../../infra/requeue-stack';
+
+/** A template synthesized with more context, handlers not bundled. */
+const synthRequeueWithContext = (context: Record<string, unknown>) =>
+  Template.fromStack(new RequeueStack(new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } }), 'Requeue'));
 
 type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> };
 
@@ -174,6 +178,19 @@ describe('functions', () => {
       logGroups.add(logGroupId);
     }
     expect(logGroups.size).toBe(ROUTES.length + 4);
+  });
+
+  it("logs JSON and leaves Lambda's own per-invocation records out, unless asked for them", () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN' });
+    }
+    const info = synthRequeueWithContext({ lambdaSystemLogLevel: 'info' });
+    for (const fn of Object.values(info.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'INFO' });
+    }
+    expect(() => synthRequeueWithContext({ lambdaSystemLogLevel: 'loud' })).toThrow(
+      'lambdaSystemLogLevel must be one of DEBUG, INFO, WARN; got loud',
+    );
   });
 
   it('deploys bundles that esbuild built locally: minified code with a linked source map', () => {
