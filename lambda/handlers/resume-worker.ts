@@ -7,8 +7,7 @@ const switchServices = workerSwitch();
 
 export const handler = httpHandler(async (req) => {
   assertNoOptions(req);
-  const by = callerOf(req);
-  const { changed, view } = await setWorkerPaused(switchServices, false, by, (error) =>
+  const { changed, view } = await setWorkerPaused(switchServices, false, callerOf(req), (error) =>
     logger.warn('Resumed the worker, but could not record who did', { error: error as Error }),
   );
   const message = changed
