@@ -13,6 +13,19 @@ const metricsOf = async (runtime: LocalRuntime) => (await runtime.request('GET',
 
 it('holds jobs waiting while paused, through a restart, and runs each once after the resume', async () => {
   const first = await runtimes.start();
+  // a body that is not JSON, or one with options: 400, and the worker runs on
+  const notJson = await first.request('POST', '/jobs/pause', 'pause please');
+  expect({ status: notJson.status, body: notJson.body }).toEqual({
+    status: 400,
+    body: { error: expect.stringMatching(/not valid JSON/), code: 'INVALID_JSON' },
+  });
+  const withOptions = await first.request('POST', '/jobs/pause', { minutes: 5 });
+  expect({ status: withOptions.status, body: withOptions.body }).toEqual({
+    status: 400,
+    body: { error: 'POST /jobs/pause takes no options: send no body, or {}', code: 'VALIDATION_ERROR' },
+  });
+  expect((await metricsOf(first)).paused).toBe(false);
+
   const paused = await first.request('POST', '/jobs/pause');
   expect(paused.status).toBe(200);
   expect(paused.body).toEqual({ message: PAUSED, paused: true, pausedBy: 'local', pausedAt: expect.any(Number) });
@@ -43,8 +56,8 @@ it('holds jobs waiting while paused, through a restart, and runs each once after
   expect(held.queues.main.visible).toBe(3);
 
   // bad input changes nothing
-  const notJson = await first.request('POST', '/jobs/resume', '{"now": tru');
-  expect({ status: notJson.status, body: notJson.body }).toEqual({
+  const resumeNotJson = await first.request('POST', '/jobs/resume', '{"now": tru');
+  expect({ status: resumeNotJson.status, body: resumeNotJson.body }).toEqual({
     status: 400,
     body: { error: expect.stringMatching(/not valid JSON/), code: 'INVALID_JSON' },
   });
