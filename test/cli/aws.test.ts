@@ -94,6 +94,19 @@ describe('requeue against an execute-api URL', () => {
     }
   });
 
+  it('signs for the region --region names, for an API behind a custom domain name', async () => {
+    const custom = await startSigV4Verifier({ principal: PRINCIPAL, host: 'jobs.example.com', region: 'ap-southeast-2', forwardTo: runtime.url });
+    try {
+      const args = ['--url', 'https://jobs.example.com', '--connect-to', custom.origin, 'tasks', '--json'];
+      expect((await runCli(args, { env: CREDENTIALS })).code).toBe(1);
+      expect(custom.refused).toEqual([{ url: '/jobs/retry-tasks', reason: 'no Authorization header' }]);
+      expect((await runCli(['--region', 'ap-southeast-2', ...args], { env: CREDENTIALS })).code).toBe(0);
+      expect(custom.verified).toHaveLength(1);
+    } finally {
+      await custom.close();
+    }
+  });
+
   it("fails with API Gateway's sentence and exit code 1 when the signature is not the principal's", async () => {
     const result = await signed(['metrics'], { ...CREDENTIALS, AWS_SECRET_ACCESS_KEY: 'another-secret' });
     expect(result.code).toBe(1);
