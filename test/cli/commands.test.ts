@@ -311,6 +311,20 @@ describe('requeue against npm start', () => {
     expect(Object.keys(body).sort()).toEqual(Object.keys((await api('GET', '/jobs/metrics')).body).sort());
   });
 
+  it('pauses the worker, and resumes it: the job enqueued meanwhile then runs', async () => {
+    const paused = await json(['pause']);
+    expect(paused).toMatchObject({ message: expect.any(String), paused: true });
+    expect(await ok(['metrics'])).toMatch(/^worker\s+paused/m);
+    const { body } = await api('POST', '/jobs', { name: 'demo.echo', data: { while: 'paused' } });
+    expect(body.state).toBe('waiting');
+
+    const resumed = await requeue(['resume']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout.trim()).toMatch(/resumed/i);
+    await untilState(body.id, 'completed');
+    expect(await ok(['metrics'])).toMatch(/^worker\s+running$/m);
+  });
+
   it('starts a recount and shows it', async () => {
     const started = await json(['recount']);
     expect(started).toMatchObject({ taskId: expect.any(String), status: expect.any(String) });
