@@ -95,7 +95,8 @@ const clientFor = (command: Command): ApiClient => {
     else if (source('token') === 'env' && source('apiKey') !== 'env') token = undefined;
   }
   // REQUEUE_API_KEY is the local runtime's key: on AWS it would only keep the request from being signed
-  if (apiKey !== undefined && source('apiKey') === 'env' && (options.region || executeApiRegionOf(new URL(options.url).hostname))) {
+  const host = URL.canParse(options.url) ? new URL(options.url).hostname : '';
+  if (apiKey !== undefined && source('apiKey') === 'env' && (options.region || executeApiRegionOf(host))) {
     apiKey = undefined;
   }
   return createApiClient(resolveTarget({ url: options.url, apiKey, token, region: options.region, connectTo: options.connectTo }));
