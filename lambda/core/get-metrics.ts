@@ -1,4 +1,5 @@
 import type { JobState } from './job';
+import { workerPauseView, type WorkerPauseView, type WorkerSwitchServices } from './pause-worker';
 import type { JobQueue, JobStore, MinuteThroughput, QueueDepth } from './ports';
 
 /** Minutes of completed/failed history the metrics show. */
@@ -9,17 +10,25 @@ export type Metrics = Record<JobState, number> & {
   readonly queues: { readonly main: QueueDepth; readonly deadLetter: QueueDepth };
   /** Completed and failed per minute, oldest first, the current minute last. */
   readonly throughput: readonly MinuteThroughput[];
-};
+} & WorkerPauseView;
 
-/** Counts per state, queue depths and recent throughput: a few small reads, whatever the number of jobs. */
-export const getMetrics = async (
-  { store, queue, now = Date.now }: { store: JobStore; queue: JobQueue; now?: () => number },
-): Promise<Metrics> => {
-  const [counts, queues, throughput] = await Promise.all([
+/**
+ * Counts per state, queue depths, recent throughput and whether the worker is
+ * paused: a few small reads, whatever the number of jobs.
+ */
+export const getMetrics = async ({
+  store,
+  queue,
+  worker,
+  changes,
+  now = Date.now,
+}: { store: JobStore; queue: JobQueue; now?: () => number } & WorkerSwitchServices): Promise<Metrics> => {
+  const [counts, queues, throughput, pause] = await Promise.all([
     store.countByState(),
     queue.depths(),
     store.throughput(THROUGHPUT_MINUTES, now()),
+    workerPauseView({ worker, changes }),
   ]);
   const total = Object.values(counts).reduce((sum, n) => sum + n, 0);
-  return { ...counts, total, queues, throughput };
+  return { ...counts, total, queues, throughput, ...pause };
 };
