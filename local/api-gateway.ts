@@ -35,6 +35,13 @@ export interface ApiGatewayOptions {
    * @default unset: no authorization
    */
   readonly apiKey?: string;
+  /**
+   * Static files served beside the API (the dashboard), by path; undefined
+   * for a path that is not one. They hold no data, so they need no key: the
+   * page asks the operator for it and sends it with its API calls.
+   * @default none
+   */
+  readonly staticFiles?: (urlPath: string) => Promise<{ contentType: string; body: Buffer } | undefined>;
 }
 
 /** API Gateway refuses larger request bodies. */
@@ -359,6 +366,14 @@ export const clientErrorResponse = (error: NodeJS.ErrnoException & { rawPacket?:
   return answer(400, 'Bad Request', 'The request is not well-formed HTTP/1.1 and could not be read.', 'BAD_REQUEST');
 };
 
+/** The dashboard loads nothing but its own files and calls nothing but this API. */
+const STATIC_HEADERS = {
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
 /** The HTTP server; the caller listens on it and closes it. */
 export const createApiGateway = (options: ApiGatewayOptions): Server => {
   const matchRoute = createRouteMatcher(options.routes);
@@ -368,6 +383,14 @@ export const createApiGateway = (options: ApiGatewayOptions): Server => {
   const respond = async (req: IncomingMessage, requestId: string, timeEpoch: number): Promise<HttpResponse> => {
     const method = req.method ?? 'GET';
     const url = req.url ?? '/';
+    if ((method === 'GET' || method === 'HEAD') && options.staticFiles) {
+      const queryAt = url.indexOf('?');
+      const file = await options.staticFiles(resolveDotSegments(queryAt === -1 ? url : url.slice(0, queryAt)));
+      if (file) {
+        req.resume();
+        return { statusCode: 200, headers: { ...STATIC_HEADERS, 'content-type': file.contentType }, body: file.body };
+      }
+    }
     if (options.apiKey !== undefined && !bearerMatches(req.headers.authorization, options.apiKey)) {
       req.resume();
       return errorResponse(

@@ -14,6 +14,7 @@ import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-cl
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
 import { ConfigurationError } from '../lambda/core/errors';
 import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
+import { dashboardAsset } from '../dashboard/assets';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
@@ -89,6 +90,10 @@ const useEmulators = (emulators: Emulators, lambdaEndpoint: string, region: stri
 
 const start = async (settings: Settings, running: Running): Promise<number> => {
   const startedAt = Date.now();
+  // bundled while the emulators start; a request for it before then waits for the same build
+  dashboardAsset('/dashboard').catch((error: unknown) => {
+    process.stderr.write(`The dashboard could not be built:\n${String((error as Error).stack ?? error)}\n`);
+  });
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
   // a marker left by a run that never stopped cleanly: it may have been killed mid-write
@@ -220,7 +225,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     consumer: (event) => invokeWithTimeout(expiryFunction, () => countExpired(event)),
     periodMs: EXPIRY_PERIOD_MS,
   });
-  running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey });
+  running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey, staticFiles: dashboardAsset });
   const port = await listen(running.server, settings.port, settings.host);
 
   // The local SQS starts empty: every unfinished job gets its message again. After
@@ -339,6 +344,7 @@ const main = async (): Promise<void> => {
           ? ' (worker paused by POST /jobs/pause; jobs wait in the queue until POST /jobs/resume)'
           : '';
     process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}${paused}\n`);
+    process.stdout.write(`Dashboard at http://${displayHost(settings.host)}:${port}/dashboard\n`);
   } catch (error) {
     process.stderr.write(`${explain(error)}\n`);
     await stop(running).catch(() => undefined);
