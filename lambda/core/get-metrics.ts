@@ -1,15 +1,10 @@
-import type { JobState } from './job';
-import type { JobQueue, JobStore, MinuteThroughput, QueueDepth } from './ports';
+import type { metricsSchema, ResponseBody } from './api-schemas';
+import type { JobQueue, JobStore } from './ports';
 
 /** Minutes of completed/failed history the metrics show. */
 export const THROUGHPUT_MINUTES = 15;
 
-export type Metrics = Record<JobState, number> & {
-  readonly total: number;
-  readonly queues: { readonly main: QueueDepth; readonly deadLetter: QueueDepth };
-  /** Completed and failed per minute, oldest first, the current minute last. */
-  readonly throughput: readonly MinuteThroughput[];
-};
+export type Metrics = ResponseBody<typeof metricsSchema>;
 
 /** Counts per state, queue depths and recent throughput: a few small reads, whatever the number of jobs. */
 export const getMetrics = async (
