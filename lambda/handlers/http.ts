@@ -1,8 +1,7 @@
-import { z } from 'zod';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
-import { queryInteger } from '../core/failed-job-filter';
 import { checkJsonText } from '../core/json-text';
-import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
+import { LIMITS } from '../core/limits';
+import { LIMIT_MESSAGE, limitSchema, PATH_PARAMETERS } from '../core/request-parameters';
 import { services } from '../adapters/services';
 import {
   toHttpRequest,
@@ -74,7 +73,7 @@ export const parseJsonBody = (request: HttpRequest): unknown => {
 
 export const jobIdParam = (request: HttpRequest): string => {
   const jobId = request.pathParameters.jobId ?? '';
-  if (!JOB_ID_PATTERN.test(jobId)) {
+  if (!PATH_PARAMETERS.jobId.safeParse(jobId).success) {
     throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-, not dots alone');
   }
   return jobId;
@@ -82,7 +81,7 @@ export const jobIdParam = (request: HttpRequest): string => {
 
 export const taskIdParam = (request: HttpRequest): string => {
   const taskId = request.pathParameters.taskId ?? '';
-  if (!JOB_ID_PATTERN.test(taskId)) {
+  if (!PATH_PARAMETERS.taskId.safeParse(taskId).success) {
     throw new ValidationError('The task id in the path must be the taskId a retry-all answered with');
   }
   return taskId;
@@ -102,12 +101,6 @@ export const queryParams = (request: HttpRequest): Record<string, string> => {
   }
   return params;
 };
-
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${LIMITS.maxListLimit}`;
-const limitSchema = queryInteger(
-  LIMIT_MESSAGE,
-  z.int({ error: LIMIT_MESSAGE }).min(1, { error: LIMIT_MESSAGE }).max(LIMITS.maxListLimit, { error: LIMIT_MESSAGE }),
-);
 
 export const limitParam = (query: Record<string, string>): number => {
   const raw = query.limit;
