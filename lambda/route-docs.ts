@@ -7,6 +7,7 @@ import {
   jobMessageSchema,
   jobSummarySchema,
   metricsSchema,
+  openApiDocumentSchema,
   recountViewSchema,
   removeAllResultSchema,
   retryAllResultSchema,
@@ -179,6 +180,11 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
   'GET /jobs/metrics': {
     responses: {
       200: { description: 'Counts per state, queue depths, completed and failed per minute', schema: metricsSchema },
+    },
+  },
+  'GET /openapi.json': {
+    responses: {
+      200: { description: 'This description', schema: openApiDocumentSchema },
     },
   },
 };

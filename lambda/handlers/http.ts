@@ -2,7 +2,7 @@ import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors'
 import { checkJsonText } from '../core/json-text';
 import { LIMITS } from '../core/limits';
 import { LIMIT_MESSAGE, limitSchema, PATH_PARAMETERS } from '../core/request-parameters';
-import { services } from '../adapters/services';
+import { builtServices } from '../adapters/services';
 import {
   toHttpRequest,
   toResult,
@@ -45,8 +45,8 @@ export const httpHandler =
       return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));
     } finally {
       // counts of the jobs this request moved
-      await services()
-        .store.flush()
+      await builtServices()
+        ?.store.flush()
         .catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
     }
   };
