@@ -251,6 +251,14 @@ const CASES: Record<string, RouteCase> = {
     }),
     invalid: null,
   },
+  'GET /openapi.json': {
+    valid: async () => ({
+      spec: { path: '/openapi.json' },
+      status: 200,
+      check: ({ body }) => expect(body).toMatchObject({ openapi: '3.1.0', paths: expect.objectContaining({ '/openapi.json': expect.any(Object) }) }),
+    }),
+    invalid: null,
+  },
 };
 
 const caseOf = (route: Route): RouteCase => {
