@@ -139,10 +139,9 @@ const taskViewFields = {
 };
 
 /** A background retry or remove task: a remove task says `removed` where a retry task says `retried`. */
-export const taskViewSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...taskViewFields, kind: z.literal('retry'), retried: count }),
-  z.strictObject({ ...taskViewFields, kind: z.literal('remove'), removed: count }),
-]).meta({ id: 'Task' });
+export const retryTaskViewSchema = z.strictObject({ ...taskViewFields, kind: z.literal('retry'), retried: count });
+export const removeTaskViewSchema = z.strictObject({ ...taskViewFields, kind: z.literal('remove'), removed: count });
+export const taskViewSchema = z.discriminatedUnion('kind', [retryTaskViewSchema, removeTaskViewSchema]).meta({ id: 'Task' });
 
 export const taskStartedSchema = z.strictObject({ message: z.string(), taskId: z.string(), total: count }).meta({ id: 'TaskStarted' });
 

@@ -1,4 +1,4 @@
-import type { ResponseBody, taskViewSchema } from './api-schemas';
+import type { ResponseBody, retryTaskViewSchema, taskViewSchema } from './api-schemas';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 
@@ -74,7 +74,7 @@ export const isRetriedByTask = (job: Job | undefined, taskId: string): boolean =
 
 /** What `GET /jobs/retry-tasks/:taskId` shows: a remove task says `removed` where a retry task says `retried`. */
 export const toTaskView = (task: RetryTask): ResponseBody<typeof taskViewSchema> => {
-  const common = {
+  const common: Omit<ResponseBody<typeof retryTaskViewSchema>, 'kind' | 'retried'> = {
     taskId: task.id,
     status: task.status,
     failed: task.failed,
