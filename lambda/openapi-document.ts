@@ -177,20 +177,21 @@ export const buildOpenApiDocument = (
 ): JsonObject => {
   const named: Named = {};
   return {
-  openapi: '3.1.0',
-  info: {
-    title: 'requeue',
-    version,
-    description:
-      'A serverless job queue: enqueue named jobs, list, inspect and retry failed ones. JSON in and out; every error is ' +
-      '{"error": "<a sentence you can act on>", "code": "<MACHINE_CODE>"}. Times are epoch milliseconds.',
-  },
-  // relative to where this document is served: the local runtime, or the deployed API's stage
-  servers: [{ url: '.' }],
-  // one of them, as deployed: SigV4 or a JWT on AWS, the API key or nothing locally
-  security: [{ sigv4: [] }, { jwt: [] }, { localApiKey: [] }, {}],
-  paths: paths(routes, docs, named),
-  // after the paths: their schemas fill `named`
-  components: components(named),
+    openapi: '3.1.0',
+    info: {
+      title: 'requeue',
+      version,
+      description:
+        'A serverless job queue: enqueue named jobs, list, inspect and retry failed ones. JSON in and out; every error ' +
+        'requeue answers is {"error": "<a sentence you can act on>", "code": "<MACHINE_CODE>"} (what API Gateway refuses ' +
+        'itself on AWS, 401, 403 and 429, is its own {"message"}). Times are epoch milliseconds.',
+    },
+    // relative to where this document is served: the local runtime, or the deployed API's stage
+    servers: [{ url: '.' }],
+    // one of them, as deployed: SigV4 or a JWT on AWS, the API key or nothing locally
+    security: [{ sigv4: [] }, { jwt: [] }, { localApiKey: [] }, {}],
+    paths: paths(routes, docs, named),
+    // after the paths: their schemas fill `named`
+    components: components(named),
   };
 };
