@@ -94,6 +94,7 @@ const COLD_START_ENV = {
     deadLetterQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-dlq',
     taskQueueUrl: 'https://sqs.us-east-1.amazonaws.com/000000000000/bench-tasks',
     visibilityTimeout: Duration.minutes(30),
+    workerMappingUuid: '00000000-0000-4000-8000-000000000000',
   }),
 };
 

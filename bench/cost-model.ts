@@ -8,6 +8,7 @@ import { jobKey } from '../lambda/adapters/dynamodb-job-store';
 import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
 import { itemSize } from '../test/support/dynamodb-item-size';
+import { DEFAULT_SYSTEM_LOG_LEVEL } from '../infra/requeue-function';
 import type { CountedRequest } from './cost-counter';
 
 type Item = Record<string, AttributeValue>;
@@ -33,8 +34,12 @@ export const PRICES = {
 export const LAMBDA = {
   memoryGb: 0.5,
   billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500 },
-  /** START, END and REPORT lines Lambda itself logs per invocation. */
-  platformLogBytes: 300,
+  /**
+   * Bytes of the START, END and REPORT records Lambda itself logs per
+   * invocation: none at the functions' system log level (WARN, see
+   * infra/requeue-function.ts), about 300 at INFO.
+   */
+  platformLogBytes: DEFAULT_SYSTEM_LOG_LEVEL === 'WARN' ? 0 : 300,
 } as const;
 
 export const PARTITION_WCU_PER_SECOND = 1_000;
@@ -130,6 +135,44 @@ export interface Tally {
   readonly partitions: Record<string, number>;
 }
 
+export const EMPTY_TALLY: Tally = { requests: {}, writeUnits: 0, indexWriteUnits: 0, readUnits: 0, sqsBilled: 0, partitions: {} };
+
+/** `a + f × b`, field by field. */
+const combine = (a: Tally, b: Tally, f: number): Tally => {
+  const add = (x: Record<string, number>, y: Record<string, number>) => {
+    const out = { ...x };
+    for (const [k, v] of Object.entries(y)) out[k] = (out[k] ?? 0) + f * v;
+    return out;
+  };
+  return {
+    requests: add(a.requests, b.requests),
+    writeUnits: a.writeUnits + f * b.writeUnits,
+    indexWriteUnits: a.indexWriteUnits + f * b.indexWriteUnits,
+    readUnits: a.readUnits + f * b.readUnits,
+    sqsBilled: a.sqsBilled + f * b.sqsBilled,
+    partitions: add(a.partitions, b.partitions),
+  };
+};
+
+/**
+ * The same work with every worker batch full, `batchSize` messages each, as
+ * the event source mapping hands them over when the queue is busy: what is
+ * paid per batch is shared by that many messages. Counts stay exact: a batch
+ * of 10 for 10 messages, where the bench ran 10 batches of one.
+ */
+export const atBatchSize = (usage: Usage, batchSize: number): Usage => {
+  const batches = usage.invocations.worker;
+  if (batches === 0) return usage;
+  const full = usage.received / batchSize;
+  const f = full / batches;
+  return {
+    ...usage,
+    tally: combine(usage.tally, usage.perBatch, f - 1),
+    perBatch: combine(EMPTY_TALLY, usage.perBatch, f),
+    invocations: { ...usage.invocations, worker: full },
+  };
+};
+
 export const tally = (requests: readonly CountedRequest[]): Tally => {
   const counts: Record<string, number> = {};
   const partitions: Record<string, number> = {};
@@ -158,6 +201,14 @@ export const tally = (requests: readonly CountedRequest[]): Tally => {
 
 export interface Usage {
   readonly tally: Tally;
+  /**
+   * The part of `tally` a worker batch pays once however many messages it
+   * holds: the event source's receive and delete, the worker's one request to
+   * hide the messages it returns, its counter writes.
+   */
+  readonly perBatch: Tally;
+  /** Main-queue messages the worker was handed, over all its invocations. */
+  readonly received: number;
   /** HTTP API requests. */
   readonly apiRequests: number;
   readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number };
@@ -258,20 +309,23 @@ export const ceiling = (t: Tally, jobs: number, shards: Shards = DEFAULT_SHARDS)
  * The floor of this design, per job: record it, fence each execution, record
  * each outcome — one write of a small item (≤ 1 KB, no index entry) each, so
  * 1 + 2 × attempts write units; the SQS send, receive and delete of each
- * attempt's message; one API request; the API's invocation and the worker's
- * per attempt (batches of 1, as the bench runs them); Lambda's own log lines;
- * a failed job's dead-letter copy.
+ * attempt's message (the receive and delete shared by a batch of
+ * `batchSize`); one API request; the API's invocation and a worker batch's per
+ * attempt, shared likewise; Lambda's own log lines; a failed job's
+ * dead-letter copy.
  */
-export const floorUsage = (attempts: number, deadLettered: boolean): Usage => ({
+export const floorUsage = (attempts: number, deadLettered: boolean, batchSize = 1): Usage => ({
   tally: {
     requests: {},
     writeUnits: 1 + 2 * attempts,
     indexWriteUnits: 0,
     readUnits: 0,
-    sqsBilled: 3 * attempts + (deadLettered ? 1 : 0),
+    sqsBilled: attempts * (1 + 2 / batchSize) + (deadLettered ? 1 : 0),
     partitions: {},
   },
+  perBatch: EMPTY_TALLY,
+  received: attempts,
   apiRequests: 1,
-  invocations: { api: 1, worker: attempts, taskRunner: 0 },
+  invocations: { api: 1, worker: attempts / batchSize, taskRunner: 0 },
   logBytes: 0,
 });

@@ -27,6 +27,27 @@ export const BUNDLING: BundlingOptions = {
   mainFields: ['module', 'main'],
 };
 
+/**
+ * Lambda's own log records (START, END and REPORT of each invocation) are
+ * INFO-level system logs: at WARN they are not sent to CloudWatch Logs, where
+ * they would be most of a busy function's log bytes (bench/cost-model.ts).
+ * Durations, errors and throttles stay in the functions' CloudWatch metrics.
+ * `-c lambdaSystemLogLevel=INFO` brings the records back.
+ */
+export const DEFAULT_SYSTEM_LOG_LEVEL = 'WARN';
+const SYSTEM_LOG_LEVELS: Record<string, lambda.SystemLogLevel> = {
+  DEBUG: lambda.SystemLogLevel.DEBUG,
+  INFO: lambda.SystemLogLevel.INFO,
+  WARN: lambda.SystemLogLevel.WARN,
+};
+
+const systemLogLevel = (scope: Construct): lambda.SystemLogLevel => {
+  const asked: unknown = scope.node.tryGetContext('lambdaSystemLogLevel') ?? DEFAULT_SYSTEM_LOG_LEVEL;
+  const level = typeof asked === 'string' ? SYSTEM_LOG_LEVELS[asked.toUpperCase()] : undefined;
+  if (!level) throw new Error(`lambdaSystemLogLevel must be one of ${Object.keys(SYSTEM_LOG_LEVELS).join(', ')}; got ${String(asked)}`);
+  return level;
+};
+
 export interface RequeueFunctionProps {
   /** File name under lambda/handlers/, without extension. */
   readonly handler: string;
@@ -94,6 +115,9 @@ export class RequeueFunction extends Construct {
       reservedConcurrentExecutions: props.reservedConcurrentExecutions,
       role: this.role,
       logGroup: this.logGroup,
+      // JSON, which log-level filtering needs; the handlers' lines are JSON already (Powertools Logger)
+      loggingFormat: lambda.LoggingFormat.JSON,
+      systemLogLevelV2: systemLogLevel(this),
       bundling: BUNDLING,
       environment: {
         POWERTOOLS_SERVICE_NAME: 'requeue',

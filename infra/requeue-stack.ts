@@ -112,6 +112,8 @@ export interface FunctionSettings {
   readonly visibilityTimeout: Duration;
   readonly jobRetention?: Duration;
   readonly failedJobRetention?: Duration;
+  /** The worker's event source mapping, for the functions that read or switch it. */
+  readonly workerMappingUuid?: string;
 }
 
 /** The environment of every function; bench/bundles.ts imports the handlers with it too. */
@@ -123,6 +125,7 @@ export const functionEnvironment = (settings: FunctionSettings): Record<string, 
   REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeout.toSeconds()),
   ...(settings.jobRetention ? { REQUEUE_RETENTION_DAYS: String(settings.jobRetention.toDays()) } : {}),
   ...(settings.failedJobRetention ? { REQUEUE_FAILED_RETENTION_DAYS: String(settings.failedJobRetention.toDays()) } : {}),
+  ...(settings.workerMappingUuid ? { REQUEUE_WORKER_MAPPING_UUID: settings.workerMappingUuid } : {}),
 });
 
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
@@ -188,13 +191,7 @@ export class RequeueStack extends Stack {
       // runs out and the reconciler resumes it with a fresh message.
       maxReceiveCount: 5,
     });
-    const grantTargets = {
-      tableArns: this.jobTable.resourceArns,
-      mainQueue: this.queues.queue,
-      deadLetterQueue: this.queues.deadLetterQueue,
-      taskQueue: this.taskQueues.queue,
-    };
-    const environment = functionEnvironment({
+    const settings: FunctionSettings = {
       tableName: this.jobTable.table.tableName,
       queueUrl: this.queues.queue.queueUrl,
       deadLetterQueueUrl: this.queues.deadLetterQueue.queueUrl,
@@ -202,7 +199,8 @@ export class RequeueStack extends Stack {
       visibilityTimeout,
       jobRetention: props.jobRetention,
       failedJobRetention: props.failedJobRetention,
-    });
+    };
+    const environment = functionEnvironment(settings);
 
     this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
       handler: WORKER.handler,
@@ -212,15 +210,22 @@ export class RequeueStack extends Stack {
       timeout: workerTimeout,
       reservedConcurrentExecutions: workerReserved === false ? undefined : workerReserved,
     });
+    const workerSource = new SqsEventSource(this.queues.queue, {
+      batchSize: QUEUE_SETTINGS.batchSize,
+      maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
+      maxConcurrency: workerMaxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    this.worker.function.addEventSource(workerSource);
+    // disabling this mapping pauses the worker (POST /jobs/pause): the routes that read or switch it are told which
+    const grantTargets = {
+      tableArns: this.jobTable.resourceArns,
+      mainQueue: this.queues.queue,
+      deadLetterQueue: this.queues.deadLetterQueue,
+      taskQueue: this.taskQueues.queue,
+      workerMappingArn: workerSource.eventSourceMappingArn,
+    };
     grantPermissions(this.worker.function, WORKER.permissions, grantTargets);
-    this.worker.function.addEventSource(
-      new SqsEventSource(this.queues.queue, {
-        batchSize: QUEUE_SETTINGS.batchSize,
-        maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
-        maxConcurrency: workerMaxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
 
     this.taskRunner = new RequeueFunction(this, constructId(TASK_RUNNER.handler), {
       handler: TASK_RUNNER.handler,
@@ -291,7 +296,9 @@ export class RequeueStack extends Stack {
       const fn = new RequeueFunction(this, constructId(route.handler), {
         handler: route.handler,
         description: route.description,
-        environment,
+        environment: route.permissions.workerSwitch?.length
+          ? functionEnvironment({ ...settings, workerMappingUuid: workerSource.eventSourceMappingId })
+          : environment,
         timeout: props.routeTimeout ?? Duration.seconds(29),
       });
       grantPermissions(fn.function, route.permissions, grantTargets);

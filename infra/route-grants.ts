@@ -1,6 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import type { Permissions, QueueAccess, TableAccess } from '../lambda/routes';
+import type { Permissions, QueueAccess, TableAccess, WorkerSwitchAccess } from '../lambda/routes';
 
 /**
  * IAM actions for each access level the route table can ask for. Only the
@@ -24,12 +24,20 @@ export const QUEUE_ACTIONS: Readonly<Record<QueueAccess, readonly string[]>> = {
   attributes: ['sqs:GetQueueAttributes'],
 };
 
+/** Lambda authorizes both on the mapping's own ARN (`…:event-source-mapping:<uuid>`). */
+export const WORKER_SWITCH_ACTIONS: Readonly<Record<WorkerSwitchAccess, readonly string[]>> = {
+  read: ['lambda:GetEventSourceMapping'],
+  update: ['lambda:UpdateEventSourceMapping'],
+};
+
 export interface GrantTargets {
   /** The table and its indexes, each by its own ARN. */
   readonly tableArns: readonly string[];
   readonly mainQueue: IQueue;
   readonly deadLetterQueue: IQueue;
   readonly taskQueue: IQueue;
+  /** The worker's SQS event source mapping. */
+  readonly workerMappingArn: string;
 }
 
 const queueStatement = (queue: IQueue, access: readonly QueueAccess[] | undefined): iam.PolicyStatement[] => {
@@ -52,6 +60,14 @@ export const statementsFor = (permissions: Permissions, targets: GrantTargets): 
   ...queueStatement(targets.mainQueue, permissions.mainQueue),
   ...queueStatement(targets.deadLetterQueue, permissions.deadLetterQueue),
   ...queueStatement(targets.taskQueue, permissions.taskQueue),
+  ...(permissions.workerSwitch?.length
+    ? [
+        new iam.PolicyStatement({
+          actions: [...new Set(permissions.workerSwitch.flatMap((level) => WORKER_SWITCH_ACTIONS[level]))],
+          resources: [targets.workerMappingArn],
+        }),
+      ]
+    : []),
 ];
 
 export const grantPermissions = (grantee: iam.IGrantable, permissions: Permissions, targets: GrantTargets): void => {

@@ -23,12 +23,22 @@ export type TableAccess = 'read' | 'update' | 'put' | 'delete';
  */
 export type QueueAccess = 'send' | 'consume' | 'attributes';
 
+/**
+ * What a function may do to the worker's event source (on AWS, the worker's
+ * SQS event source mapping; it is the truth of whether the worker takes jobs):
+ * - `read`: GetEventSourceMapping (is it paused?)
+ * - `update`: UpdateEventSourceMapping (pause or resume it)
+ */
+export type WorkerSwitchAccess = 'read' | 'update';
+
 export interface Permissions {
   readonly table: readonly TableAccess[];
   readonly mainQueue?: readonly QueueAccess[];
   readonly deadLetterQueue?: readonly QueueAccess[];
   /** The queue that wakes the retry-task runner. */
   readonly taskQueue?: readonly QueueAccess[];
+  /** The worker's event source mapping; the function is then told its UUID (REQUEUE_WORKER_MAPPING_UUID). */
+  readonly workerSwitch?: readonly WorkerSwitchAccess[];
 }
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -147,11 +157,26 @@ export const ROUTES: readonly Route[] = [
     permissions: { table: ['read'] },
   },
   {
+    method: 'POST',
+    path: '/jobs/pause',
+    handler: 'pause-worker',
+    description: 'Pause the worker: jobs wait in the queue until it is resumed',
+    // update: the record of who paused it and when
+    permissions: { table: ['read', 'update'], workerSwitch: ['read', 'update'] },
+  },
+  {
+    method: 'POST',
+    path: '/jobs/resume',
+    handler: 'resume-worker',
+    description: 'Resume the worker: the jobs waiting in the queue run',
+    permissions: { table: ['read', 'update'], workerSwitch: ['read', 'update'] },
+  },
+  {
     method: 'GET',
     path: '/jobs/metrics',
     handler: 'get-metrics',
-    description: 'Counts per state and queue depths',
-    permissions: { table: ['read'], mainQueue: ['attributes'], deadLetterQueue: ['attributes'] },
+    description: 'Counts per state, queue depths and whether the worker is paused',
+    permissions: { table: ['read'], mainQueue: ['attributes'], deadLetterQueue: ['attributes'], workerSwitch: ['read'] },
   },
   {
     method: 'GET',

@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
   type Message,
@@ -49,6 +50,13 @@ export interface EventSource {
   readonly inFlight: number;
   /** Stop polling at once; resolves when the batches in flight are done. */
   stop(): Promise<void>;
+  /**
+   * Stop polling without losing a message to a receive cut short: the
+   * receives under way finish (a long poll, up to its wait), and what they
+   * bring is made visible again at once rather than handed to the function.
+   * Resolves when they have and the batches in flight are done.
+   */
+  drain(): Promise<void>;
 }
 
 const toLambdaAttribute = (value: MessageAttributeValue): SQSMessageAttributes[string] => ({
@@ -149,9 +157,25 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
     }
   };
 
+  /** Set by drain(): the pollers end after their receive, which is not cut short. */
+  let draining = false;
+
+  const release = async (messages: readonly Message[]): Promise<void> => {
+    try {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: queueUrl,
+          Entries: messages.map((message, i) => ({ Id: String(i), ReceiptHandle: message.ReceiptHandle!, VisibilityTimeout: 0 })),
+        }),
+      );
+    } catch (error) {
+      logError(`${fn.functionName}: could not return ${messages.length} message(s) to the queue; they come back after its visibility timeout\n${describe(error)}`);
+    }
+  };
+
   const poll = async (): Promise<void> => {
     let errors = 0;
-    while (!signal.aborted) {
+    while (!signal.aborted && !draining) {
       let messages: Message[];
       try {
         const received = await sqs.send(
@@ -167,13 +191,15 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
         messages = received.Messages ?? [];
         errors = 0;
       } catch (error) {
-        if (signal.aborted) return;
+        if (signal.aborted || draining) return;
         errors += 1;
         if (errors === 1) logError(`${fn.functionName}: ReceiveMessage failed, retrying\n${describe(error)}`);
         await sleep(Math.min(200 * 2 ** errors, 5_000), undefined, { signal }).catch(() => undefined);
         continue;
       }
-      if (messages.length > 0) await runBatch(messages);
+      if (messages.length === 0) continue;
+      if (draining) await release(messages);
+      else await runBatch(messages);
     }
   };
 
@@ -184,6 +210,10 @@ export const startEventSource = (options: EventSourceOptions): EventSource => {
     },
     stop: async () => {
       controller.abort();
+      await Promise.all(pollers);
+    },
+    drain: async () => {
+      draining = true;
       await Promise.all(pollers);
     },
   };

@@ -11,18 +11,22 @@ import type { Server } from 'node:http';
 import type { DynamoDBStreamEvent } from 'aws-lambda';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
+import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
 import { ConfigurationError } from '../lambda/core/errors';
 import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
 import { startEventSource, type EventSource, type SqsHandler } from './event-source';
+import { LocalEventSourceMapping } from './event-source-mapping';
 import { startExpiry, type Expiry } from './expire-items';
 import { loadHandler } from './handler-modules';
-import { invokeWithTimeout } from './lambda-context';
+import { invokeWithTimeout, LOCAL_ACCOUNT_ID } from './lambda-context';
+import { startLambdaFront, type LambdaFront } from './lambda-front';
 import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
-import { readSettings, SettingsError, type Settings } from './settings';
+import { DEFAULT_WORKER_CONCURRENCY, readSettings, SettingsError, type Settings } from './settings';
+import { readWorkerMapping, workerMappingFile, writeWorkerMapping } from './worker-mapping-file';
 
 /** Lambda runs a function 15 minutes at most. */
 const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
@@ -38,7 +42,9 @@ interface Running {
   /** Present while the runtime runs: found at start-up, it tells of a run that never stopped cleanly. */
   runningMarker?: string;
   server?: Server;
-  eventSource?: EventSource;
+  /** The worker's event source mapping: its pollers, which POST /jobs/pause and /jobs/resume stop and start. */
+  workerMapping?: LocalEventSourceMapping;
+  lambdaFront?: LambdaFront;
   taskSource?: EventSource;
   reconciler?: Schedule;
   expiry?: Expiry;
@@ -66,7 +72,7 @@ const closeServer = (server: Server): Promise<void> =>
   });
 
 /** Point the AWS SDK at the emulators, with throwaway credentials: nothing here may reach AWS. */
-const useEmulators = (emulators: Emulators, region: string): void => {
+const useEmulators = (emulators: Emulators, lambdaEndpoint: string, region: string): void => {
   delete process.env.AWS_PROFILE;
   delete process.env.AWS_SESSION_TOKEN;
   Object.assign(process.env, {
@@ -75,6 +81,7 @@ const useEmulators = (emulators: Emulators, region: string): void => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_DYNAMODB: emulators.dynamoDbEndpoint,
     AWS_ENDPOINT_URL_SQS: emulators.fauxqsEndpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambdaEndpoint,
   });
   // the SDK's notice about its future Node.js support is noise on every local start
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -107,7 +114,11 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   // dynalite's lock on its folder makes this runtime the only one on it
   writeFileSync(marker, `${process.pid}\n`);
   running.runningMarker = marker;
-  useEmulators(running.emulators, region);
+  // the Lambda API's endpoint and the mapping's UUID go into the environment the handlers read as they load
+  const mappingFile = workerMappingFile(settings.dataDir);
+  const kept = readWorkerMapping(mappingFile);
+  running.lambdaFront = await startLambdaFront({ port: 0, host: '127.0.0.1' });
+  useEmulators(running.emulators, running.lambdaFront.endpoint, region);
 
   const sqs = createSqsClient();
   const deleteSqs = createSqsClient({ cacheMiddleware: true });
@@ -134,6 +145,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     REQUEUE_DLQ_URL: resources.deadLetterQueueUrl,
     REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
     REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
+    REQUEUE_WORKER_MAPPING_UUID: kept.uuid,
   });
 
   // only now, with the environment set: handlers and services read it when loaded
@@ -156,19 +168,30 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
   await resumeAbandonedRecounts(services(), { everyOpenRecount: true });
 
-  if (settings.workerConcurrency > 0) {
-    running.eventSource = startEventSource({
-      sqs,
-      deleteSqs,
-      queueUrl: resources.queueUrl,
-      queueArn: await queueArn(resources.queueUrl),
-      region,
-      handler: worker,
-      functionName: `requeue-${WORKER.handler}`,
-      timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
-      concurrency: settings.workerConcurrency,
-    });
-  }
+  const workerQueueArn = await queueArn(resources.queueUrl);
+  const workerFunctionName = `requeue-${WORKER.handler}`;
+  running.workerMapping = new LocalEventSourceMapping({
+    uuid: kept.uuid,
+    eventSourceArn: workerQueueArn,
+    functionArn: `arn:aws:lambda:${region}:${LOCAL_ACCOUNT_ID}:function:${workerFunctionName}`,
+    batchSize: QUEUE_SETTINGS.batchSize,
+    // REQUEUE_WORKER_CONCURRENCY=0 starts it paused for this run only; a pause through the API is kept
+    enabled: kept.enabled && settings.workerConcurrency > 0,
+    start: () =>
+      startEventSource({
+        sqs,
+        deleteSqs,
+        queueUrl: resources.queueUrl,
+        queueArn: workerQueueArn,
+        region,
+        handler: worker,
+        functionName: workerFunctionName,
+        timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
+        concurrency: settings.workerConcurrency || DEFAULT_WORKER_CONCURRENCY,
+      }),
+    onChange: (enabled) => writeWorkerMapping(mappingFile, { uuid: kept.uuid, enabled }),
+  });
+  running.lambdaFront.add(running.workerMapping);
   // one retry-task chunk per invocation, two at a time, as on AWS
   running.taskSource = startEventSource({
     sqs,
@@ -234,8 +257,9 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
 const stop = async (running: Running): Promise<void> => {
   running.stopping = true;
   const closing = running.server ? closeServer(running.server) : Promise.resolve();
-  await Promise.all([running.eventSource?.stop(), running.taskSource?.stop(), running.reconciler?.stop(), running.expiry?.stop()]);
+  await Promise.all([running.workerMapping?.stop(), running.taskSource?.stop(), running.reconciler?.stop(), running.expiry?.stop()]);
   await closing;
+  await running.lambdaFront?.stop();
   await running.emulators?.stop();
   if (running.runningMarker) rmSync(running.runningMarker, { force: true });
 };
@@ -277,7 +301,7 @@ const main = async (): Promise<void> => {
     }
     stopping = true;
     firstSignalAt = Date.now();
-    const busy = running.eventSource?.inFlight ?? 0;
+    const busy = running.workerMapping?.inFlight ?? 0;
     const tasks = running.taskSource?.inFlight ?? 0;
     if (busy + tasks > 0) {
       const what = [busy > 0 ? `${busy} batch(es) of running jobs` : '', tasks > 0 ? `${tasks} retry task chunk(s)` : '']
@@ -308,7 +332,12 @@ const main = async (): Promise<void> => {
     // with SQS_PORT or DYNAMODB_PORT at 0 this line is the only way to find them (the AWS CLI, a test)
     const { dynamoDbEndpoint, sqsEndpoint } = running.emulators!;
     process.stdout.write(`DynamoDB API (dynalite) at ${dynamoDbEndpoint}, SQS API (fauxqs) at ${sqsEndpoint}\n`);
-    const paused = settings.workerConcurrency === 0 ? ' (worker paused: REQUEUE_WORKER_CONCURRENCY=0; jobs wait in the queue)' : '';
+    const paused =
+      settings.workerConcurrency === 0
+        ? ' (worker paused: REQUEUE_WORKER_CONCURRENCY=0; jobs wait in the queue)'
+        : running.workerMapping?.configuration().State === 'Disabled'
+          ? ' (worker paused by POST /jobs/pause; jobs wait in the queue until POST /jobs/resume)'
+          : '';
     process.stdout.write(`requeue is running at http://${displayHost(settings.host)}:${port}${paused}\n`);
   } catch (error) {
     process.stderr.write(`${explain(error)}\n`);

@@ -9,11 +9,14 @@ export interface Settings {
   /** Where dynalite keeps the table, so jobs survive a restart. */
   readonly dataDir: string;
   readonly visibilityTimeoutSeconds: number;
-  /** Pollers feeding the worker side by side. */
+  /** Pollers feeding the worker side by side; 0 starts it paused. */
   readonly workerConcurrency: number;
   /** When set, requests need `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string;
 }
+
+/** Pollers feeding the worker, unless REQUEUE_WORKER_CONCURRENCY says otherwise; a resume after a start with 0 starts these. */
+export const DEFAULT_WORKER_CONCURRENCY = 2;
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
@@ -75,7 +78,7 @@ export const readSettings = (env: NodeJS.ProcessEnv): Settings => {
     // SQS accepts at most 12 hours
     visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
     // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
-    workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', 2, 0, 50),
+    workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 0, 50),
     ...(key !== undefined ? { apiKey: key } : {}),
   };
 };

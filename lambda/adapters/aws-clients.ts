@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SQSClient } from '@aws-sdk/client-sqs';
 
 export interface ClientOptions {
@@ -14,7 +15,8 @@ export interface ClientOptions {
 /**
  * SDK clients configured only from the environment, so the same code talks
  * to AWS, LocalStack or the local emulators (AWS_ENDPOINT_URL,
- * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB, AWS_REGION).
+ * AWS_ENDPOINT_URL_SQS, AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_LAMBDA,
+ * AWS_REGION).
  */
 export const createDynamoDbClient = ({ cacheMiddleware = false }: ClientOptions = {}): DynamoDBClient =>
   new DynamoDBClient({ cacheMiddleware });
@@ -26,3 +28,6 @@ export const createDynamoDbClient = ({ cacheMiddleware = false }: ClientOptions 
  */
 export const createSqsClient = ({ cacheMiddleware = false }: ClientOptions = {}): SQSClient =>
   new SQSClient({ useQueueUrlAsEndpoint: false, cacheMiddleware });
+
+/** For the worker's event source mapping (locally: the stand-in in local/lambda-front.ts). */
+export const createLambdaClient = (): LambdaClient => new LambdaClient({});

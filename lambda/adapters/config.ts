@@ -64,3 +64,13 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     indexShards: wholeNumber(env, 'REQUEUE_INDEX_SHARDS', JOB_TABLE.indexShards),
   };
 };
+
+/** What the functions that read or switch the worker's event source read besides {@link Config}. */
+export interface WorkerSwitchConfig {
+  /** The worker's SQS event source mapping. */
+  readonly mappingUuid: string;
+}
+
+export const readWorkerSwitchConfig = (env: NodeJS.ProcessEnv = process.env): WorkerSwitchConfig => ({
+  mappingUuid: required(env, 'REQUEUE_WORKER_MAPPING_UUID'),
+});

@@ -15,7 +15,7 @@ export const isUnavailable = (error: unknown): boolean => {
 };
 
 /** Re-throw an SDK error, as DependencyUnavailableError when the service was at fault. */
-export const rethrowSdkError = (error: unknown, service: 'DynamoDB' | 'SQS'): never => {
+export const rethrowSdkError = (error: unknown, service: 'DynamoDB' | 'SQS' | 'Lambda'): never => {
   if (isUnavailable(error)) {
     throw new DependencyUnavailableError(`${service} is unavailable right now; nothing was changed, try again shortly`, {
       cause: error,

@@ -1,9 +1,12 @@
+import type { WorkerSwitchServices } from '../core/pause-worker';
 import type { JobQueue, JobStore, RetryTaskStore, TaskQueue } from '../core/ports';
 import type { RecountStore } from '../core/recount-jobs';
-import { readConfig, type Config } from './config';
+import { readConfig, readWorkerSwitchConfig, type Config } from './config';
 import { DynamoDbJobStore } from './dynamodb-job-store';
 import { DynamoDbRecountStore } from './dynamodb-recount-store';
 import { DynamoDbRetryTaskStore } from './dynamodb-retry-task-store';
+import { DynamoDbWorkerChanges } from './dynamodb-worker-changes';
+import { LambdaWorkerSwitch } from './lambda-worker-switch';
 import { SqsJobQueue, SqsTaskQueue } from './sqs-job-queue';
 
 export interface Services {
@@ -44,3 +47,21 @@ export const services = (): Services => {
 
 /** The services if a handler has asked for them: a route that reaches no table or queue never builds them. */
 export const builtServices = (): Services | undefined => built;
+
+let switchBuilt: WorkerSwitchServices | undefined;
+
+/**
+ * The worker's switch and the record of who used it, for the functions that
+ * read or flip it: only they are given REQUEUE_WORKER_MAPPING_UUID, and
+ * fail at cold start without it.
+ */
+export const workerSwitch = (): WorkerSwitchServices => {
+  if (!switchBuilt) {
+    const { mappingUuid } = readWorkerSwitchConfig();
+    switchBuilt = {
+      worker: new LambdaWorkerSwitch({ mappingUuid }),
+      changes: new DynamoDbWorkerChanges({ tableName: services().config.tableName }),
+    };
+  }
+  return switchBuilt;
+};

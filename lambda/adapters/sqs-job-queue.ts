@@ -1,6 +1,5 @@
 import {
   ChangeMessageVisibilityBatchCommand,
-  ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   type Message,
   ReceiveMessageCommand,
@@ -11,7 +10,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { JobMessage } from '../core/job';
 import { parseJobMessage } from '../core/process-job-message';
-import type { JobQueue, QueueDepth, TaskQueue } from '../core/ports';
+import type { HiddenMessage, JobQueue, QueueDepth, TaskQueue } from '../core/ports';
 import { createSqsClient } from './aws-clients';
 import { isUnavailable, rethrowSdkError } from './dependency-errors';
 
@@ -127,15 +126,22 @@ export class SqsJobQueue implements JobQueue {
     return deleted;
   }
 
-  async hide(receiptHandle: string, delayMs: number): Promise<void> {
+  async hide(messages: readonly HiddenMessage[]): Promise<void> {
     try {
-      await this.sqs.send(
-        new ChangeMessageVisibilityCommand({
-          QueueUrl: this.props.queueUrl,
-          ReceiptHandle: receiptHandle,
-          VisibilityTimeout: toSeconds(delayMs, MAX_VISIBILITY_SECONDS),
-        }),
-      );
+      for (let i = 0; i < messages.length; i += BATCH) {
+        const entries = messages.slice(i, i + BATCH);
+        const { Failed = [] } = await this.sqs.send(
+          new ChangeMessageVisibilityBatchCommand({
+            QueueUrl: this.props.queueUrl,
+            Entries: entries.map((m, j) => ({
+              Id: String(j),
+              ReceiptHandle: m.receiptHandle,
+              VisibilityTimeout: toSeconds(m.delayMs, MAX_VISIBILITY_SECONDS),
+            })),
+          }),
+        );
+        if (Failed.length > 0) throw new Error(`SQS did not hide ${Failed.length} message(s): ${Failed[0].Code} ${Failed[0].Message ?? ''}`.trim());
+      }
     } catch (error) {
       rethrowSdkError(error, 'SQS');
     }

@@ -113,12 +113,18 @@ export class TaskNotRunningError extends RequeueError {
   }
 }
 
+/** The worker's event source is between two states (starting or stopping): it takes no other change until it settles. */
+export class WorkerSwitchBusyError extends RequeueError {
+  readonly statusCode = 409;
+  readonly code = 'WORKER_SWITCH_BUSY';
+}
+
 export class RouteNotFoundError extends RequeueError {
   readonly statusCode = 404;
   readonly code = 'ROUTE_NOT_FOUND';
 }
 
-/** SQS or DynamoDB could not be reached; the operation changed nothing that would strand a job. */
+/** SQS, DynamoDB or Lambda's API could not be reached; the operation changed nothing that would strand a job. */
 export class DependencyUnavailableError extends RequeueError {
   readonly statusCode = 503;
   readonly code = 'DEPENDENCY_UNAVAILABLE';

@@ -97,6 +97,12 @@ export interface QueueDepth {
   readonly delayed: number;
 }
 
+/** A received message to hold back, by its receipt. */
+export interface HiddenMessage {
+  readonly receiptHandle: string;
+  readonly delayMs: number;
+}
+
 /** The transport that wakes workers. SQS main queue plus its dead-letter queue. */
 export interface JobQueue {
   /**
@@ -112,8 +118,11 @@ export interface JobQueue {
    * with the number deleted.
    */
   sweepDeadLetters(isStale: (message: JobMessage) => Promise<boolean>, maxMessages: number): Promise<number>;
-  /** Hide a received message for `delayMs` before it is delivered again. */
-  hide(receiptHandle: string, delayMs: number): Promise<void>;
+  /**
+   * Hide received messages, each for its `delayMs`, before they are delivered
+   * again: a worker batch's returns go together, in one request per 10.
+   */
+  hide(messages: readonly HiddenMessage[]): Promise<void>;
   depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }>;
 }
 
@@ -152,3 +161,40 @@ export interface ProcessorJob<T = unknown> {
 }
 
 export type Processor<T = unknown> = (job: ProcessorJob<T>) => Promise<unknown>;
+
+/**
+ * Whether the worker's event source delivers jobs: on AWS the worker's SQS
+ * event source mapping, which is the truth of it. `paused` is true while it
+ * stops (in-flight batches finish) and once it has stopped.
+ */
+export interface WorkerSourceStatus {
+  readonly paused: boolean;
+  /** As the source names it (on AWS: Enabled, Enabling, Disabled, Disabling, Updating, …). */
+  readonly state: string;
+}
+
+/** Starts and stops the worker's event source. */
+export interface WorkerSwitch {
+  status(): Promise<WorkerSourceStatus>;
+  /**
+   * Ask the source to stop (`paused` true) or start delivering; resolves with
+   * its status after the request. WorkerSwitchBusyError while it is between
+   * two states and takes no change.
+   */
+  setPaused(paused: boolean): Promise<WorkerSourceStatus>;
+}
+
+/** Who paused or resumed the worker through the API, and when. */
+export interface WorkerChange {
+  readonly paused: boolean;
+  readonly by: string;
+  /** Epoch ms. */
+  readonly at: number;
+}
+
+/** Where the last change through the API is kept, beside the jobs. */
+export interface WorkerChangeLog {
+  last(): Promise<WorkerChange | undefined>;
+  /** Keep `change` unless a later one is kept already. */
+  record(change: WorkerChange): Promise<void>;
+}

@@ -71,6 +71,15 @@ export const parseJsonBody = (request: HttpRequest): unknown => {
   return body;
 };
 
+/** For a route that takes no options: no body, or an empty JSON object (what some clients send by default). */
+export const assertNoOptions = (request: HttpRequest): void => {
+  if (request.body === undefined) return;
+  const body = parseJsonBody(request);
+  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+    throw new ValidationError(`${request.routeKey} takes no options: send no body, or {}`);
+  }
+};
+
 export const jobIdParam = (request: HttpRequest): string => {
   const jobId = request.pathParameters.jobId ?? '';
   if (!PATH_PARAMETERS.jobId.safeParse(jobId).success) {

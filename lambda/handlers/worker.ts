@@ -1,6 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { processJobMessage, type WorkerDeps } from '../core/process-job-message';
+import type { HiddenMessage } from '../core/ports';
 import { findProcessor } from '../processors';
 import { services } from '../adapters/services';
 import { logger } from './logger';
@@ -23,23 +24,28 @@ class ReturnLater extends Error {
   }
 }
 
-const handleRecord = (context: Context) => async (record: SQSRecord): Promise<void> => {
-  const outcome = await processJobMessage(deps, record.body, context.getRemainingTimeInMillis());
-  if (outcome.kind === 'delete') return;
-  // if hiding fails the message still comes back, after the queue's visibility timeout
-  await queue.hide(record.receiptHandle, outcome.delayMs).catch((error: unknown) =>
-    logger.warn('Could not hide a message until its job is due', { error: error as Error }),
-  );
-  throw new ReturnLater(outcome.delayMs);
-};
+const handleRecord =
+  (context: Context, returns: HiddenMessage[]) =>
+  async (record: SQSRecord): Promise<void> => {
+    const outcome = await processJobMessage(deps, record.body, context.getRemainingTimeInMillis());
+    if (outcome.kind === 'delete') return;
+    returns.push({ receiptHandle: record.receiptHandle, delayMs: outcome.delayMs });
+    throw new ReturnLater(outcome.delayMs);
+  };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   // a processor holds its batch's records and failures until it answers, so one per invocation: the local
   // pollers run invocations of this module side by side, as Lambda Managed Instances do
   const processor = new BatchProcessor(EventType.SQS);
+  const returns: HiddenMessage[] = [];
   try {
-    return await processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
+    return await processPartialResponse(event, handleRecord(context, returns), processor, { context, throwOnFullBatchFailure: false });
   } finally {
+    // the messages held until their jobs are due, in one request per 10 (a batch's worth): the records stay in
+    // flight until the invocation answers, and a message not hidden comes back after the visibility timeout
+    if (returns.length > 0) {
+      await queue.hide(returns).catch((error: unknown) => logger.warn('Could not hide messages until their jobs are due', { error: error as Error }));
+    }
     // one counter write for the whole batch; if it fails, a recount repairs the counts
     await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
   }

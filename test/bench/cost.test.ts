@@ -1,7 +1,7 @@
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { runCostWorkload, type Phase } from '../../bench/cost';
 import type { CountedRequest } from '../../bench/cost-counter';
-import { batchGetReadUnits, ceiling, writeUnits } from '../../bench/cost-model';
+import { atBatchSize, batchGetReadUnits, ceiling, writeUnits } from '../../bench/cost-model';
 
 // The cost model's counts for a tiny workload through the local runtime, exactly:
 // a change that adds a request or a write unit per job fails here, and then
@@ -157,7 +157,7 @@ describe('a tiny workload through the local runtime', () => {
         'dynamodb UpdateItem': 11,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 3,
-        'sqs ChangeMessageVisibility': 2,
+        'sqs ChangeMessageVisibilityBatch': 2,
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 1,
       },
@@ -184,7 +184,7 @@ describe('a tiny workload through the local runtime', () => {
         'dynamodb UpdateItem': 11,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 5,
-        'sqs ChangeMessageVisibility': 2,
+        'sqs ChangeMessageVisibilityBatch': 2,
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 2,
       },
@@ -195,6 +195,23 @@ describe('a tiny workload through the local runtime', () => {
       invocations: { api: 1, worker: 3, taskRunner: 0 },
       hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 3, jobsPerSecond: 16_000 / 3 }),
     });
+  });
+
+  // a busy queue's batches of 10: the receive, the delete and the worker batch's counter flushes (COUNTS,
+  // THROUGHPUT) shared by 10 jobs; the enqueue's own COUNTS flush and every job write stay per job
+  it('spreads what a worker batch pays once over full batches of 10', () => {
+    const { usage, jobs } = phases.find((p) => p.name === 'succeeded')!;
+    const loaded = atBatchSize(usage, 10);
+    const perJob = (n: number) => Math.round((n / jobs) * 1000) / 1000;
+    expect({
+      receive: perJob(loaded.tally.requests['sqs ReceiveMessage']!),
+      delete: perJob(loaded.tally.requests['sqs DeleteMessageBatch']!),
+      updates: perJob(loaded.tally.requests['dynamodb UpdateItem']!),
+      writeUnits: perJob(loaded.tally.writeUnits),
+      sqsBilled: perJob(loaded.tally.sqsBilled),
+      worker: perJob(loaded.invocations.worker),
+      api: perJob(loaded.invocations.api),
+    }).toEqual({ receive: 0.1, delete: 0.1, updates: 3.2, writeUnits: 7.2, sqsBilled: 1.2, worker: 0.1, api: 1 });
   });
 
   it('leaves nothing of the workload without its caller', () => {

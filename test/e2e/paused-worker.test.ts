@@ -18,12 +18,15 @@ it('accepts jobs with the worker paused and runs them once it is back', async ()
   }
   await sleep(1_500);
   const waiting = (await paused.request('GET', '/jobs/metrics')).body;
-  expect({ waiting: waiting.waiting, completed: waiting.completed }).toEqual({ waiting: 3, completed: 0 });
+  expect({ waiting: waiting.waiting, completed: waiting.completed, paused: waiting.paused }).toEqual({ waiting: 3, completed: 0, paused: true });
+  // paused by a setting, not through the API: no one to name
+  expect(waiting).not.toHaveProperty('pausedBy');
   expect(waiting.queues.main.visible).toBe(3);
   await paused.interrupt();
 
   const running = await runtimes.start();
   expect(running.output()).not.toContain('worker paused');
+  expect((await running.request('GET', '/jobs/metrics')).body.paused).toBe(false);
   await eventually(async () => (await running.request('GET', '/jobs/metrics')).body.completed === 3, 20_000, 'the jobs to run');
   for (const id of ids) {
     const job = (await running.request('GET', `/jobs/details/${id}`)).body;

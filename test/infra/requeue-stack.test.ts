@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
-import { Duration, type CfnElement } from 'aws-cdk-lib';
-import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { App, Duration, type CfnElement } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
 import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
@@ -10,8 +10,12 @@ import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema'
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
 import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
 import { statementsFor } from '../../infra/route-grants';
-import { actionsOf, allStatements, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
-import { functionEnvironment } from '../../infra/requeue-stack';
+import { actionsOf, allStatements, cdkJsonContext, refTarget, synthRequeue, type Statement, type Synthesized } from './synth-stack';
+import { functionEnvironment, RequeueStack } from '../../infra/requeue-stack';
+
+/** A template synthesized with more context, handlers not bundled. */
+const synthRequeueWithContext = (context: Record<string, unknown>) =>
+  Template.fromStack(new RequeueStack(new App({ context: { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...context } }), 'Requeue'));
 
 type Resource = { Type: string; Properties: Record<string, any>; Metadata?: Record<string, any> };
 
@@ -60,6 +64,19 @@ const consumerOf = (queueId: string): string => {
   return refTarget(mappings[0]![1].Properties.FunctionName)!;
 };
 const workerFunctionId = () => consumerOf(mainQueueId());
+/** The worker's event source mapping, which POST /jobs/pause disables. */
+const workerMappingId = (): string => {
+  const mappings = ofType('AWS::Lambda::EventSourceMapping').filter(([, m]) => refTarget(m.Properties.EventSourceArn) === mainQueueId());
+  expect(mappings).toHaveLength(1);
+  return mappings[0]![0];
+};
+/** Its ARN, as CDK writes it: `arn:<partition>:lambda:<region>:<account>:event-source-mapping:<uuid>`. */
+const workerMappingArn = () => ({
+  'Fn::Join': [
+    '',
+    ['arn:', { Ref: 'AWS::Partition' }, ':lambda:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':event-source-mapping:', { Ref: workerMappingId() }],
+  ],
+});
 const taskRunnerFunctionId = () => consumerOf(taskQueueId());
 
 const reconcilerFunctionId = (): string => {
@@ -93,7 +110,8 @@ const roleStatements = (functionId: string): Statement[] => {
 const resourceIds = (statement: Statement): string[] =>
   ([] as unknown[]).concat(statement.Resource).map((r) => {
     const join = (r as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
-    return join ? `${refTarget(join[1][0])}${join[1].slice(1).join('')}` : (refTarget(r) ?? String(r));
+    // `<table id>/index/byState`; `arn:AWS::Partition:lambda:…:event-source-mapping:<mapping id>`
+    return join ? join[1].map((part) => (typeof part === 'string' ? part : (refTarget(part) ?? JSON.stringify(part)))).join('') : (refTarget(r) ?? String(r));
   });
 
 /** `action on resource` pairs, so two grants can be compared whatever their statement layout. */
@@ -176,6 +194,19 @@ describe('functions', () => {
     expect(logGroups.size).toBe(ROUTES.length + 4);
   });
 
+  it("logs JSON and leaves Lambda's own per-invocation records out, unless asked for them", () => {
+    for (const [, fn] of ofType('AWS::Lambda::Function')) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'WARN' });
+    }
+    const info = synthRequeueWithContext({ lambdaSystemLogLevel: 'info' });
+    for (const fn of Object.values(info.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', SystemLogLevel: 'INFO' });
+    }
+    expect(() => synthRequeueWithContext({ lambdaSystemLogLevel: 'loud' })).toThrow(
+      'lambdaSystemLogLevel must be one of DEBUG, INFO, WARN; got loud',
+    );
+  });
+
   it('deploys bundles that esbuild built locally: minified code with a linked source map', () => {
     for (const [, fn] of ofType('AWS::Lambda::Function')) {
       const assetDir = path.join(synthesized.app.outdir, fn.Metadata!['aws:asset:path']);
@@ -254,7 +285,7 @@ describe('permissions', () => {
           } else {
             expect({ route: routeKey(route), action }).toEqual({
               route: routeKey(route),
-              action: expect.stringMatching(/^(dynamodb|sqs):(Get|BatchGet|Query|Scan|Describe|List)[A-Za-z]*$/),
+              action: expect.stringMatching(/^(dynamodb|sqs|lambda):(Get|BatchGet|Query|Scan|Describe|List)[A-Za-z]*$/),
             });
           }
         }
@@ -278,6 +309,7 @@ describe('permissions', () => {
           mainQueue: queue(mainQueueId()),
           deadLetterQueue: queue(deadLetterQueueId()),
           taskQueue: queue(taskQueueId()),
+          workerMappingArn: workerMappingArn() as never,
         }).map((st) => st.toStatementJson() as Statement),
       );
     const actualGrants = (functionId: string) =>
@@ -354,6 +386,44 @@ describe('permissions', () => {
     expect(holders('dynamodb:DeleteItem')).toEqual(
       ['POST /jobs', 'DELETE /jobs/{jobId}', 'POST /jobs/remove-all-failed', 'task runner'].sort(),
     );
+  });
+});
+
+describe("the worker's switch", () => {
+  const functionsOf = (routeKeys: string[]) => routeKeys.map((key) => functionIdOf(ROUTES.find((r) => routeKey(r) === key)!)).sort();
+  const switchRoutes = ['POST /jobs/pause', 'POST /jobs/resume'];
+
+  it("lets only the pause and resume functions switch the worker's event source mapping, and them and the metrics read it, on that mapping alone", () => {
+    const holders = new Map<string, Set<string>>();
+    const resourcesOf: string[][] = [];
+    for (const [functionId] of ofType('AWS::Lambda::Function')) {
+      for (const statement of roleStatements(functionId)) {
+        const lambdaActions = actionsOf(statement).filter((action) => action.startsWith('lambda:'));
+        if (lambdaActions.length === 0) continue;
+        resourcesOf.push(resourceIds(statement));
+        for (const action of lambdaActions) holders.set(action, new Set([...(holders.get(action) ?? []), functionId]));
+      }
+    }
+    expect([...holders.keys()].sort()).toEqual(['lambda:GetEventSourceMapping', 'lambda:UpdateEventSourceMapping']);
+    expect([...holders.get('lambda:UpdateEventSourceMapping')!].sort()).toEqual(functionsOf(switchRoutes));
+    expect([...holders.get('lambda:GetEventSourceMapping')!].sort()).toEqual(functionsOf([...switchRoutes, 'GET /jobs/metrics']));
+    const mapping = `arn:AWS::Partition:lambda:AWS::Region:AWS::AccountId:event-source-mapping:${workerMappingId()}`;
+    expect(resourcesOf).toEqual(resourcesOf.map(() => [mapping]));
+    // no other statement names the mapping, nor any other mapping or function
+    for (const { statement } of allStatements(template)) {
+      if (!actionsOf(statement).some((action) => action.startsWith('lambda:'))) continue;
+      expect(resourceIds(statement)).toEqual([mapping]);
+    }
+  });
+
+  it("tells those three functions, and no other, the mapping's UUID", () => {
+    const told = ofType('AWS::Lambda::Function')
+      .filter(([, fn]) => fn.Properties.Environment.Variables.REQUEUE_WORKER_MAPPING_UUID !== undefined)
+      .map(([id, fn]) => {
+        expect(fn.Properties.Environment.Variables.REQUEUE_WORKER_MAPPING_UUID).toEqual({ Ref: workerMappingId() });
+        return id;
+      });
+    expect(told.sort()).toEqual(functionsOf([...switchRoutes, 'GET /jobs/metrics']));
   });
 });
 

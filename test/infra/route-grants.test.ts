@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../infra/project-root';
-import { QUEUE_ACTIONS, TABLE_ACTIONS } from '../../infra/route-grants';
+import { QUEUE_ACTIONS, TABLE_ACTIONS, WORKER_SWITCH_ACTIONS } from '../../infra/route-grants';
 
 /**
  * The IAM action each SDK command needs (lib-dynamodb and client-dynamodb names
@@ -35,10 +35,13 @@ const sourceFiles = (dir: string): string[] =>
     return entry.name.endsWith('.ts') ? [full] : [];
   });
 
+/** Lambda's actions are its commands' names. */
+const LAMBDA_COMMANDS = new Set(['GetEventSourceMapping', 'UpdateEventSourceMapping']);
+
 /** `dynamodb:GetItem`-style actions for every SDK command a file under lambda/ imports. */
 const actionsTheFunctionsCall = (): Map<string, string[]> => {
   const found = new Map<string, string[]>();
-  const importFrom = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/(client-sqs|client-dynamodb|lib-dynamodb)'/g;
+  const importFrom = /import\s*\{([^}]*)\}\s*from\s*'@aws-sdk\/(client-sqs|client-dynamodb|lib-dynamodb|client-lambda)'/g;
   for (const file of sourceFiles(path.join(PROJECT_ROOT, 'lambda'))) {
     for (const [, names, module] of readFileSync(file, 'utf8').matchAll(importFrom)) {
       for (const raw of names!.split(',')) {
@@ -46,7 +49,11 @@ const actionsTheFunctionsCall = (): Map<string, string[]> => {
         const command = /^([A-Za-z]+)Command$/.exec(name)?.[1];
         if (!command) continue; // types, clients, CommandInput/Output types
         const action =
-          module === 'client-sqs' ? `sqs:${sqsAction(command)}` : `dynamodb:${DYNAMODB_ACTION[command] ?? `unmapped ${command}`}`;
+          module === 'client-sqs'
+            ? `sqs:${sqsAction(command)}`
+            : module === 'client-lambda'
+              ? `lambda:${LAMBDA_COMMANDS.has(command) ? command : `unmapped ${command}`}`
+              : `dynamodb:${DYNAMODB_ACTION[command] ?? `unmapped ${command}`}`;
         found.set(action, [...(found.get(action) ?? []), path.relative(PROJECT_ROOT, file)]);
       }
     }
@@ -55,11 +62,13 @@ const actionsTheFunctionsCall = (): Map<string, string[]> => {
 };
 
 describe('route grants', () => {
-  it('cover every DynamoDB and SQS call the functions make (under lambda/)', () => {
+  it('cover every DynamoDB, SQS and Lambda call the functions make (under lambda/)', () => {
     const called = actionsTheFunctionsCall();
     // the scan must see the adapters' calls, or it proves nothing
-    expect([...called.keys()]).toEqual(expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'sqs:SendMessage']));
-    const granted = new Set([...Object.values(TABLE_ACTIONS), ...Object.values(QUEUE_ACTIONS)].flat());
+    expect([...called.keys()]).toEqual(
+      expect.arrayContaining(['dynamodb:GetItem', 'dynamodb:Query', 'sqs:SendMessage', 'lambda:UpdateEventSourceMapping']),
+    );
+    const granted = new Set([...Object.values(TABLE_ACTIONS), ...Object.values(QUEUE_ACTIONS), ...Object.values(WORKER_SWITCH_ACTIONS)].flat());
     const missing = [...called].filter(([action]) => !granted.has(action)).map(([action, files]) => `${action} (${files.join(', ')})`);
     expect(missing).toEqual([]);
   });
@@ -77,8 +86,12 @@ describe('route grants', () => {
     ]);
   });
 
+  it("give reading the worker's switch no write action", () => {
+    expect(WORKER_SWITCH_ACTIONS.read).toEqual(['lambda:GetEventSourceMapping']);
+  });
+
   it('grant no wildcard action', () => {
-    for (const action of [...Object.values(TABLE_ACTIONS), ...Object.values(QUEUE_ACTIONS)].flat()) {
+    for (const action of [...Object.values(TABLE_ACTIONS), ...Object.values(QUEUE_ACTIONS), ...Object.values(WORKER_SWITCH_ACTIONS)].flat()) {
       expect(action).not.toContain('*');
     }
   });

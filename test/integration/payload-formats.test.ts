@@ -247,7 +247,7 @@ const CASES: Record<string, RouteCase> = {
     valid: async () => ({
       spec: { path: '/jobs/metrics' },
       status: 200,
-      check: ({ body }) => expect(body).toMatchObject({ failed: expect.any(Number), queues: expect.any(Object) }),
+      check: ({ body }) => expect(body).toMatchObject({ failed: expect.any(Number), queues: expect.any(Object), paused: expect.any(Boolean) }),
     }),
     invalid: null,
   },
@@ -258,6 +258,25 @@ const CASES: Record<string, RouteCase> = {
       check: ({ body }) => expect(body).toMatchObject({ openapi: '3.1.0', paths: expect.objectContaining({ '/openapi.json': expect.any(Object) }) }),
     }),
     invalid: null,
+  },
+  // each case pauses (or resumes) whatever the state the one before left: a first request switches, a second one finds it so
+  'POST /jobs/pause': {
+    valid: async () => ({
+      spec: { path: '/jobs/pause', headers: JSON_TYPE, body: '{}' },
+      status: 200,
+      check: ({ body }) => expect(body).toMatchObject({ message: expect.stringMatching(/paused: jobs wait in the queue/), paused: true }),
+    }),
+    invalid: { spec: { path: '/jobs/pause', headers: JSON_TYPE, body: '{"for": 60}' }, status: 400, code: 'VALIDATION_ERROR' },
+    readsBody: true,
+  },
+  'POST /jobs/resume': {
+    valid: async () => ({
+      spec: { path: '/jobs/resume', headers: JSON_TYPE, body: '{}' },
+      status: 200,
+      check: ({ body }) => expect(body).toMatchObject({ message: expect.stringMatching(/^(Worker resumed|The worker is already running)/), paused: false }),
+    }),
+    invalid: { spec: { path: '/jobs/resume', headers: JSON_TYPE, body: '[]' }, status: 400, code: 'VALIDATION_ERROR' },
+    readsBody: true,
   },
 };
 
@@ -331,6 +350,23 @@ describe.each<Format>(['rest (1.0)', 'http (2.0)'])('%s events', (format) => {
     const answer = await invoke(format, routeOf('POST /jobs/retry/{jobId}'), { path: `/jobs/retry/${job.segment}`, auth });
     expect(answer.status).toBe(200);
     expect((await store.get(job.id))?.retries.at(-1)).toMatchObject({ by });
+  });
+
+  it.each([
+    ['iam', IAM_USER_ARN],
+    ['jwt', JWT_SUBJECT],
+    ['none', 'local'],
+  ] as const)('records who paused the worker, shown in the metrics (authorizer: %s)', async (auth, by) => {
+    await invoke(format, routeOf('POST /jobs/resume'), { path: '/jobs/resume', auth });
+    const paused = await invoke(format, routeOf('POST /jobs/pause'), { path: '/jobs/pause', auth });
+    expect(paused.body).toEqual({
+      message: 'Worker paused: jobs wait in the queue until it is resumed; jobs already running finish',
+      paused: true,
+      pausedBy: by,
+      pausedAt: expect.any(Number),
+    });
+    const metrics = await invoke(format, routeOf('GET /jobs/metrics'), { path: '/jobs/metrics' });
+    expect(metrics.body).toMatchObject({ paused: true, pausedBy: by, pausedAt: paused.body.pausedAt });
   });
 
   it('pages through failed jobs with the cursor of X-Next-Cursor', async () => {

@@ -229,6 +229,8 @@ describe('handler modules', () => {
       REQUEUE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules',
       REQUEUE_DLQ_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules-dlq',
       REQUEUE_TASK_QUEUE_URL: 'http://127.0.0.1:1/000000000000/requeue-handler-modules-tasks',
+      // the pause routes' and the metrics' own setting
+      REQUEUE_WORKER_MAPPING_UUID: '00000000-0000-4000-8000-000000000000',
     });
   });
 

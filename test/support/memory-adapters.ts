@@ -1,6 +1,6 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
 import { JOB_STATES, stateChangedAt, toFailedJobSummary, toJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState, type JobSummary } from '../../lambda/core/job';
-import type { JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore } from '../../lambda/core/ports';
+import type { HiddenMessage, JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore } from '../../lambda/core/ports';
 import type { RetryTask, TaskStatus } from '../../lambda/core/retry-task';
 import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
@@ -202,9 +202,11 @@ export class MemoryJobQueue implements JobQueue {
     return before - kept.length;
   }
 
-  async hide(receiptHandle: string, delayMs: number): Promise<void> {
-    const m = this.main.find((x) => x.receipts.has(receiptHandle));
-    if (m) m.visibleAt = this.clock.now() + Math.ceil(delayMs / 1000) * 1000;
+  async hide(messages: readonly HiddenMessage[]): Promise<void> {
+    for (const { receiptHandle, delayMs } of messages) {
+      const m = this.main.find((x) => x.receipts.has(receiptHandle));
+      if (m) m.visibleAt = this.clock.now() + Math.ceil(delayMs / 1000) * 1000;
+    }
   }
 
   async depths(): Promise<{ main: QueueDepth; deadLetter: QueueDepth }> {

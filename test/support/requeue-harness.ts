@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { ROUTES, TASK_RUNNER, WORKER } from '../../lambda/routes';
 import { createApiGateway, type HttpHandler } from '../../local/api-gateway';
 import { startEventSource, type EventSource, type SqsHandler } from '../../local/event-source';
+import { LocalEventSourceMapping } from '../../local/event-source-mapping';
 import { loadHandler } from '../../local/handler-modules';
 import { freshResources } from './resources';
 import { createResponseChecker } from './response-checker';
@@ -19,6 +21,33 @@ export interface HttpAnswer {
  */
 export const startHarness = async (options: { visibilityTimeoutSeconds?: number; workers?: number } = {}) => {
   const resources = await freshResources(options);
+  const { Attributes } = await resources.sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }),
+  );
+  // the worker's pollers are its event source mapping's: POST /jobs/pause and /jobs/resume stop and start them
+  let worker: SqsHandler | undefined;
+  const workerMapping = new LocalEventSourceMapping({
+    uuid: randomUUID(),
+    eventSourceArn: Attributes!.QueueArn!,
+    functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:worker',
+    batchSize: 10,
+    enabled: false,
+    start: () =>
+      startEventSource({
+        sqs: resources.sqs,
+        queueUrl: resources.queueUrl,
+        queueArn: Attributes!.QueueArn!,
+        region: process.env.AWS_REGION!,
+        handler: worker!,
+        functionName: 'worker',
+        timeoutMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
+        concurrency: options.workers ?? 2,
+        waitTimeSeconds: 1,
+      }),
+  });
+  resources.lambdaFront.add(workerMapping);
+  process.env.REQUEUE_WORKER_MAPPING_UUID = workerMapping.uuid;
+
   const handlers = new Map<string, HttpHandler>();
   for (const route of ROUTES) handlers.set(route.handler, await loadHandler<HttpHandler>(route.handler));
   const server = createApiGateway({ routes: ROUTES, handlers, region: process.env.AWS_REGION! });
@@ -26,27 +55,14 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const checkResponse = createResponseChecker();
 
-  const { Attributes } = await resources.sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: resources.queueUrl, AttributeNames: ['QueueArn'] }),
-  );
-  const worker = await loadHandler<SqsHandler>(WORKER.handler);
-  let source: EventSource | undefined;
+  worker = await loadHandler<SqsHandler>(WORKER.handler);
   const startWorker = () => {
-    source ??= startEventSource({
-      sqs: resources.sqs,
-      queueUrl: resources.queueUrl,
-      queueArn: Attributes!.QueueArn!,
-      region: process.env.AWS_REGION!,
-      handler: worker,
-      functionName: 'worker',
-      timeoutMs: (options.visibilityTimeoutSeconds ?? 30) * 1000,
-      concurrency: options.workers ?? 2,
-      waitTimeSeconds: 1,
-    });
+    workerMapping.setEnabled(true);
   };
   const stopWorker = async () => {
-    await source?.stop();
-    source = undefined;
+    await workerMapping.settled();
+    workerMapping.setEnabled(false);
+    await workerMapping.settled();
   };
 
   const { Attributes: taskQueue } = await resources.sqs.send(

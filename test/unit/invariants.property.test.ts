@@ -79,7 +79,7 @@ const simulate = async (commands: Command[]) => {
     if (!received) return;
     const outcome = await processJobMessage(deps, received.message.body);
     if (outcome.kind === 'delete') queue.delete(received.receipt);
-    else await queue.hide(received.receipt, outcome.delayMs);
+    else await queue.hide([{ receiptHandle: received.receipt, delayMs: outcome.delayMs }]);
   };
 
   /** A worker that claims a job and dies before recording anything: the message stays hidden for the lease. */
