@@ -92,8 +92,8 @@ const parameters = (route: Route, doc: RouteDoc): JsonObject[] => {
 };
 
 const usesDependencies = (route: Route): boolean => {
-  const { table, mainQueue, deadLetterQueue, taskQueue } = route.permissions;
-  return [table, mainQueue, deadLetterQueue, taskQueue].some((access) => (access?.length ?? 0) > 0);
+  const { table, mainQueue, deadLetterQueue, taskQueue, workerSwitch } = route.permissions;
+  return [table, mainQueue, deadLetterQueue, taskQueue, workerSwitch].some((access) => (access?.length ?? 0) > 0);
 };
 
 const operationId = (route: Route): string => route.handler.replace(/-([a-z])/g, (_, letter: string) => letter.toUpperCase());
@@ -143,7 +143,7 @@ const components = (named: Named) => {
       Forbidden: gateway('On AWS: a signature API Gateway refused, or a principal not allowed execute-api:Invoke'),
       TooManyRequests: gateway("On AWS: over the stage's throttling limits; try again later"),
       InternalError: error('INTERNAL_ERROR: a bug; the details are in the function\'s log'),
-      DependencyUnavailable: error('DEPENDENCY_UNAVAILABLE: SQS or DynamoDB could not be reached; nothing was changed, try again'),
+      DependencyUnavailable: error('DEPENDENCY_UNAVAILABLE: SQS, DynamoDB or Lambda could not be reached; nothing was changed, try again'),
       [ROUTE_NOT_FOUND]: error('ROUTE_NOT_FOUND: what any method and path not described here answers'),
     },
     schemas: named,

@@ -7,6 +7,7 @@ import {
   jobMessageSchema,
   jobSummarySchema,
   metricsSchema,
+  workerPauseSchema,
   openApiDocumentSchema,
   recountViewSchema,
   removeAllResultSchema,
@@ -18,7 +19,7 @@ import { enqueueBodySchema } from './core/enqueue-request';
 import { failedJobFilterQueryShape } from './core/failed-job-filter';
 import { LIMITS } from './core/limits';
 import { listJobsQuerySchema } from './core/list-jobs-request';
-import { pageQueryShape } from './core/request-parameters';
+import { noOptionsBodySchema, pageQueryShape } from './core/request-parameters';
 import { retryAllBodySchema, retryAllQuerySchema } from './core/retry-all-request';
 import { retryJobBodySchema } from './core/retry-job-request';
 
@@ -177,9 +178,26 @@ export const ROUTE_DOCS: Readonly<Record<string, RouteDoc>> = {
       404: error('RECOUNT_NOT_FOUND'),
     },
   },
+  'POST /jobs/pause': {
+    details: 'Jobs already running finish; asking again changes nothing.',
+    body: { schema: noOptionsBodySchema, required: false, description: 'No options: send no body, or {}' },
+    responses: {
+      200: { description: 'The worker is paused (or already was)', schema: workerPauseSchema },
+      400: error(`VALIDATION_ERROR: a body with options; ${BAD_BODY}`),
+      409: error('WORKER_SWITCH_BUSY: the worker is starting or stopping; try again shortly'),
+    },
+  },
+  'POST /jobs/resume': {
+    body: { schema: noOptionsBodySchema, required: false, description: 'No options: send no body, or {}' },
+    responses: {
+      200: { description: 'The worker runs (or already did)', schema: workerPauseSchema },
+      400: error(`VALIDATION_ERROR: a body with options; ${BAD_BODY}`),
+      409: error('WORKER_SWITCH_BUSY: the worker is starting or stopping; try again shortly'),
+    },
+  },
   'GET /jobs/metrics': {
     responses: {
-      200: { description: 'Counts per state, queue depths, completed and failed per minute', schema: metricsSchema },
+      200: { description: 'Counts per state, queue depths, completed and failed per minute, whether the worker is paused', schema: metricsSchema },
     },
   },
   'GET /openapi.json': {

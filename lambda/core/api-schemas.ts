@@ -169,10 +169,20 @@ export const recountViewSchema = z.strictObject({
 
 const queueDepth = z.strictObject({ visible: count, inFlight: count, delayed: count });
 
+const workerPauseFields = {
+  paused: z.boolean(),
+  pausedBy: z.string().optional().meta({ description: 'Who paused it through the API; absent when it was paused otherwise' }),
+  pausedAt: epochMs.optional(),
+};
+
+/** The answer of a pause or a resume. */
+export const workerPauseSchema = z.strictObject({ message: z.string(), ...workerPauseFields }).meta({ id: 'WorkerPause' });
+
 export const metricsSchema = z.strictObject({
   ...Object.fromEntries(JOB_STATES.map((state) => [state, count])) as Record<(typeof JOB_STATES)[number], typeof count>,
   total: count,
   queues: z.strictObject({ main: queueDepth, deadLetter: queueDepth }),
+  ...workerPauseFields,
   throughput: z
     .array(z.strictObject({ minute: epochMs, completed: count, failed: count }))
     .meta({ description: 'Completed and failed per minute, oldest first, the current minute last' }),

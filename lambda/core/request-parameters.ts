@@ -16,6 +16,9 @@ export const pageQueryShape = {
   cursor: z.string().optional().meta({ description: 'The X-Next-Cursor of the page before, with the same filters' }),
 };
 
+/** The body of a route that takes no options: none, or `{}`. */
+export const noOptionsBodySchema = z.strictObject({});
+
 /** The path parameters of the routes, by name. */
 export const PATH_PARAMETERS = {
   jobId: z.string().regex(JOB_ID_PATTERN).meta({ description: 'A job id: 1-128 characters from A-Za-z0-9._:-, not dots alone' }),

@@ -1,7 +1,7 @@
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
 import { checkJsonText } from '../core/json-text';
 import { LIMITS } from '../core/limits';
-import { LIMIT_MESSAGE, limitSchema, PATH_PARAMETERS } from '../core/request-parameters';
+import { LIMIT_MESSAGE, limitSchema, noOptionsBodySchema, PATH_PARAMETERS } from '../core/request-parameters';
 import { builtServices } from '../adapters/services';
 import {
   toHttpRequest,
@@ -75,7 +75,7 @@ export const parseJsonBody = (request: HttpRequest): unknown => {
 export const assertNoOptions = (request: HttpRequest): void => {
   if (request.body === undefined) return;
   const body = parseJsonBody(request);
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+  if (!noOptionsBodySchema.safeParse(body).success) {
     throw new ValidationError(`${request.routeKey} takes no options: send no body, or {}`);
   }
 };

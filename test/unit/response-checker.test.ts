@@ -15,6 +15,7 @@ const metrics = {
   waiting: 1, active: 0, completed: 2, failed: 0, delayed: 0, total: 3,
   queues: { main: queueDepth, deadLetter: queueDepth },
   throughput: [{ minute: 1764400000000, completed: 2, failed: 0 }],
+  paused: false,
 };
 
 it('takes an answer the description gives', () => {
