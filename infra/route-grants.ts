@@ -48,10 +48,15 @@ const queueStatement = (queue: IQueue, access: readonly QueueAccess[] | undefine
 
 /** The statements a route's permissions (as data in lambda/routes.ts) come to. */
 export const statementsFor = (permissions: Permissions, targets: GrantTargets): iam.PolicyStatement[] => [
-  new iam.PolicyStatement({
-    actions: [...new Set(permissions.table.flatMap((level) => TABLE_ACTIONS[level]))],
-    resources: [...targets.tableArns],
-  }),
+  // a statement must name an action: a function that never touches the table gets none on it
+  ...(permissions.table.length === 0
+    ? []
+    : [
+        new iam.PolicyStatement({
+          actions: [...new Set(permissions.table.flatMap((level) => TABLE_ACTIONS[level]))],
+          resources: [...targets.tableArns],
+        }),
+      ]),
   ...queueStatement(targets.mainQueue, permissions.mainQueue),
   ...queueStatement(targets.deadLetterQueue, permissions.deadLetterQueue),
   ...queueStatement(targets.taskQueue, permissions.taskQueue),

@@ -178,6 +178,16 @@ export const ROUTES: readonly Route[] = [
     description: 'Counts per state, queue depths and whether the worker is paused',
     permissions: { table: ['read'], mainQueue: ['attributes'], deadLetterQueue: ['attributes'], workerSwitch: ['read'] },
   },
+  {
+    method: 'GET',
+    path: '/openapi.json',
+    handler: 'get-openapi',
+    description: 'The OpenAPI 3.1 description of every route',
+    // Behind the same authorizer as every other route, not public: the local API key guards every path
+    // (local/api-gateway.ts checks it before routing), and on AWS the API's default authorizer covers every
+    // route. A reader who may call the API may read its description; one who may not learns nothing of it.
+    permissions: { table: [] },
+  },
 ];
 
 /** The SQS-triggered worker: runs jobs, moves failures to the dead-letter queue. */

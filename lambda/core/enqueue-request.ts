@@ -10,7 +10,8 @@ const ms = (field: string, max: number) =>
     .min(0, { error: `${field} must be 0 or more milliseconds` })
     .max(max, { error: `${field} must be at most ${max} milliseconds` });
 
-const enqueueSchema = z.strictObject(
+/** The enqueue body, as `POST /jobs` takes it. */
+export const enqueueBodySchema = z.strictObject(
   {
     name: z
       .string({ error: 'name is required: a string of 1-128 characters from A-Za-z0-9._:-' })
@@ -88,7 +89,7 @@ export const assertDataWithinBudget = (data: unknown): void => {
 
 /** Validate an enqueue body (already JSON-parsed) and apply the defaults. */
 export const parseEnqueueRequest = (body: unknown): EnqueueRequest => {
-  const parsed = enqueueSchema.safeParse(body);
+  const parsed = enqueueBodySchema.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   const { name, data, opts = {} } = parsed.data;
   assertDataWithinBudget(data);

@@ -37,6 +37,8 @@ const ISO_DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{
 /** What looks like a date, to say what it lacks rather than only what is expected. */
 const DATE_LIKE = /^\d{4}-\d{2}-\d{2}/;
 
+const TIME_DESCRIPTION = 'Epoch milliseconds, or an ISO 8601 date-time with seconds and a zone, such as 2026-12-02T04:40:00Z';
+
 const timeMessage = (field: string) =>
   `${field} must be epoch milliseconds (digits only) or an ISO 8601 date-time with seconds and a zone, such as 2026-12-02T04:40:00Z`;
 
@@ -84,6 +86,14 @@ const epochMsOrIso = (field: string, from: 'query' | 'body') =>
       return typeof at === 'string' ? fail(at) : at;
     } else return fail(timeMessage(field));
     return (value as number) < 0 ? fail(`${field} must be a time in epoch milliseconds, 0 or more`) : (value as number);
+  })
+  // what the transform takes, for the OpenAPI description, which cannot read it from the code
+  .meta({
+    description: `${TIME_DESCRIPTION}${from === 'query' ? '' : ' (a JSON number or a string)'}`,
+    anyOf: [
+      { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+      { type: 'string', format: 'date-time', pattern: ISO_DATE_TIME.source },
+    ],
   });
 
 const text = (field: string, pattern?: RegExp) => {

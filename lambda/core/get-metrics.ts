@@ -1,16 +1,11 @@
-import type { JobState } from './job';
-import { workerPauseView, type WorkerPauseView, type WorkerSwitchServices } from './pause-worker';
-import type { JobQueue, JobStore, MinuteThroughput, QueueDepth } from './ports';
+import type { metricsSchema, ResponseBody } from './api-schemas';
+import { workerPauseView, type WorkerSwitchServices } from './pause-worker';
+import type { JobQueue, JobStore } from './ports';
 
 /** Minutes of completed/failed history the metrics show. */
 export const THROUGHPUT_MINUTES = 15;
 
-export type Metrics = Record<JobState, number> & {
-  readonly total: number;
-  readonly queues: { readonly main: QueueDepth; readonly deadLetter: QueueDepth };
-  /** Completed and failed per minute, oldest first, the current minute last. */
-  readonly throughput: readonly MinuteThroughput[];
-} & WorkerPauseView;
+export type Metrics = ResponseBody<typeof metricsSchema>;
 
 /**
  * Counts per state, queue depths, recent throughput and whether the worker is

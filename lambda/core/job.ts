@@ -13,6 +13,8 @@
  *   retry (API or console redrive): failed ──► waiting, attempts 0, generation + 1
  */
 
+import type { failedJobSummarySchema, jobDetailsSchema, jobSummarySchema, ResponseBody } from './api-schemas';
+
 export const JOB_STATES = ['waiting', 'active', 'completed', 'failed', 'delayed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
 
@@ -125,15 +127,7 @@ export const stateChangedAt = (job: Job): number => {
 };
 
 /** What a failed-job listing shows for each job. */
-export interface FailedJobSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly data: unknown;
-  readonly error: string | null;
-  readonly failedAt: number | null;
-  readonly attempts: number;
-  readonly maxAttempts: number;
-}
+export type FailedJobSummary = ResponseBody<typeof failedJobSummarySchema>;
 
 export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
   id: job.id,
@@ -145,24 +139,12 @@ export const toFailedJobSummary = (job: Job): FailedJobSummary => ({
   maxAttempts: job.maxAttempts,
 });
 
-/** What `GET /jobs?state=` shows for each job: no data, no history. */
-export interface JobSummary {
-  readonly id: string;
-  readonly name: string;
-  readonly state: JobState;
-  readonly attempts: number;
-  readonly maxAttempts: number;
-  readonly createdAt: number;
-  /**
-   * When the job entered its state's group, as listings sort it: failed and
-   * completed jobs when they ended; waiting, delayed and active jobs (one
-   * group) when they were enqueued, retried or last re-sent.
-   */
-  readonly updatedAt: number;
-  readonly runAt?: number;
-  readonly failedAt?: number;
-  readonly error?: string;
-}
+/**
+ * What `GET /jobs?state=` shows for each job: no data, no history.
+ * `updatedAt` is when the job entered its state's group, as listings sort it
+ * ({@link stateChangedAt}).
+ */
+export type JobSummary = ResponseBody<typeof jobSummarySchema>;
 
 export const toJobSummary = (job: Job): JobSummary => ({
   id: job.id,
@@ -190,7 +172,7 @@ export interface JobMessage {
 }
 
 /** A job as `GET /jobs/details/:jobId` shows it: every field present, null when unset. */
-export const toJobDetails = (job: Job) => ({
+export const toJobDetails = (job: Job): ResponseBody<typeof jobDetailsSchema> => ({
   id: job.id,
   name: job.name,
   data: job.data,

@@ -6,7 +6,8 @@ import { NAME_PATTERN } from './limits';
 
 const STATE_MESSAGE = `state is required: one of ${JOB_STATES.join(', ')}`;
 
-const schema = z.strictObject(
+/** `GET /jobs`'s query string. */
+export const listJobsQuerySchema = z.strictObject(
   {
     state: z.enum(JOB_STATES, { error: STATE_MESSAGE }),
     name: z.string().regex(NAME_PATTERN, { error: 'name must be 1-128 characters from A-Za-z0-9._:-' }).optional(),
@@ -24,7 +25,7 @@ export interface ListJobsRequest {
 
 /** `GET /jobs?state=<state>&name=`: which jobs to list. */
 export const parseListJobsRequest = (query: Record<string, string>): ListJobsRequest => {
-  const parsed = schema.safeParse(query);
+  const parsed = listJobsQuerySchema.safeParse(query);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   const { state, name } = parsed.data;
   return name === undefined ? { state } : { state, name };

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { recountViewSchema, ResponseBody } from './api-schemas';
 import { StateConflictError } from './errors';
 import { JOB_STATES, type JobState } from './job';
 import type { JobStore, TaskQueue } from './ports';
@@ -69,7 +70,7 @@ export interface RecountDeps {
 }
 
 /** What `GET /jobs/recount/{taskId}` shows. */
-export const toRecountView = (task: RecountTask) => ({
+export const toRecountView = (task: RecountTask): ResponseBody<typeof recountViewSchema> => ({
   taskId: task.id,
   status: task.status,
   counting: task.status === 'RUNNING' ? (task.states[0] ?? null) : null,

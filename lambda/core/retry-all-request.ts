@@ -20,7 +20,7 @@ const flagMessage = (field: string) => `${field} must be true or false`;
 const FIELDS = '"name", "since", "until", "error", "limit", "dryRun", "async", "maxPerSecond"';
 
 /** The options as a query string gives them: text, read strictly. */
-const querySchema = z.strictObject(
+export const retryAllQuerySchema = z.strictObject(
   {
     ...failedJobFilterQueryShape,
     limit: queryInteger(LIMIT_MESSAGE, limit).optional(),
@@ -32,7 +32,7 @@ const querySchema = z.strictObject(
 );
 
 /** The options as a JSON body gives them: numbers as JSON numbers, flags as JSON booleans. */
-const bodySchema = z.strictObject(
+export const retryAllBodySchema = z.strictObject(
   {
     ...failedJobFilterBodyShape,
     limit: limit.optional(),
@@ -64,7 +64,7 @@ export const parseRetryAllRequest = (query: Record<string, unknown>, body: unkno
   if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) {
     throw new ValidationError('The body must be a JSON object of filters, or empty');
   }
-  const merged = { ...definedOnly(parse(querySchema, query)), ...definedOnly(parse(bodySchema, body ?? {})) };
+  const merged = { ...definedOnly(parse(retryAllQuerySchema, query)), ...definedOnly(parse(retryAllBodySchema, body ?? {})) };
   const { limit: cap, dryRun = false, async = false, maxPerSecond: rate, ...rest } = merged;
   const filter: FailedJobFilter = rest;
   checkTimeRange(filter);

@@ -4,7 +4,7 @@ import { assertDataWithinBudget, describeIssues } from './enqueue-request';
 
 const BODY_MESSAGE = 'The body must be empty, or a JSON object {"data": ...}: the data to retry the job with';
 
-const bodySchema = z.strictObject(
+export const retryJobBodySchema = z.strictObject(
   { data: z.unknown().refine((data) => data !== undefined, { error: `${BODY_MESSAGE}; data is missing` }) },
   { error: BODY_MESSAGE },
 );
@@ -16,7 +16,7 @@ const bodySchema = z.strictObject(
  */
 export const parseRetryJobBody = (body: unknown): { data?: unknown } => {
   if (body === undefined) return {};
-  const parsed = bodySchema.safeParse(body);
+  const parsed = retryJobBodySchema.safeParse(body);
   if (!parsed.success) throw new ValidationError(describeIssues(parsed.error));
   assertDataWithinBudget(parsed.data.data);
   return { data: parsed.data.data };

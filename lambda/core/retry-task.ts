@@ -1,3 +1,4 @@
+import type { ResponseBody, retryTaskViewSchema, taskViewSchema } from './api-schemas';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 
@@ -72,22 +73,23 @@ export const isRetriedByTask = (job: Job | undefined, taskId: string): boolean =
   job?.retries.some((record) => record.taskId === taskId) ?? false;
 
 /** What `GET /jobs/retry-tasks/:taskId` shows: a remove task says `removed` where a retry task says `retried`. */
-export const toTaskView = (task: RetryTask) => ({
-  taskId: task.id,
-  kind: task.kind ?? 'retry',
-  status: task.status,
-  ...(task.kind === 'remove' ? { removed: task.retried } : { retried: task.retried }),
-  failed: task.failed,
-  total: task.total,
-  startedAt: task.startedAt,
-  updatedAt: task.updatedAt,
-  finishedAt: task.finishedAt ?? null,
-  filter: task.filter,
-  limit: task.limit ?? null,
-  maxPerSecond: task.maxPerSecond ?? null,
-  error: task.error ?? null,
-  by: task.by ?? null,
-});
+export const toTaskView = (task: RetryTask): ResponseBody<typeof taskViewSchema> => {
+  const common: Omit<ResponseBody<typeof retryTaskViewSchema>, 'kind' | 'retried'> = {
+    taskId: task.id,
+    status: task.status,
+    failed: task.failed,
+    total: task.total,
+    startedAt: task.startedAt,
+    updatedAt: task.updatedAt,
+    finishedAt: task.finishedAt ?? null,
+    filter: task.filter,
+    limit: task.limit ?? null,
+    maxPerSecond: task.maxPerSecond ?? null,
+    error: task.error ?? null,
+    by: task.by ?? null,
+  };
+  return task.kind === 'remove' ? { kind: 'remove', removed: task.retried, ...common } : { kind: 'retry', retried: task.retried, ...common };
+};
 
 export const isFinished = (status: TaskStatus): boolean =>
   status === 'COMPLETED' || status === 'CANCELLED' || status === 'FAILED';

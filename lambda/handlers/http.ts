@@ -1,9 +1,8 @@
-import { z } from 'zod';
 import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
-import { queryInteger } from '../core/failed-job-filter';
 import { checkJsonText } from '../core/json-text';
-import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
-import { services } from '../adapters/services';
+import { LIMITS } from '../core/limits';
+import { LIMIT_MESSAGE, limitSchema, noOptionsBodySchema, PATH_PARAMETERS } from '../core/request-parameters';
+import { builtServices } from '../adapters/services';
 import {
   toHttpRequest,
   toResult,
@@ -46,8 +45,8 @@ export const httpHandler =
       return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));
     } finally {
       // counts of the jobs this request moved
-      await services()
-        .store.flush()
+      await builtServices()
+        ?.store.flush()
         .catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
     }
   };
@@ -76,14 +75,14 @@ export const parseJsonBody = (request: HttpRequest): unknown => {
 export const assertNoOptions = (request: HttpRequest): void => {
   if (request.body === undefined) return;
   const body = parseJsonBody(request);
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.keys(body).length > 0) {
+  if (!noOptionsBodySchema.safeParse(body).success) {
     throw new ValidationError(`${request.routeKey} takes no options: send no body, or {}`);
   }
 };
 
 export const jobIdParam = (request: HttpRequest): string => {
   const jobId = request.pathParameters.jobId ?? '';
-  if (!JOB_ID_PATTERN.test(jobId)) {
+  if (!PATH_PARAMETERS.jobId.safeParse(jobId).success) {
     throw new ValidationError('The job id in the path must be 1-128 characters from A-Za-z0-9._:-, not dots alone');
   }
   return jobId;
@@ -91,7 +90,7 @@ export const jobIdParam = (request: HttpRequest): string => {
 
 export const taskIdParam = (request: HttpRequest): string => {
   const taskId = request.pathParameters.taskId ?? '';
-  if (!JOB_ID_PATTERN.test(taskId)) {
+  if (!PATH_PARAMETERS.taskId.safeParse(taskId).success) {
     throw new ValidationError('The task id in the path must be the taskId a retry-all answered with');
   }
   return taskId;
@@ -111,12 +110,6 @@ export const queryParams = (request: HttpRequest): Record<string, string> => {
   }
   return params;
 };
-
-const LIMIT_MESSAGE = `limit must be a whole number from 1 to ${LIMITS.maxListLimit}`;
-const limitSchema = queryInteger(
-  LIMIT_MESSAGE,
-  z.int({ error: LIMIT_MESSAGE }).min(1, { error: LIMIT_MESSAGE }).max(LIMITS.maxListLimit, { error: LIMIT_MESSAGE }),
-);
 
 export const limitParam = (query: Record<string, string>): number => {
   const raw = query.limit;

@@ -1,3 +1,4 @@
+import type { ResponseBody, workerPauseSchema } from '../core/api-schemas';
 import { setWorkerPaused } from '../core/pause-worker';
 import { workerSwitch } from '../adapters/services';
 import { assertNoOptions, callerOf, httpHandler, json } from './http';
@@ -13,5 +14,5 @@ export const handler = httpHandler(async (req) => {
   const message = changed
     ? 'Worker paused: jobs wait in the queue until it is resumed; jobs already running finish'
     : 'The worker is already paused: jobs wait in the queue until it is resumed';
-  return json(200, { message, ...view });
+  return json(200, { message, ...view } satisfies ResponseBody<typeof workerPauseSchema>);
 });

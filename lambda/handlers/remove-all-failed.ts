@@ -1,3 +1,4 @@
+import type { removeAllResultSchema, ResponseBody, taskStartedSchema } from '../core/api-schemas';
 import { planBulkOperation } from '../core/plan-bulk-operation';
 import { removeAllFailedJobs } from '../core/remove-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
@@ -14,7 +15,7 @@ export const handler = httpHandler(async (req) => {
   const plan = await planBulkOperation(store, request);
   if (plan.run === 'dry-run') {
     const { total } = plan;
-    return json(200, { message: `Dry run: ${total} failed job(s) match; nothing was removed`, dryRun: true, removedCount: 0, total });
+    return json(200, { message: `Dry run: ${total} failed job(s) match; nothing was removed`, dryRun: true, removedCount: 0, total } satisfies ResponseBody<typeof removeAllResultSchema>);
   }
   if (plan.run === 'task') {
     const { total } = plan;
@@ -24,9 +25,9 @@ export const handler = httpHandler(async (req) => {
       message: `Removing ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${task.id}`,
       taskId: task.id,
       total,
-    });
+    } satisfies ResponseBody<typeof taskStartedSchema>);
   }
   const result = await removeAllFailedJobs({ store }, request);
   logger.info('Removed failed jobs', { filter: request.filter, ...result, by: callerOf(req) });
-  return json(200, { message: 'Remove operation complete', ...result });
+  return json(200, { message: 'Remove operation complete', ...result } satisfies ResponseBody<typeof removeAllResultSchema>);
 });

@@ -1,3 +1,4 @@
+import type { jobMessageSchema, ResponseBody } from '../core/api-schemas';
 import { removeJob } from '../core/remove-job';
 import { services } from '../adapters/services';
 import { callerOf, httpHandler, jobIdParam, json } from './http';
@@ -9,5 +10,5 @@ export const handler = httpHandler(async (req) => {
   const jobId = jobIdParam(req);
   const removed = await removeJob({ store }, jobId);
   logger.info('Removed a job', { jobId, name: removed.name, state: removed.state, by: callerOf(req) });
-  return json(200, { message: `Job '${jobId}' has been removed`, jobId });
+  return json(200, { message: `Job '${jobId}' has been removed`, jobId } satisfies ResponseBody<typeof jobMessageSchema>);
 });

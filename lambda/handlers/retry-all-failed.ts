@@ -1,3 +1,4 @@
+import type { retryAllResultSchema, ResponseBody, taskStartedSchema } from '../core/api-schemas';
 import { planBulkOperation } from '../core/plan-bulk-operation';
 import { retryAllFailedJobs } from '../core/retry-all-failed-jobs';
 import { parseRetryAllRequest } from '../core/retry-all-request';
@@ -19,7 +20,7 @@ export const handler = httpHandler(async (req) => {
       retriedCount: 0,
       failedCount: 0,
       total,
-    });
+    } satisfies ResponseBody<typeof retryAllResultSchema>);
   }
   if (plan.run === 'task') {
     const { total } = plan;
@@ -28,8 +29,8 @@ export const handler = httpHandler(async (req) => {
       message: `Retrying ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${task.id}`,
       taskId: task.id,
       total,
-    });
+    } satisfies ResponseBody<typeof taskStartedSchema>);
   }
   const result = await retryAllFailedJobs({ store, queue }, { ...request, by: callerOf(req) });
-  return json(200, { message: 'Retry operation complete', ...result });
+  return json(200, { message: 'Retry operation complete', ...result } satisfies ResponseBody<typeof retryAllResultSchema>);
 });

@@ -1,3 +1,4 @@
+import type { jobMessageSchema, ResponseBody } from '../core/api-schemas';
 import { isStaleCopy } from '../core/retry-all-failed-jobs';
 import { retryFailedJob } from '../core/retry-failed-job';
 import { parseRetryJobBody } from '../core/retry-job-request';
@@ -18,5 +19,5 @@ export const handler = httpHandler(async (req) => {
   await queue
     .sweepDeadLetters((message) => isStaleCopy(store, message), SWEEP)
     .catch((error: unknown) => logger.warn('Could not clear stale dead-letter copies', { error: error as Error }));
-  return json(200, { message: `Job '${jobId}' has been queued for retry`, jobId });
+  return json(200, { message: `Job '${jobId}' has been queued for retry`, jobId } satisfies ResponseBody<typeof jobMessageSchema>);
 });

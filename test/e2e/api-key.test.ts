@@ -1,3 +1,4 @@
+import { buildOpenApiDocument } from '../../lambda/openapi-document';
 import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
 // REQUEUE_API_KEY: the local stand-in for the authorizer every route has on AWS.
@@ -30,4 +31,14 @@ it('answers 401 without the key and serves the request with it', async () => {
 
   const metrics = await fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
   expect(((await metrics.json()) as { total: number }).total).toBe(1);
+});
+
+it('keeps the OpenAPI description behind the key too, and serves the one lambda/openapi-document.ts builds', async () => {
+  const refused = await runtime.request('GET', '/openapi.json');
+  expect(refused.status).toBe(401);
+
+  const served = await fetch(`${runtime.url}/openapi.json`, { headers: { authorization: 'Bearer local-e2e-key' } });
+  expect(served.status).toBe(200);
+  expect(served.headers.get('content-type')).toBe('application/json');
+  expect(await served.json()).toEqual(buildOpenApiDocument());
 });

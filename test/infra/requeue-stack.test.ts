@@ -275,7 +275,8 @@ describe('permissions', () => {
       const functionId = functionIdOf(route);
       const ownLogGroup = refTarget(resources[functionId]!.Properties.LoggingConfig.LogGroup);
       const statements = roleStatements(functionId);
-      expect(statements.flatMap(actionsOf)).toContain('dynamodb:Query');
+      // a route that reads the table (GET /openapi.json reads nothing of it)
+      if (route.permissions.table.includes('read')) expect(statements.flatMap(actionsOf)).toContain('dynamodb:Query');
       for (const statement of statements) {
         for (const action of actionsOf(statement)) {
           if (action.startsWith('logs:')) {

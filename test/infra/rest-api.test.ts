@@ -78,7 +78,7 @@ describe('REST API, IAM authorization (-c api=rest)', () => {
     for (const permission of permissions) {
       expect(permission).toMatchObject({ Action: 'lambda:InvokeFunction', Principal: 'apigateway.amazonaws.com' });
       // execute-api:/<api>/<stage>/<METHOD>/<path>: no test-invoke-stage, no wildcard method
-      expect(JSON.stringify(permission.SourceArn)).toMatch(/RestApiDeploymentStageprod[0-9A-F]+"\},"\/(GET|POST|DELETE)\/jobs/);
+      expect(JSON.stringify(permission.SourceArn)).toMatch(/RestApiDeploymentStageprod[0-9A-F]+"\},"\/(GET|POST|DELETE)\/(jobs|openapi\.json)/);
     }
   });
 

@@ -251,6 +251,14 @@ const CASES: Record<string, RouteCase> = {
     }),
     invalid: null,
   },
+  'GET /openapi.json': {
+    valid: async () => ({
+      spec: { path: '/openapi.json' },
+      status: 200,
+      check: ({ body }) => expect(body).toMatchObject({ openapi: '3.1.0', paths: expect.objectContaining({ '/openapi.json': expect.any(Object) }) }),
+    }),
+    invalid: null,
+  },
   // each case pauses (or resumes) whatever the state the one before left: a first request switches, a second one finds it so
   'POST /jobs/pause': {
     valid: async () => ({

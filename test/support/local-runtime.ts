@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { ROOT } from './build';
+import { createResponseChecker, type ResponseChecker } from './response-checker';
 
 /** The issue's budget for `npm start` to serve its port. */
 export const STARTUP_BUDGET_MS = 15_000;
@@ -21,6 +22,7 @@ export interface LocalRuntime {
   readonly dataDir: string;
   /** From spawning `npm start` to its ready line. */
   readonly startupMs: number;
+  /** Fails (ResponseMismatchError) on an answer the OpenAPI description does not give: test/support/response-checker.ts. */
   request(method: string, path: string, body?: unknown): Promise<HttpAnswer>;
   /** Everything printed so far, stdout and stderr interleaved. */
   output(): string;
@@ -36,6 +38,10 @@ export const tempDataDir = (): string => mkdtempSync(path.join(tmpdir(), 'requeu
 export const removeDataDir = (dir: string): void => rmSync(dir, { recursive: true, force: true });
 
 const READY = /requeue is running at (http:\/\/\S+)/;
+
+let checker: ResponseChecker | undefined;
+/** Every answer `request` gets must be one the OpenAPI description gives, or the test fails. */
+const checkResponse: ResponseChecker = (method, url, answer) => (checker ??= createResponseChecker())(method, url, answer);
 
 const exited = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null
@@ -146,7 +152,9 @@ export const startLocalRuntime = async (
       } catch {
         // not JSON: the test sees the text
       }
-      return { status: response.status, headers: response.headers, body: parsed, text };
+      const answer = { status: response.status, headers: response.headers, body: parsed, text };
+      checkResponse(method, requestPath, answer);
+      return answer;
     },
     interrupt: async (timeoutMs = 10_000) => {
       const done = exited(child);

@@ -7,6 +7,7 @@ import { startEventSource, type EventSource, type SqsHandler } from '../../local
 import { LocalEventSourceMapping } from '../../local/event-source-mapping';
 import { loadHandler } from '../../local/handler-modules';
 import { freshResources } from './resources';
+import { createResponseChecker } from './response-checker';
 
 export interface HttpAnswer {
   readonly status: number;
@@ -52,6 +53,7 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
   const server = createApiGateway({ routes: ROUTES, handlers, region: process.env.AWS_REGION! });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const checkResponse = createResponseChecker();
 
   worker = await loadHandler<SqsHandler>(WORKER.handler);
   const startWorker = () => {
@@ -87,6 +89,7 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     taskSource = undefined;
   };
 
+  /** Fails (ResponseMismatchError) on an answer the OpenAPI description does not give. */
   const request = async (method: string, path: string, body?: unknown): Promise<HttpAnswer> => {
     const response = await fetch(`${baseUrl}${path}`, {
       method,
@@ -94,6 +97,7 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     const text = await response.text();
+    checkResponse(method, path, { status: response.status, headers: response.headers, text });
     return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
   };
 
