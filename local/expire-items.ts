@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   ConditionalCheckFailedException,
   DeleteItemCommand,
+  type DeleteItemCommandInput,
   type DynamoDBClient,
   ScanCommand,
   type AttributeValue,
@@ -52,6 +53,22 @@ const CONSUMER_TRIES = 5;
 const TTL_IDENTITY = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
 
 let sequence = 0;
+
+/**
+ * A DeleteItem marked as the stand-in's: dynalite's stream (dynalite-streams.ts) gives its record the TTL
+ * service's `userIdentity`, as DynamoDB does for the deletes of its TTL process.
+ */
+export const expiryDelete = (input: DeleteItemCommandInput): DeleteItemCommand => {
+  const command = new DeleteItemCommand(input);
+  command.middlewareStack.add(
+    (next) => (args) => {
+      (args.request as { headers: Record<string, string> }).headers['x-requeue-time-to-live'] = 'expired';
+      return next(args);
+    },
+    { step: 'build', name: 'markExpiryDelete' },
+  );
+  return command;
+};
 
 const removalRecord = (
   { tableName, region }: Pick<ExpireItemsOptions, 'tableName' | 'region'>,
@@ -111,7 +128,7 @@ export const expireItems = async (options: ExpireItemsOptions): Promise<number> 
       try {
         // TTL deletes an item only while it is still expired: a write since may have moved its expiry on
         const { Attributes } = await dynamodb.send(
-          new DeleteItemCommand({
+          expiryDelete({
             TableName: tableName,
             Key: keys,
             ConditionExpression: '#ttl <= :now',
