@@ -187,7 +187,8 @@ export const KEEP_TABLE_STREAMS = `(function keepTableStreams (dynalitePath) {
   const trim = async (tableName, state, through) => {
     if (through <= state.trimmed) return;
     const prefix = recordPrefix(tableName);
-    const keys = await store.db.keys({ gt: prefix, lte: prefix + pad(through) }).all();
+    // from the last trim on: the keys deleted before it are tombstones that LevelDB would step over one by one
+    const keys = await store.db.keys({ gt: prefix + pad(state.trimmed), lte: prefix + pad(through) }).all();
     const operations = [{ type: 'put', key: lastKey(tableName), value: String(state.last) }, ...keys.map((key) => ({ type: 'del', key }))];
     await store.db.batch(operations);
     state.trimmed = through;

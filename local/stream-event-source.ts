@@ -151,12 +151,17 @@ export const startStreamEventSource = (options: StreamEventSourceOptions): Strea
     return arn;
   };
 
+  /** The stream's one shard (dynalite-streams.ts keeps one a table), found once per stream. */
+  const shards = new Map<string, string>();
   const iteratorAfter = async (streamArn: string, after: string | undefined): Promise<string> => {
-    const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }), { abortSignal: signal });
+    if (!shards.has(streamArn)) {
+      const { StreamDescription } = await streams.send(new DescribeStreamCommand({ StreamArn: streamArn }), { abortSignal: signal });
+      shards.set(streamArn, StreamDescription!.Shards![0]!.ShardId!);
+    }
     const { ShardIterator } = await streams.send(
       new GetShardIteratorCommand({
         StreamArn: streamArn,
-        ShardId: StreamDescription!.Shards![0]!.ShardId,
+        ShardId: shards.get(streamArn),
         ...(after ? { ShardIteratorType: 'AFTER_SEQUENCE_NUMBER', SequenceNumber: after } : { ShardIteratorType: 'TRIM_HORIZON' }),
       }),
       { abortSignal: signal },
