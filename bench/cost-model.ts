@@ -32,7 +32,7 @@ export const PRICES = {
  */
 export const LAMBDA = {
   memoryGb: 0.5,
-  billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500 },
+  billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500, counter: 100 },
   /** START, END and REPORT lines Lambda itself logs per invocation. */
   platformLogBytes: 300,
 } as const;
@@ -160,7 +160,8 @@ export interface Usage {
   readonly tally: Tally;
   /** HTTP API requests. */
   readonly apiRequests: number;
-  readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number };
+  /** `counter`: the invocations of the function that counts from the table's stream, one a batch. */
+  readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number; readonly counter: number };
   /** Log bytes the handlers wrote (the runtime's output), before Lambda's own lines. */
   readonly logBytes: number;
 }
@@ -177,9 +178,14 @@ export interface Dollars {
 /** US$ for `usage` spread over `jobs` jobs, times a million: the price of a million such jobs. */
 export const perMillionJobs = (usage: Usage, jobs: number): Dollars => {
   const { invocations: inv } = usage;
-  const invocations = inv.api + inv.worker + inv.taskRunner;
+  const invocations = inv.api + inv.worker + inv.taskRunner + inv.counter;
   const gbSeconds =
-    (LAMBDA.memoryGb * (inv.api * LAMBDA.billedMs.api + inv.worker * LAMBDA.billedMs.worker + inv.taskRunner * LAMBDA.billedMs.taskRunner)) / 1000;
+    (LAMBDA.memoryGb *
+      (inv.api * LAMBDA.billedMs.api +
+        inv.worker * LAMBDA.billedMs.worker +
+        inv.taskRunner * LAMBDA.billedMs.taskRunner +
+        inv.counter * LAMBDA.billedMs.counter)) /
+    1000;
   const perJob = {
     dynamoDb: (usage.tally.writeUnits * PRICES.dynamoDbWritePerMillionUnits + usage.tally.readUnits * PRICES.dynamoDbReadPerMillionUnits) / 1e6,
     sqs: (usage.tally.sqsBilled * PRICES.sqsPerMillionRequests) / 1e6,
@@ -272,6 +278,6 @@ export const floorUsage = (attempts: number, deadLettered: boolean): Usage => ({
     partitions: {},
   },
   apiRequests: 1,
-  invocations: { api: 1, worker: attempts, taskRunner: 0 },
+  invocations: { api: 1, worker: attempts, taskRunner: 0, counter: 0 },
   logBytes: 0,
 });

@@ -3,7 +3,6 @@ import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors'
 import { queryInteger } from '../core/failed-job-filter';
 import { checkJsonText } from '../core/json-text';
 import { JOB_ID_PATTERN, LIMITS } from '../core/limits';
-import { services } from '../adapters/services';
 import {
   toHttpRequest,
   toResult,
@@ -44,11 +43,6 @@ export const httpHandler =
       if (error instanceof UnknownEventError) logger.error(error.message, { eventKeys: Object.keys(event ?? {}) });
       else logger.error('Unhandled error', { error: error as Error, routeKey: request?.routeKey, actor: request?.actor });
       return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));
-    } finally {
-      // counts of the jobs this request moved
-      await services()
-        .store.flush()
-        .catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
     }
   };
 

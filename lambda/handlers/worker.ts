@@ -37,10 +37,5 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
   // a processor holds its batch's records and failures until it answers, so one per invocation: the local
   // pollers run invocations of this module side by side, as Lambda Managed Instances do
   const processor = new BatchProcessor(EventType.SQS);
-  try {
-    return await processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
-  } finally {
-    // one counter write for the whole batch; if it fails, a recount repairs the counts
-    await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
-  }
+  return processPartialResponse(event, handleRecord(context), processor, { context, throwOnFullBatchFailure: false });
 };

@@ -1,3 +1,4 @@
+import { eventually } from '../support/requeue-harness';
 import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
 // REQUEUE_API_KEY: the local stand-in for the authorizer every route has on AWS.
@@ -28,6 +29,8 @@ it('answers 401 without the key and serves the request with it', async () => {
   });
   expect(accepted.status).toBe(201);
 
-  const metrics = await fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
-  expect(((await metrics.json()) as { total: number }).total).toBe(1);
+  const metrics = () => fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
+  expect((await metrics()).status).toBe(200);
+  // the counts follow the table's stream a moment behind
+  await eventually(async () => ((await (await metrics()).json()) as { total: number }).total === 1, 10_000, 'the job counted');
 });

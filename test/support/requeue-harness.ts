@@ -5,6 +5,10 @@ import { createApiGateway, type HttpHandler } from '../../local/api-gateway';
 import { startEventSource, type EventSource, type SqsHandler } from '../../local/event-source';
 import { loadHandler } from '../../local/handler-modules';
 import { freshResources } from './resources';
+import { startCounting } from './stream-counting';
+
+/** Routes whose answers are read from the counters (metrics, and the totals of bulk operations). */
+const READS_COUNTERS = new Set(['GET /jobs/metrics', 'POST /jobs/retry-all-failed', 'POST /jobs/remove-all-failed']);
 
 export interface HttpAnswer {
   readonly status: number;
@@ -14,10 +18,12 @@ export interface HttpAnswer {
 
 /**
  * The real handlers on fresh resources: HTTP through the API Gateway
- * emulation on a free port, the worker fed by the event-source emulation.
+ * emulation on a free port, the worker fed by the event-source emulation,
+ * the counters by the table's stream.
  */
 export const startHarness = async (options: { visibilityTimeoutSeconds?: number; workers?: number } = {}) => {
   const resources = await freshResources(options);
+  const counting = await startCounting(resources.tableName);
   const handlers = new Map<string, HttpHandler>();
   for (const route of ROUTES) handlers.set(route.handler, await loadHandler<HttpHandler>(route.handler));
   const server = createApiGateway({ routes: ROUTES, handlers, region: process.env.AWS_REGION! });
@@ -72,6 +78,9 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
   };
 
   const request = async (method: string, path: string, body?: unknown): Promise<HttpAnswer> => {
+    // what these answer is read from the counters, which follow the stream a moment behind: wait for it, as the
+    // tests here check the counts, not how soon they arrive (the e2e tests wait for them as a user would)
+    if (READS_COUNTERS.has(`${method} ${path.split('?')[0]}`)) await counting.caughtUp();
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -100,9 +109,12 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     stopWorker,
     startTaskRunner,
     stopTaskRunner,
+    /** Resolves once every change made so far is in the counters. */
+    caughtUp: counting.caughtUp,
     stop: async () => {
       await stopWorker();
       await stopTaskRunner();
+      await counting.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

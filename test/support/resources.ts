@@ -30,5 +30,7 @@ export const freshResources = async (
   process.env.REQUEUE_DLQ_URL = resources.deadLetterQueueUrl;
   process.env.REQUEUE_TASK_QUEUE_URL = resources.taskQueueUrl;
   process.env.REQUEUE_VISIBILITY_TIMEOUT = String(visibilityTimeoutSeconds);
+  // the counting function runs with no batching window here (stream-counting.ts): what the recount waits out
+  process.env.REQUEUE_STREAM_WINDOW_MS = '1';
   return { ...resources, dynamodb, sqs };
 };
