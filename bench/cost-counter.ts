@@ -18,7 +18,8 @@ type Item = Record<string, AttributeValue>;
 
 /** One request as sent, one line of the log. */
 export interface CountedRequest {
-  readonly service: 'dynamodb' | 'sqs';
+  /** `dynamodb-streams`: reads of the table's stream, free to a Lambda trigger on AWS, logged for the batches they carry. */
+  readonly service: 'dynamodb' | 'sqs' | 'dynamodb-streams';
   readonly operation: string;
   /** The handler (`worker`, `reconcile`…) or the local module (`local:event-source`) that sent it. */
   readonly caller: string;
@@ -42,6 +43,8 @@ export interface CountedRequest {
   readonly messages?: number;
   /** SQS payload bytes, billed per 64 KiB. */
   readonly bytes?: number;
+  /** Records of job items a stream read returned: those the counting function is invoked with. */
+  readonly records?: number;
 }
 
 const caller = new AsyncLocalStorage<string>();
@@ -104,6 +107,15 @@ export const installCostCounter = (logFile: string): void => {
     const text = typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : '';
     const input = JSON.parse(text || '{}');
     const by = caller.getStore() ?? 'unknown';
+    if (prefix === 'DynamoDBStreams_20120810') {
+      const result = await next(args);
+      if (operation === 'GetRecords') {
+        const records = (result.output?.Records ?? []) as { dynamodb?: { Keys?: Item } }[];
+        const jobs = records.filter((r) => r.dynamodb?.Keys?.[JOB_TABLE.sortKey]?.S === 'JOB').length;
+        log({ service: 'dynamodb-streams', operation, caller: by, records: jobs });
+      }
+      return result;
+    }
     if (prefix === 'AmazonSQS') {
       const queue = String(input.QueueUrl ?? '').split('/').pop() ?? '';
       try {

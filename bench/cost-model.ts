@@ -33,7 +33,7 @@ export const PRICES = {
  */
 export const LAMBDA = {
   memoryGb: 0.5,
-  billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500 },
+  billedMs: { api: 50, worker: 100, taskRunner: 1_000, reconciler: 500, counter: 100 },
   /**
    * Bytes of the START, END and REPORT records Lambda itself logs per
    * invocation: none at the functions' system log level (WARN, see
@@ -160,18 +160,30 @@ const combine = (a: Tally, b: Tally, f: number): Tally => {
  * paid per batch is shared by that many messages. Counts stay exact: a batch
  * of 10 for 10 messages, where the bench ran 10 batches of one.
  */
-export const atBatchSize = (usage: Usage, batchSize: number): Usage => {
-  const batches = usage.invocations.worker;
-  if (batches === 0) return usage;
-  const full = usage.received / batchSize;
-  const f = full / batches;
+export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize = STREAM_BATCH_AT_LOAD): Usage => {
+  const spread = (batches: number, full: number, shared: Tally, t: Tally) =>
+    batches === 0 ? { tally: t, shared } : { tally: combine(t, shared, full / batches - 1), shared: combine(EMPTY_TALLY, shared, full / batches) };
+  const worker = spread(usage.invocations.worker, usage.received / batchSize, usage.perBatch, usage.tally);
+  const stream = spread(usage.invocations.counter, usage.streamRecords / streamBatchSize, usage.perStreamBatch, worker.tally);
   return {
     ...usage,
-    tally: combine(usage.tally, usage.perBatch, f - 1),
-    perBatch: combine(EMPTY_TALLY, usage.perBatch, f),
-    invocations: { ...usage.invocations, worker: full },
+    tally: stream.tally,
+    perBatch: worker.shared,
+    perStreamBatch: stream.shared,
+    invocations: {
+      ...usage.invocations,
+      worker: usage.invocations.worker === 0 ? 0 : usage.received / batchSize,
+      counter: usage.invocations.counter === 0 ? 0 : usage.streamRecords / streamBatchSize,
+    },
   };
 };
+
+/**
+ * Changes a busy table's stream hands the counting function at once: a tenth
+ * of its mapping's BatchSize (1,000, gathered for up to 5 s), reached at about
+ * 20 changes a second per stream shard, some 7 jobs a second.
+ */
+export const STREAM_BATCH_AT_LOAD = 100;
 
 export const tally = (requests: readonly CountedRequest[]): Tally => {
   const counts: Record<string, number> = {};
@@ -209,9 +221,14 @@ export interface Usage {
   readonly perBatch: Tally;
   /** Main-queue messages the worker was handed, over all its invocations. */
   readonly received: number;
+  /** What the counting function wrote, once a stream batch however many changes it holds. */
+  readonly perStreamBatch: Tally;
+  /** Changes of job items the table's stream handed it. */
+  readonly streamRecords: number;
   /** HTTP API requests. */
   readonly apiRequests: number;
-  readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number };
+  /** `counter`: the invocations of the function that counts from the table's stream, one a batch. */
+  readonly invocations: { readonly api: number; readonly worker: number; readonly taskRunner: number; readonly counter: number };
   /** Log bytes the handlers wrote (the runtime's output), before Lambda's own lines. */
   readonly logBytes: number;
 }
@@ -228,9 +245,14 @@ export interface Dollars {
 /** US$ for `usage` spread over `jobs` jobs, times a million: the price of a million such jobs. */
 export const perMillionJobs = (usage: Usage, jobs: number): Dollars => {
   const { invocations: inv } = usage;
-  const invocations = inv.api + inv.worker + inv.taskRunner;
+  const invocations = inv.api + inv.worker + inv.taskRunner + inv.counter;
   const gbSeconds =
-    (LAMBDA.memoryGb * (inv.api * LAMBDA.billedMs.api + inv.worker * LAMBDA.billedMs.worker + inv.taskRunner * LAMBDA.billedMs.taskRunner)) / 1000;
+    (LAMBDA.memoryGb *
+      (inv.api * LAMBDA.billedMs.api +
+        inv.worker * LAMBDA.billedMs.worker +
+        inv.taskRunner * LAMBDA.billedMs.taskRunner +
+        inv.counter * LAMBDA.billedMs.counter)) /
+    1000;
   const perJob = {
     dynamoDb: (usage.tally.writeUnits * PRICES.dynamoDbWritePerMillionUnits + usage.tally.readUnits * PRICES.dynamoDbReadPerMillionUnits) / 1e6,
     sqs: (usage.tally.sqsBilled * PRICES.sqsPerMillionRequests) / 1e6,
@@ -325,7 +347,9 @@ export const floorUsage = (attempts: number, deadLettered: boolean, batchSize = 
   },
   perBatch: EMPTY_TALLY,
   received: attempts,
+  perStreamBatch: EMPTY_TALLY,
+  streamRecords: 0,
   apiRequests: 1,
-  invocations: { api: 1, worker: attempts / batchSize, taskRunner: 0 },
+  invocations: { api: 1, worker: attempts / batchSize, taskRunner: 0, counter: 0 },
   logBytes: 0,
 });

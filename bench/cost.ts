@@ -8,6 +8,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
+import { JOB_CHANGES_COUNTER } from '../lambda/routes';
 import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import type { CountedRequest } from './cost-counter';
@@ -41,6 +42,8 @@ export interface Phase {
 const MAIN_QUEUE = 'requeue-jobs';
 const TASK_QUEUE = 'requeue-jobs-tasks';
 const WAIT_MS = 120_000;
+/** The local stream's batching window in this run. */
+const STREAM_WINDOW_MS = 2_000;
 /** Requests a user's call does not make: the runtime starting, the bench looking, requests of no awaited chain. */
 const NOT_THE_WORKLOAD = /^(local:(main|provision)|bench:.*|unknown|get-job|get-metrics|list-failed-jobs|get-retry-task)$/;
 
@@ -69,6 +72,7 @@ const buildCounter = async (): Promise<string> => {
   return outfile;
 };
 
+const isStreamRead = (r: CountedRequest) => r.service === 'dynamodb-streams';
 const COUNTER_ITEM = /^(COUNTS|THROUGHPUT)#/;
 const keyOf = (r: CountedRequest) => String((r.after ?? r.before ?? r.offered)?.pk?.S ?? '');
 
@@ -83,11 +87,21 @@ const usageOf = (requests: readonly CountedRequest[], apiRequests: number, logBy
     requests.filter((r) => r.caller === 'local:event-source' && r.operation === 'ReceiveMessage' && r.queue === queue && r.messages! > 0);
   const received = (queue: string) => receives(queue).length;
   return {
-    tally: tally(requests),
+    // the stream's reads are free to its Lambda trigger: what they bring counts as the counting function's invocations
+    tally: tally(requests.filter((r) => !isStreamRead(r))),
     perBatch: tally(requests.filter(isPerBatch)),
     received: receives(MAIN_QUEUE).reduce((n, r) => n + r.messages!, 0),
+    perStreamBatch: tally(requests.filter((r) => r.caller === JOB_CHANGES_COUNTER.handler && !isStreamRead(r))),
+    streamRecords: requests.filter(isStreamRead).reduce((n, r) => n + (r.records ?? 0), 0),
     apiRequests,
-    invocations: { api: apiRequests, worker: received(MAIN_QUEUE), taskRunner: received(TASK_QUEUE) },
+    invocations: {
+      api: apiRequests,
+      worker: received(MAIN_QUEUE),
+      taskRunner: received(TASK_QUEUE),
+      // one a batch: each batch the function wrote names itself on the counter items (a batch whose changes net
+      // to nothing writes nothing, and is missed here; the workload's batches each end jobs, so none is)
+      counter: new Set(requests.filter((r) => r.caller === JOB_CHANGES_COUNTER.handler && r.after?.lastBatch).map((r) => r.after!.lastBatch!.S)).size,
+    },
     logBytes,
   };
 };
@@ -166,6 +180,9 @@ export const runCostWorkload = async (
   const runtime: LocalRuntime = await startLocalRuntime({
     env: {
       REQUEUE_COST_LOG: logFile,
+      // a job runs in well under this from its enqueue, and the next starts once it is counted: each job's changes
+      // come to the counting function as one batch, run after run, as a busy stream's do on AWS (hundreds a batch)
+      REQUEUE_STREAM_WINDOW_MS: String(STREAM_WINDOW_MS),
       NODE_OPTIONS: [`--require ${counter}`, '--enable-source-maps', ...(workload.stackFrames === undefined ? [] : [`--stack-trace-limit=${workload.stackFrames}`])].join(' '),
     },
     startupBudgetMs: 60_000,
@@ -185,11 +202,24 @@ export const runCostWorkload = async (
     if (answer.status !== status) throw new Error(`POST ${route} answered ${answer.status}: ${answer.text}`);
     return answer.body;
   };
+  // the outcomes so far: a phase ends once the counters, which follow the table's stream, have them all (its jobs'
+  // last changes), so that the counting function's work lands in the phase that caused it
+  const outcomes = { completed: 0, failed: 0 };
+  const counted = () =>
+    waitFor(
+      async () => (await runtime.request('GET', '/jobs/metrics')).body as { throughput: { completed: number; failed: number }[] },
+      ({ throughput }) =>
+        throughput.reduce((n, m) => n + m.completed, 0) === outcomes.completed && throughput.reduce((n, m) => n + m.failed, 0) === outcomes.failed,
+      `${outcomes.completed} completed and ${outcomes.failed} failed executions counted`,
+      WAIT_MS,
+      20,
+    );
   const phases: Phase[] = [];
   const phase = async (name: Phase['name'], jobs: number, apiRequests: number, run: () => Promise<void>) => {
     const from = readLog(logFile).length;
     const outputFrom = Buffer.byteLength(runtime.output(), 'utf8');
     await run();
+    await counted();
     const lines = readLog(logFile).slice(from);
     const workload = lines.filter((r) => !isIdleReceive(r) && r.caller !== 'reconcile' && !NOT_THE_WORKLOAD.test(r.caller));
     const logBytes = Buffer.byteLength(runtime.output(), 'utf8') - outputFrom;
@@ -206,7 +236,9 @@ export const runCostWorkload = async (
       for (let i = 0; i < workload.succeeded; i++) {
         await post('/jobs', { name: 'demo.echo', data: { to: `customer-${i}@example.com`, n: i } });
         deleted += 1;
+        outcomes.completed += 1;
         await allDeleted();
+        await counted();
       }
     });
     const opts = { attempts: 3, backoff: { type: 'fixed', delay: 0 } };
@@ -214,13 +246,16 @@ export const runCostWorkload = async (
       for (let i = 0; i < workload.failing; i++) {
         await post('/jobs', { name: 'demo.fail', data: { message: `card declined ${i}` }, opts });
         deleted += 1;
+        outcomes.failed += 1;
         await allDeleted();
+        await counted();
       }
     });
     await phase('retry-all', workload.failing, 1, async () => {
       const answer = await post('/jobs/retry-all-failed', undefined, 200);
       if (answer.retriedCount !== workload.failing) throw new Error(`retry-all retried ${JSON.stringify(answer)}`);
       deleted += workload.failing;
+      outcomes.failed += workload.failing;
       await allDeleted();
     });
     const scheduled = scheduledAt.length > 0 ? await measureScheduled(runtime.output(), `${logFile}.scheduled`, scheduledAt) : [];
@@ -355,7 +390,7 @@ export const costReport = (
     `| DynamoDB read units | ${columns.map(([, p]) => fixed(p.usage.tally.readUnits / p.jobs)).join(' | ')} |`,
     `| SQS requests billed (per 64 KiB) | ${columns.map(([, p]) => fixed(p.usage.tally.sqsBilled / p.jobs)).join(' | ')} |`,
     `| API requests | ${columns.map(([, p]) => fixed(p.usage.apiRequests / p.jobs)).join(' | ')} |`,
-    `| Lambda invocations (API, worker) | ${columns.map(([, p]) => `${fixed(p.usage.invocations.api / p.jobs)}, ${fixed(p.usage.invocations.worker / p.jobs)}`).join(' | ')} |`,
+    `| Lambda invocations (API, worker, stream counter) | ${columns.map(([, p]) => `${fixed(p.usage.invocations.api / p.jobs)}, ${fixed(p.usage.invocations.worker / p.jobs)}, ${fixed(p.usage.invocations.counter / p.jobs, 3)}`).join(' | ')} |`,
     `| log bytes written by the handlers | ${columns.map(([, p]) => fixed(p.usage.logBytes / p.jobs, 0)).join(' | ')} |`,
     '',
     '## The hottest partition key',

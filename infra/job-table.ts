@@ -34,7 +34,8 @@ export interface JobTableProps {
 
 /**
  * The job table: on-demand, point-in-time recovery, finished jobs expiring
- * through TTL (with a stream of what it deletes), and the indexes the core queries.
+ * through TTL, a stream of every change (the counters are kept from it), and
+ * the indexes the core queries.
  */
 export class JobTable extends Construct {
   public readonly table: dynamodb.Table;
@@ -50,8 +51,8 @@ export class JobTable extends Construct {
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       timeToLiveAttribute: JOB_TABLE.timeToLiveAttribute,
-      // the old image of each item TTL deletes: the expired job's state, taken out of the counts
-      stream: dynamodb.StreamViewType.OLD_IMAGE,
+      // both images of each change: the state a job left and the one it entered (count-job-changes)
+      stream: dynamodb.StreamViewType[JOB_TABLE.streamViewType],
       removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
       deletionProtection: props.deletionProtection ?? true,
     });

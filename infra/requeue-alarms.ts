@@ -17,6 +17,9 @@ import { TABLE_ACTIONS } from './route-grants';
  */
 export const LONGEST_HEALTHY_MESSAGE_AGE = Duration.minutes(15 + 2 * 12 * 60 + 45);
 
+/** Counts may lag the jobs by the batching window; this much more means the stream's reader is stuck. */
+export const STREAM_BEHIND = Duration.minutes(5);
+
 export interface WatchedFunction {
   /** Construct id of the function's alarm, without the `Errors` suffix. */
   readonly id: string;
@@ -34,6 +37,8 @@ export interface RequeueAlarmsProps {
   /** Requests the API answered with a 5xx status. */
   readonly apiServerErrors: cloudwatch.IMetric;
   readonly table: dynamodb.ITable;
+  /** The function that reads the table's stream: its records must not wait long. */
+  readonly streamReader: lambda.IFunction;
   /**
    * Alarm when the main queue's oldest message is older than this. Lower it
    * when no job of yours is delayed (opts.delay, backoff) that long.
@@ -53,7 +58,8 @@ const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 /**
  * The alarms that need a person: jobs that failed for good, a main queue that
  * is not drained, retry-task chunks set aside, any function failing (not a
- * job in it), API 5xx answers, and DynamoDB throttling. Each evaluates once,
+ * job in it), API 5xx answers, DynamoDB throttling, and a table stream whose
+ * reader fell behind. Each evaluates once,
  * over a short period, and treats missing data (nothing happened) as fine.
  */
 export class RequeueAlarms extends Construct {
@@ -62,6 +68,7 @@ export class RequeueAlarms extends Construct {
   public readonly taskDeadLetterQueueNotEmpty: cloudwatch.Alarm;
   public readonly apiServerErrors: cloudwatch.Alarm;
   public readonly tableThrottled: cloudwatch.Alarm;
+  public readonly streamBehind: cloudwatch.Alarm;
   /** One alarm per watched function, by its id. */
   public readonly functionErrors: ReadonlyMap<string, cloudwatch.Alarm>;
   /** Notified by every alarm, when an email address was given. */
@@ -122,6 +129,15 @@ export class RequeueAlarms extends Construct {
       }),
     );
 
+    this.streamBehind = above(
+      'StreamBehind',
+      `The table stream's oldest unread change is older than ${STREAM_BEHIND.toHumanString()}: the counts in ` +
+        'metrics lag behind the jobs (the counting function failing or throttled). The stream keeps changes 24 hours; ' +
+        'see the JobChangesCounterErrors alarm and its log group.',
+      props.streamReader.metric('IteratorAge', { period, statistic: cloudwatch.Stats.MAXIMUM }),
+      STREAM_BEHIND.toMilliseconds(),
+    );
+
     const functionErrors = new Map<string, cloudwatch.Alarm>();
     for (const watched of props.functions) {
       functionErrors.set(
@@ -154,6 +170,7 @@ export class RequeueAlarms extends Construct {
       this.taskDeadLetterQueueNotEmpty,
       this.apiServerErrors,
       this.tableThrottled,
+      this.streamBehind,
       ...this.functionErrors.values(),
     ];
   }

@@ -9,7 +9,7 @@ import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
+import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
 import { DEFAULT_API_THROTTLING, isBulkRoute, type ApiThrottling } from './api-throttling';
 import { QueueWithDlq } from './queue-with-dlq';
 import { JobTable } from './job-table';
@@ -153,8 +153,8 @@ export class RequeueStack extends Stack {
   public readonly worker: RequeueFunction;
   public readonly reconciler: RequeueFunction;
   public readonly taskRunner: RequeueFunction;
-  /** Takes the jobs TTL deletes out of the counts, fed by the table's stream. */
-  public readonly expiryCounter: RequeueFunction;
+  /** Keeps the per-state counters from the table's stream. */
+  public readonly jobChangesCounter: RequeueFunction;
   /** The main queue and its dead-letter queue. */
   public readonly queues: QueueWithDlq;
   /** The queue that wakes the retry-task runner, and its dead-letter queue. */
@@ -258,26 +258,27 @@ export class RequeueStack extends Stack {
       targets: [new targets.LambdaFunction(this.reconciler.function, { retryAttempts: 0 })],
     });
 
-    this.expiryCounter = new RequeueFunction(this, constructId(EXPIRY_COUNTER.handler), {
-      handler: EXPIRY_COUNTER.handler,
-      description: EXPIRY_COUNTER.description,
+    this.jobChangesCounter = new RequeueFunction(this, constructId(JOB_CHANGES_COUNTER.handler), {
+      handler: JOB_CHANGES_COUNTER.handler,
+      description: JOB_CHANGES_COUNTER.description,
       environment,
-      timeout: Duration.seconds(EXPIRY_COUNTER.timeoutSeconds),
+      timeout: Duration.seconds(JOB_CHANGES_COUNTER.timeoutSeconds),
     });
-    grantPermissions(this.expiryCounter.function, EXPIRY_COUNTER.permissions, grantTargets);
-    this.expiryCounter.function.addEventSource(
+    grantPermissions(this.jobChangesCounter.function, JOB_CHANGES_COUNTER.permissions, grantTargets);
+    this.jobChangesCounter.function.addEventSource(
       new DynamoEventSource(this.jobTable.table, {
-        // every expiry still in the stream (it keeps 24 hours) is counted, also those before a deployment
+        // every change still in the stream (it keeps 24 hours) is counted, also those before a deployment
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: EXPIRY_COUNTER.batchSize,
-        // a batch is one counter write: gather TTL's deletes for a while rather than invoke per item
-        maxBatchingWindow: Duration.seconds(10),
-        filters: [{ pattern: JSON.stringify(EXPIRY_COUNTER.filter) }],
-        // a failed counter write changes nothing: the batch is tried again until the stream lets it go
+        batchSize: JOB_CHANGES_COUNTER.batchSize,
+        // a batch is a counter write or two: gather changes for a while rather than invoke per job
+        maxBatchingWindow: Duration.seconds(JOB_CHANGES_COUNTER.maxBatchingWindowSeconds),
+        filters: [{ pattern: JSON.stringify(JOB_CHANGES_COUNTER.filter) }],
+        // counts must skip no record: a failed batch is tried again, as it was, until it goes through
         retryAttempts: -1,
+        bisectBatchOnError: false,
       }),
     );
-    Validations.of(this.expiryCounter.role).acknowledge({
+    Validations.of(this.jobChangesCounter.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
       reason:
         'dynamodb:ListStreams, which a stream event source needs, supports no resource-level permissions: it can ' +
@@ -382,10 +383,10 @@ export class RequeueStack extends Stack {
         description: 'A reconciler run failed (crash or timeout); the next run, a minute later, makes up for it. See its log group.',
       },
       {
-        id: 'ExpiryCounter',
-        function: this.expiryCounter.function,
+        id: 'JobChangesCounter',
+        function: this.jobChangesCounter.function,
         description:
-          'Counting expired jobs out failed; the stream holds its records and retries them, so counts lag until it succeeds. See its log group.',
+          'Counting job changes from the table stream failed; the stream holds its records and retries them, so counts lag until it succeeds. See its log group.',
       },
       ...[...routeFunctions].map(([route, fn]) => ({
         id: constructId(route.handler),
@@ -399,6 +400,7 @@ export class RequeueStack extends Stack {
       functions: watched,
       apiServerErrors,
       table: this.jobTable.table,
+      streamReader: this.jobChangesCounter.function,
       oldestMessageAge: props.oldestMessageAlarmAge,
       email: props.alarmEmail,
     });

@@ -7,8 +7,8 @@
 /**
  * What a function may do to the table's items, each level on its own:
  * - `read`: GetItem, BatchGetItem, Query
- * - `update`: UpdateItem (every transition of a job, the per-state counters;
- *   alone, for the function that counts expired jobs out)
+ * - `update`: UpdateItem (every transition of a job; alone, for the function
+ *   that keeps the per-state counters from the table's stream)
  * - `put`: PutItem (a new job, a retry task's record)
  * - `delete`: DeleteItem (an enqueue taken back when its message cannot be sent,
  *   a job removed, with its stack item)
@@ -103,16 +103,15 @@ export const ROUTES: readonly Route[] = [
     handler: 'remove-job',
     description: 'Remove a job that is not active',
     // its dead-letter copy, if any, is stale once the job is gone: the worker and the reconciler drop it
-    // update: the per-state counters it moves
-    permissions: { table: ['read', 'update', 'delete'] },
+    permissions: { table: ['read', 'delete'] },
   },
   {
     method: 'POST',
     path: '/jobs/remove-all-failed',
     handler: 'remove-all-failed',
     description: 'Remove every failed job (or those a filter takes), at once or as a background task',
-    // update: the per-state counters; put: the record of a background task
-    permissions: { table: ['read', 'update', 'delete', 'put'], taskQueue: ['send'] },
+    // put: the record of a background task
+    permissions: { table: ['read', 'delete', 'put'], taskQueue: ['send'] },
   },
   {
     method: 'POST',
@@ -239,30 +238,41 @@ export const RECONCILER = {
 export type EventPattern = { readonly [field: string]: EventPattern | readonly (string | { readonly prefix: string })[] };
 
 /**
- * Takes the jobs DynamoDB's TTL deletes out of the counts, from the table's
- * stream (locally, the TTL stand-in in local/expire-items.ts invokes it with
- * the same records), so counts stay right with no recount.
+ * Keeps the per-state counts (and the outcomes per minute, and the jobs
+ * that left `failed`) from the table's stream: every change of a job's item
+ * (a new job, each transition, a removal by the API or by TTL) comes to it
+ * in batches, and a batch costs a counter write or two, however many jobs it
+ * moved. No request path writes a counter. Locally the stream dynalite
+ * keeps (local/dynalite-streams.ts) feeds it through the same filter.
  */
-export const EXPIRY_COUNTER = {
-  handler: 'count-expired-jobs',
-  description: 'Take jobs deleted by TTL out of the counts',
-  /** Stream records per invocation; one counter write for all of them. */
-  batchSize: 100,
-  timeoutSeconds: 30,
+export const JOB_CHANGES_COUNTER = {
+  handler: 'count-job-changes',
+  description: 'Count the changes of job states from the table stream',
+  /** Stream records per invocation; one counter write for all of them, and one per minute of outcomes. */
+  batchSize: 1000,
   /**
-   * Only TTL's deletes of job items reach the function: the stream carries
-   * every write of the table, and Lambda drops the rest before invoking it.
-   * `userIdentity` is how DynamoDB marks a delete of its TTL process; `JOB#`
-   * begins every job's partition key (jobKey, lambda/adapters/dynamodb-job-store.ts).
+   * How long the mapping gathers records before it invokes with fewer than
+   * `batchSize`: counts in metrics lag the jobs by about this much.
+   */
+  maxBatchingWindowSeconds: 5,
+  timeoutSeconds: 60,
+  /**
+   * Only job items reach the function: the stream carries every write of the
+   * table (its own counter writes too), and Lambda drops the rest before
+   * invoking it. `JOB#` begins every job's partition key (jobKey,
+   * lambda/adapters/dynamodb-job-store.ts); sk `JOB` is the job's own item,
+   * not its stack trace's (sk `STACK`).
    */
   filter: {
-    eventName: ['REMOVE'],
-    userIdentity: { type: ['Service'], principalId: ['dynamodb.amazonaws.com'] },
-    // a job's own item, not its stack trace's (sk `STACK`), which expires apart from it
     dynamodb: { Keys: { pk: { S: [{ prefix: 'JOB#' }] }, sk: { S: ['JOB'] } } },
   },
   permissions: { table: ['update'] },
-} as const satisfies Omit<Route, 'method' | 'path'> & { batchSize: number; timeoutSeconds: number; filter: EventPattern };
+} as const satisfies Omit<Route, 'method' | 'path'> & {
+  batchSize: number;
+  maxBatchingWindowSeconds: number;
+  timeoutSeconds: number;
+  filter: EventPattern;
+};
 
 /** API Gateway's route key, e.g. `GET /jobs/details/{jobId}`. */
 export const routeKey = (route: Pick<Route, 'method' | 'path'>): string => `${route.method} ${route.path}`;

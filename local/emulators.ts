@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { COUNT_ITEM_SIZES_IN_UTF8 } from './dynalite-item-sizes';
 import { startSqsFront } from './sqs-front';
+import { KEEP_TABLE_STREAMS } from './dynalite-streams';
 import { WRITE_ITEMS_WITH_THEIR_INDEXES } from './level-batches';
 import { CLOSE_LEVEL_ITERATORS } from './level-iterators';
 
@@ -39,10 +40,12 @@ export interface Emulators {
 const DYNALITE_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 ${CLOSE_LEVEL_ITERATORS}(workerData.modulePath);
+const streams = ${KEEP_TABLE_STREAMS}(workerData.modulePath);
 ${WRITE_ITEMS_WITH_THEIR_INDEXES}(workerData.modulePath);
 ${COUNT_ITEM_SIZES_IN_UTF8}(workerData.modulePath);
 const dynalite = require(workerData.modulePath);
 const server = dynalite({ path: workerData.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+streams.serve(server);
 server.once('error', (error) => parentPort.postMessage({ error: { message: error.message, code: error.code, port: workerData.port } }));
 server.listen(workerData.port, workerData.host, () => parentPort.postMessage({ port: server.address().port }));
 parentPort.on('message', (message) => {

@@ -11,7 +11,9 @@
  * once they hold the item's lock and have checked its condition, writes the
  * index changes and the item itself in one LevelDB batch, atomic in
  * LevelDB's log; the item write the action makes next is then skipped, as
- * already done. Source text, called with dynalite's module path.
+ * already done. A table with a stream (dynalite-streams.ts) has the record of
+ * the change written in that batch too. Source text, called with dynalite's
+ * module path.
  */
 export const WRITE_ITEMS_WITH_THEIR_INDEXES = `(function writeItemsWithTheirIndexes (dynalitePath) {
   const { createRequire } = require('node:module');
@@ -40,8 +42,7 @@ export const WRITE_ITEMS_WITH_THEIR_INDEXES = `(function writeItemsWithTheirInde
     };
     itemDb.skipsWritesDone = true;
   };
-  const updateIndexes = function (store, table, existingItem, item, cb) {
-    if (!existingItem && !item) return cb();
+  const writeBatch = function (store, table, existingItem, item, stream, cb) {
     const operations = [];
     for (const type of ['Local', 'Global']) {
       const { puts, deletes } = db.getIndexActions(table[type + 'SecondaryIndexes'] || [], existingItem, item, table);
@@ -50,13 +51,25 @@ export const WRITE_ITEMS_WITH_THEIR_INDEXES = `(function writeItemsWithTheirInde
     }
     const key = db.createKey(item || existingItem, table);
     operations.push(item ? { type: 'put', key: itemPrefix(table) + key, value: item } : { type: 'del', key: itemPrefix(table) + key });
+    if (stream) operations.push(...stream.operations);
     skipWritesDone(store.getItemDb(table.TableName), table.TableName);
     store.db.batch(operations, (error) => {
+      if (stream) stream.written(error);
       if (!error) {
         if (item) put.add(item);
         else deleted.add(table.TableName + '\\u0000' + key);
       }
       cb(error);
+    });
+  };
+  const updateIndexes = function (store, table, existingItem, item, cb) {
+    if (!existingItem && !item) return cb();
+    // a table with a stream (dynalite-streams.ts): the change's record goes in the same batch
+    const streams = db.tableStreams;
+    if (!streams || !streams.enabled(table)) return writeBatch(store, table, existingItem, item, undefined, cb);
+    streams.recordOf(store, table, existingItem, item, (error, stream) => {
+      if (error) return cb(error);
+      writeBatch(store, table, existingItem, item, stream, cb);
     });
   };
   updateIndexes.writesItems = true;

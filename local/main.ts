@@ -8,12 +8,12 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
-import type { DynamoDBStreamEvent } from 'aws-lambda';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
 import { ConfigurationError } from '../lambda/core/errors';
-import { EXPIRY_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
+import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { dashboardAsset } from '../dashboard/assets';
 import { createApiGateway, type HttpHandler } from './api-gateway';
 import { startEmulators, type Emulators } from './emulators';
@@ -21,11 +21,12 @@ import { startEventSource, type EventSource, type SqsHandler } from './event-sou
 import { LocalEventSourceMapping } from './event-source-mapping';
 import { startExpiry, type Expiry } from './expire-items';
 import { loadHandler } from './handler-modules';
-import { invokeWithTimeout, LOCAL_ACCOUNT_ID } from './lambda-context';
+import { LOCAL_ACCOUNT_ID } from './lambda-context';
 import { startLambdaFront, type LambdaFront } from './lambda-front';
 import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
+import { startStreamEventSource, type StreamEventSource, type StreamHandler } from './stream-event-source';
 import { DEFAULT_WORKER_CONCURRENCY, readSettings, SettingsError, type Settings } from './settings';
 import { readWorkerMapping, workerMappingFile, writeWorkerMapping } from './worker-mapping-file';
 
@@ -49,6 +50,7 @@ interface Running {
   taskSource?: EventSource;
   reconciler?: Schedule;
   expiry?: Expiry;
+  changesSource?: StreamEventSource;
   /** Set once a stop began: work still going on in the background stops reporting. */
   stopping?: boolean;
 }
@@ -151,6 +153,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
     REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
     REQUEUE_WORKER_MAPPING_UUID: kept.uuid,
+    // the recount waits out the counters' lag behind the stream
+    REQUEUE_STREAM_WINDOW_MS: String(Math.max(1, settings.streamBatchingWindowMs)),
   });
 
   // only now, with the environment set: handlers and services read it when loaded
@@ -160,15 +164,26 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   const worker = await loadHandler<SqsHandler>(WORKER.handler);
   const taskRunner = await loadHandler<SqsHandler>(TASK_RUNNER.handler);
   const reconcile = await loadHandler<ScheduledHandler>(RECONCILER.handler);
-  const countExpired = await loadHandler<(event: DynamoDBStreamEvent) => Promise<unknown>>(EXPIRY_COUNTER.handler);
+  const countChanges = await loadHandler<StreamHandler>(JOB_CHANGES_COUNTER.handler);
   const { services } = await import('../lambda/adapters/services');
   const { resendPendingJobs } = await import('../lambda/core/resend-pending-jobs');
   const { resumeAbandonedTasks } = await import('../lambda/core/run-retry-task');
   const { resumeAbandonedRecounts } = await import('../lambda/core/recount-jobs');
 
-  // a process killed before writing its counter changes left them behind: count afresh (nothing runs yet).
-  // After a clean stop every change was written, and the jobs are not read at all.
-  if (uncleanStop) await services().store.recount({ whenQuiet: false });
+  // the counts follow the table's stream, from where the last run left it: a change a kill -9 interrupted the
+  // counting of is handed over again, as Lambda does (stream-event-source.ts)
+  running.changesSource = startStreamEventSource({
+    streams: new DynamoDBStreamsClient({ endpoint: running.emulators.dynamoDbEndpoint }),
+    tableName: resources.tableName,
+    region,
+    filter: JOB_CHANGES_COUNTER.filter,
+    batchSize: JOB_CHANGES_COUNTER.batchSize,
+    batchingWindowMs: settings.streamBatchingWindowMs,
+    handler: countChanges,
+    functionName: `requeue-${JOB_CHANGES_COUNTER.handler}`,
+    timeoutMs: JOB_CHANGES_COUNTER.timeoutSeconds * 1000,
+    checkpointFile: path.join(settings.dataDir, 'streams', `${resources.tableName}.json`),
+  });
   // every open retry task gets a runner again: none of the last run survives it
   await resumeAbandonedTasks(services(), { everyOpenTask: true });
   await resumeAbandonedRecounts(services(), { everyOpenRecount: true });
@@ -210,21 +225,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     concurrency: 2,
     batchSize: 1,
   });
-  // dynalite has no TTL: expired items go here, and the stream's function hears of each expired job
-  const expiryFunction = {
-    functionName: `requeue-${EXPIRY_COUNTER.handler}`,
-    timeoutMs: EXPIRY_COUNTER.timeoutSeconds * 1000,
-    region,
-  };
-  running.expiry = startExpiry({
-    dynamodb: createDynamoDbClient(),
-    tableName: resources.tableName,
-    region,
-    filter: EXPIRY_COUNTER.filter,
-    batchSize: EXPIRY_COUNTER.batchSize,
-    consumer: (event) => invokeWithTimeout(expiryFunction, () => countExpired(event)),
-    periodMs: EXPIRY_PERIOD_MS,
-  });
+  // dynalite has no TTL: expired items go here, and the stream tells the counting function of each expired job
+  running.expiry = startExpiry({ dynamodb: createDynamoDbClient(), tableName: resources.tableName, periodMs: EXPIRY_PERIOD_MS });
   running.server = createApiGateway({ routes: ROUTES, handlers, region, apiKey: settings.apiKey, staticFiles: dashboardAsset });
   const port = await listen(running.server, settings.port, settings.host);
 
@@ -265,6 +267,9 @@ const stop = async (running: Running): Promise<void> => {
   await Promise.all([running.workerMapping?.stop(), running.taskSource?.stop(), running.reconciler?.stop(), running.expiry?.stop()]);
   await closing;
   await running.lambdaFront?.stop();
+  // last: the changes made while the others stopped are counted before the stop
+  await running.changesSource?.caughtUp().catch(() => undefined);
+  await running.changesSource?.stop();
   await running.emulators?.stop();
   if (running.runningMarker) rmSync(running.runningMarker, { force: true });
 };

@@ -21,9 +21,10 @@ export interface Resources {
 /** A retry task's chunk runs this long at most; its queue hides a message longer than that. */
 export const TASK_CHUNK_SECONDS = 60;
 
-/** A table's keys, key types and indexes (with their projections), in one comparable spelling. */
-const shapeOf = (table: Pick<TableDescription, 'KeySchema' | 'AttributeDefinitions' | 'GlobalSecondaryIndexes'>): string =>
+/** A table's keys, key types, indexes (with their projections) and stream, in one comparable spelling. */
+const shapeOf = (table: Pick<TableDescription, 'KeySchema' | 'AttributeDefinitions' | 'GlobalSecondaryIndexes' | 'StreamSpecification'>): string =>
   JSON.stringify({
+    stream: table.StreamSpecification?.StreamEnabled ? table.StreamSpecification.StreamViewType : 'none',
     keys: (table.KeySchema ?? []).map((k) => `${k.AttributeName}:${k.KeyType}`),
     types: (table.AttributeDefinitions ?? []).map((a) => `${a.AttributeName}:${a.AttributeType}`).sort(),
     indexes: (table.GlobalSecondaryIndexes ?? [])

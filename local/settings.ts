@@ -11,6 +11,11 @@ export interface Settings {
   readonly visibilityTimeoutSeconds: number;
   /** Pollers feeding the worker side by side; 0 starts it paused. */
   readonly workerConcurrency: number;
+  /**
+   * How long the table stream's event source gathers changes before it invokes the counting function with
+   * fewer than a full batch: counts in metrics lag by about this much.
+   */
+  readonly streamBatchingWindowMs: number;
   /** When set, requests need `Authorization: Bearer <apiKey>`. */
   readonly apiKey?: string;
 }
@@ -79,6 +84,8 @@ export const readSettings = (env: NodeJS.ProcessEnv): Settings => {
     visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
     // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
     workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 0, 50),
+    // the stack's window is seconds (JOB_CHANGES_COUNTER), worth it where each invocation is billed; locally less
+    streamBatchingWindowMs: integer(env, 'REQUEUE_STREAM_WINDOW_MS', 200, 0, 300_000),
     ...(key !== undefined ? { apiKey: key } : {}),
   };
 };

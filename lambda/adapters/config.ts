@@ -1,4 +1,5 @@
 import { ConfigurationError } from '../core/errors';
+import { JOB_CHANGES_COUNTER } from '../routes';
 import { JOB_TABLE } from './table-schema';
 
 /**
@@ -23,6 +24,11 @@ export interface Config {
   readonly reconcileAfterMs: number;
   /** Shards of each index partition of the job table: the same for every function of a table. */
   readonly indexShards: number;
+  /**
+   * How long the table stream's event source gathers changes before it
+   * invokes the counting function: the counters lag the jobs by about this.
+   */
+  readonly streamWindowMs: number;
 }
 
 const required = (env: NodeJS.ProcessEnv, name: string): string => {
@@ -62,6 +68,8 @@ export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
     // past two leases, a pending job's message is presumed lost
     reconcileAfterMs: positiveNumber(env, 'REQUEUE_RECONCILE_AFTER_MS', 2 * visibilityTimeoutMs),
     indexShards: wholeNumber(env, 'REQUEUE_INDEX_SHARDS', JOB_TABLE.indexShards),
+    // the stack's mapping's; the local runtime sets its own
+    streamWindowMs: wholeNumber(env, 'REQUEUE_STREAM_WINDOW_MS', JOB_CHANGES_COUNTER.maxBatchingWindowSeconds * 1000),
   };
 };
 

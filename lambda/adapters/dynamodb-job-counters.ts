@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { JOB_STATES, type JobState } from '../core/job';
-import type { MinuteThroughput } from '../core/ports';
+import type { CounterChanges, MinuteThroughput } from '../core/ports';
 import { rethrowSdkError } from './dependency-errors';
 import type { DynamoDbDocuments } from './dynamodb-documents';
 import { JOB_TABLE } from './table-schema';
@@ -9,12 +9,13 @@ const { partitionKey: PK, sortKey: SK, timeToLiveAttribute } = JOB_TABLE;
 
 /**
  * Counter shards, each its own partition key. A DynamoDB partition takes
- * about 1,000 write units a second, and every enqueue request flushes once
- * (one UpdateItem of about 1 WCU), every worker batch of up to 10 jobs once
- * more: about 1.1 counter writes a job. Spread at random over 16 shards the
- * hottest takes about a sixteenth, some 700 writes a second at 10,000 jobs a
- * second, and the ceiling is near 14,000 jobs a second. Reading costs one
- * BatchGet and one Query per shard, whatever the number of jobs.
+ * about 1,000 write units a second; the counters are written once per batch
+ * of the table's stream (up to 1,000 changes, see JOB_CHANGES_COUNTER in
+ * lambda/routes.ts), one update of the states and one per minute of
+ * outcomes, each batch on the shard its first sequence number picks. At
+ * 10,000 jobs a second that is some tens of writes a second over 16 shards,
+ * far from any partition's limit. Reading costs one BatchGet and one Query
+ * per shard, whatever the number of jobs.
  */
 export const COUNTER_SHARDS = 16;
 
@@ -31,54 +32,31 @@ const SWEPT_KEY = { [PK]: 'DEAD_LETTERS', [SK]: 'SWEPT' };
  * or removed): each such change leaves the job's dead-letter copy stale.
  */
 const LEFT_FAILED = 'leftFailed';
+/** On each counter item the stream writes: the batch last applied to it. */
+const LAST_BATCH = 'lastBatch';
 export const throughputKey = (shard: number, minute: number) => ({ [PK]: `THROUGHPUT#${shard}`, [SK]: `MINUTE#${minute}` });
 
 export interface JobCountersOptions {
   /** @default COUNTER_SHARDS */
   readonly shards?: number;
-  /** The shard a flush writes to. @default one at random */
-  readonly pickShard?: (shards: number) => number;
 }
 
-/**
- * Counts per state kept beside the jobs, so metrics read a few small items
- * however many jobs there are. Each change of state adds -1 to the old
- * state's count and +1 to the new one's. Changes are buffered and written
- * together (`flush`), on one shard chosen at random per flush: a process that
- * dies before flushing leaves the counts a little off, which a recount repairs.
- *
- * Items, per shard `<n>` (0 to shards - 1):
- * - pk `COUNTS#<n>`, sk `STATES`: one number attribute per state, and `leftFailed`
- * - pk `THROUGHPUT#<n>`, sk `MINUTE#<epoch minute>`: completed, failed; expire after a day
- * - pk `DEAD_LETTERS`, sk `SWEPT`: `through`, the `leftFailed` total a sweep of the dead letters covered
- */
-export class DynamoDbJobCounters {
-  /** Per state, and LEFT_FAILED. */
-  private states = new Map<string, number>();
-  private minutes = new Map<number, { completed: number; failed: number }>();
-  /** Changes recorded so far, and how many of them are written. */
-  private recorded = 0;
-  private written = 0;
-  private writing: Promise<void> | undefined;
-
-  private readonly shards: number;
-  private readonly pickShard: (shards: number) => number;
+/** What a batch of changes adds up to, ready for `apply`. */
+export class ChangeTally implements CounterChanges {
+  readonly states: Record<string, number> = {};
+  readonly minutes = new Map<number, { completed: number; failed: number }>();
 
   constructor(
-    private readonly db: DynamoDbDocuments,
-    private readonly tableName: string,
-    { shards = COUNTER_SHARDS, pickShard = randomInt }: JobCountersOptions = {},
-  ) {
-    this.shards = shards;
-    this.pickShard = pickShard;
-  }
+    /** Names the batch: the same batch applied again changes nothing (see `apply`). */
+    readonly batch: string,
+  ) {}
 
   /** Note a job leaving `from` (absent for a new job) for `to` (absent for a removed one) at `at`. */
-  record(from: JobState | undefined, to: JobState | undefined, at: number): void {
+  add(from: JobState | undefined, to: JobState | undefined, at: number): void {
     if (from === to) return;
-    if (from) this.states.set(from, (this.states.get(from) ?? 0) - 1);
-    if (to) this.states.set(to, (this.states.get(to) ?? 0) + 1);
-    if (from === 'failed') this.states.set(LEFT_FAILED, (this.states.get(LEFT_FAILED) ?? 0) + 1);
+    if (from) this.states[from] = (this.states[from] ?? 0) - 1;
+    if (to) this.states[to] = (this.states[to] ?? 0) + 1;
+    if (from === 'failed') this.states[LEFT_FAILED] = (this.states[LEFT_FAILED] ?? 0) + 1;
     // an execution's outcome, not a retry undone or a job re-sent
     if (from === 'active' && (to === 'completed' || to === 'failed')) {
       const minute = Math.floor(at / MINUTE);
@@ -86,75 +64,100 @@ export class DynamoDbJobCounters {
       bucket[to]++;
       this.minutes.set(minute, bucket);
     }
-    this.recorded++;
   }
+}
 
-  get unflushed(): number {
-    return this.recorded - this.written;
+/** Where a batch goes: a batch named by a sequence number picks it from the number, anything else at random. */
+const shardOf = (batch: string, shards: number): number =>
+  /^[0-9]+$/.test(batch) ? Number(BigInt(batch) % BigInt(shards)) : randomInt(shards);
+
+/**
+ * Counts per state kept beside the jobs, so metrics read a few small items
+ * however many jobs there are. Each change of state adds -1 to the old
+ * state's count and +1 to the new one's. The table's stream is their one
+ * writer (count-job-changes): a batch of its records is applied in one
+ * update per item, on one shard.
+ *
+ * Items, per shard `<n>` (0 to shards - 1):
+ * - pk `COUNTS#<n>`, sk `STATES`: one number attribute per state, and `leftFailed`
+ * - pk `THROUGHPUT#<n>`, sk `MINUTE#<epoch minute>`: completed, failed; expire after a day
+ * - pk `DEAD_LETTERS`, sk `SWEPT`: `through`, the `leftFailed` total a sweep of the dead letters covered
+ */
+export class DynamoDbJobCounters {
+  private readonly shards: number;
+
+  constructor(
+    private readonly db: DynamoDbDocuments,
+    private readonly tableName: string,
+    { shards = COUNTER_SHARDS }: JobCountersOptions = {},
+  ) {
+    this.shards = shards;
   }
 
   /**
-   * Write every change recorded so far. Callers at the same time share the
-   * writes: one in flight at a time, each taking all changes gathered until it
-   * starts, so concurrent requests in one process cost one or two updates,
-   * not one each.
+   * Write a batch's changes: one update of the states, one per minute of
+   * outcomes, all on the shard the batch's name picks. Each item keeps the
+   * name of the last batch applied to it and refuses that name again, so a
+   * batch the stream hands over again after a failure (Lambda retries it
+   * with the same records) adds nothing to the items it reached before. Only
+   * best effort: on AWS another batch may land on the same shard in between,
+   * and the retry then counts twice; a recount on demand repairs that.
    */
-  async flush(): Promise<void> {
-    const target = this.recorded;
-    while (this.written < target) {
-      this.writing ??= this.writeGathered().finally(() => {
-        this.writing = undefined;
-      });
-      await this.writing;
-    }
-  }
-
-  /** On one shard: one update for the states, one per minute bucket; on failure the changes stay for the next flush. */
-  private async writeGathered(): Promise<void> {
-    const upTo = this.recorded;
-    const states = this.states;
-    const minutes = this.minutes;
-    this.states = new Map();
-    this.minutes = new Map();
-    const nonZero = [...states].filter(([, n]) => n !== 0);
-    const shard = this.pickShard(this.shards);
+  async apply(changes: CounterChanges): Promise<void> {
+    const shard = shardOf(changes.batch, this.shards);
+    const nonZero = Object.entries(changes.states).filter(([, n]) => n !== 0);
     try {
       await Promise.all([
-        nonZero.length > 0 ? this.add(countsKey(shard), Object.fromEntries(nonZero)) : undefined,
-        ...[...minutes].map(([minute, counts]) =>
-          this.add(throughputKey(shard, minute), counts, (minute * MINUTE) / 1000 + THROUGHPUT_RETENTION_S),
+        nonZero.length > 0 ? this.add(countsKey(shard), Object.fromEntries(nonZero), { batch: changes.batch }) : undefined,
+        ...[...changes.minutes].map(([minute, counts]) =>
+          this.add(throughputKey(shard, minute), counts, {
+            batch: changes.batch,
+            expiresAt: (minute * MINUTE) / 1000 + THROUGHPUT_RETENTION_S,
+          }),
         ),
       ]);
-      this.written = upTo;
     } catch (error) {
-      for (const [state, n] of states) this.states.set(state, (this.states.get(state) ?? 0) + n);
-      for (const [minute, counts] of minutes) {
-        const bucket = this.minutes.get(minute) ?? { completed: 0, failed: 0 };
-        this.minutes.set(minute, { completed: bucket.completed + counts.completed, failed: bucket.failed + counts.failed });
-      }
       rethrowSdkError(error, 'DynamoDB');
     }
   }
 
-  private async add(key: Record<string, string>, deltas: Record<string, number>, expiresAt?: number): Promise<void> {
+  private async add(
+    key: Record<string, string>,
+    deltas: Record<string, number>,
+    { expiresAt, batch }: { expiresAt?: number; batch?: string } = {},
+  ): Promise<void> {
     const names: Record<string, string> = {};
-    const values: Record<string, number> = {};
+    const values: Record<string, number | string> = {};
     const adds = Object.entries(deltas).map(([attribute, delta], i) => {
       names[`#a${i}`] = attribute;
       values[`:d${i}`] = delta;
       return `#a${i} :d${i}`;
     });
+    const sets: string[] = [];
     if (expiresAt !== undefined) {
       names['#ttl'] = timeToLiveAttribute;
       values[':ttl'] = Math.ceil(expiresAt);
+      sets.push('#ttl = :ttl');
     }
-    await this.db.update({
-      TableName: this.tableName,
-      Key: key,
-      UpdateExpression: `ADD ${adds.join(', ')}${expiresAt !== undefined ? ' SET #ttl = :ttl' : ''}`,
-      ExpressionAttributeNames: names,
-      ExpressionAttributeValues: values,
-    });
+    if (batch !== undefined) {
+      names['#batch'] = LAST_BATCH;
+      values[':batch'] = batch;
+      sets.push('#batch = :batch');
+    }
+    try {
+      await this.db.update({
+        TableName: this.tableName,
+        Key: key,
+        UpdateExpression: `ADD ${adds.join(', ')}${sets.length > 0 ? ` SET ${sets.join(', ')}` : ''}`,
+        ...(batch !== undefined ? { ConditionExpression: 'attribute_not_exists(#batch) OR #batch <> :batch' } : {}),
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      });
+    } catch (error) {
+      // this batch reached the item before
+      if (batch !== undefined && (error as Error).name === 'ConditionalCheckFailedException') return;
+      throw error;
+    }
   }
 
   /** The counts per state: every shard's `STATES` item, in one BatchGet (a consistent read). */
@@ -171,25 +174,6 @@ export class DynamoDbJobCounters {
       rethrowSdkError(error, 'DynamoDB');
     }
     return counts;
-  }
-
-  /**
-   * Take jobs that are gone (deleted by TTL) out of the counts at once, in
-   * one update on one shard, bypassing the buffer: when it fails nothing is
-   * kept, so the caller's retry of the same jobs counts them once.
-   */
-  async subtractNow(states: readonly JobState[]): Promise<void> {
-    const deltas: Record<string, number> = {};
-    for (const state of states) {
-      deltas[state] = (deltas[state] ?? 0) - 1;
-      if (state === 'failed') deltas[LEFT_FAILED] = (deltas[LEFT_FAILED] ?? 0) + 1;
-    }
-    if (states.length === 0) return;
-    try {
-      await this.add(countsKey(this.pickShard(this.shards)), deltas);
-    } catch (error) {
-      rethrowSdkError(error, 'DynamoDB');
-    }
   }
 
   /**
@@ -214,7 +198,7 @@ export class DynamoDbJobCounters {
 
   /**
    * How many dead-letter copies went stale (jobs that left `failed`, as
-   * flushed), and how many of them a sweep has covered: one BatchGet.
+   * counted from the stream so far), and how many of them a sweep has covered: one BatchGet.
    */
   async staleCopies(): Promise<{ made: number; swept: number }> {
     const keys = [SWEPT_KEY, ...Array.from({ length: this.shards }, (_, shard) => countsKey(shard))];

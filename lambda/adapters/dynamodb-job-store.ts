@@ -4,7 +4,7 @@ import { DuplicateJobError, JobWriteRefusedError, StateConflictError, Validation
 import type { FailedJobFilter } from '../core/failed-job-filter';
 import { BUDGETS, LIMITS } from '../core/limits';
 import { stateChangedAt, type FailedJobSummary, type Job, type JobState, type JobSummary } from '../core/job';
-import type { JobStore, MinuteThroughput, Page } from '../core/ports';
+import type { CounterChanges, JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
 import { DynamoDbDocuments, type Document } from './dynamodb-documents';
 import { DynamoDbJobCounters } from './dynamodb-job-counters';
@@ -16,8 +16,6 @@ const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex, timeToLive
 /** Claimed jobs whose stored stack a store remembers until their outcome, at most (a worker runs a batch at a time). */
 const MAX_CLAIMED_STACKS = 10_000;
 
-/** Buffered counter changes are written at the latest after this many. */
-const FLUSH_EVERY = 50;
 /** Index entries a recount reads per page (a COUNT Query reads 1 MB at most anyway). */
 const COUNT_PAGE = 5_000;
 /** A recount's page of pending entries: their items are read by key, so it is kept to a few BatchGetItems. */
@@ -554,7 +552,6 @@ export class DynamoDbJobStore implements JobStore {
       if (error instanceof ConditionalCheckFailedException) throw new DuplicateJobError(job.id);
       rethrowSdkError(error, 'DynamoDB');
     }
-    await this.changed(undefined, job.state, job.createdAt);
   }
 
   /** The job and its stack item, in one Query of its partition. */
@@ -608,8 +605,6 @@ export class DynamoDbJobStore implements JobStore {
       // anything else will be refused again as it is (an item past 400 KB, a malformed value): say so, and why
       throw new JobWriteRefusedError(next.id, describeRefusal(error), { cause: error });
     }
-    // every transition expects exactly one state: the one the job leaves
-    await this.changed(expect.states[0], next.state, next.finishedAt ?? Date.now());
   }
 
   /**
@@ -687,7 +682,6 @@ export class DynamoDbJobStore implements JobStore {
     if (old![STACK_OF] !== undefined) this.claimedStacks.set(jobId, old![STACK_OF] as string);
     const claimed = claim(before, generation, now, leaseMs);
     if (isClaimRefusal(claimed)) throw new Error(`Job ${jobId} was claimed against the rules: ${claimed.reason}`);
-    await this.changed(before.state, 'active', now);
     return claimed.next;
   }
 
@@ -701,7 +695,6 @@ export class DynamoDbJobStore implements JobStore {
       rethrowSdkError(error, 'DynamoDB');
     }
     this.claimedStacks.delete(jobId);
-    await this.changed(expect.states[0], undefined, Date.now());
     try {
       // after the job: a stack left by a delete that failed here is named by no job item, and a new job of this id writes its own
       await this.db.delete({ TableName: this.tableName, Key: stackKey(jobId) });
@@ -893,7 +886,6 @@ export class DynamoDbJobStore implements JobStore {
   }
 
   async recount({ whenQuiet = true }: { whenQuiet?: boolean } = {}): Promise<Record<JobState, number> | undefined> {
-    await this.flush();
     const before = whenQuiet ? await this.counters.read() : undefined;
     const [pending, completed, failed] = await Promise.all([
       this.countPending(),
@@ -934,12 +926,8 @@ export class DynamoDbJobStore implements JobStore {
     return this.counters.throughput(minutes, now);
   }
 
-  async flush(): Promise<void> {
-    await this.counters.flush();
-  }
-
-  async countExpired(states: readonly JobState[]): Promise<void> {
-    await this.counters.subtractNow(states);
+  async countChanges(changes: CounterChanges): Promise<void> {
+    await this.counters.apply(changes);
   }
 
   async staleCopies(): Promise<{ made: number; swept: number }> {
@@ -948,11 +936,5 @@ export class DynamoDbJobStore implements JobStore {
 
   async markSwept(made: number): Promise<void> {
     await this.counters.markSwept(made);
-  }
-
-  /** Note a change of state; write the buffered changes once enough have gathered. */
-  private async changed(from: JobState | undefined, to: JobState | undefined, at: number): Promise<void> {
-    this.counters.record(from, to, at);
-    if (this.counters.unflushed >= FLUSH_EVERY) await this.counters.flush();
   }
 }

@@ -45,9 +45,6 @@ export const services = (): Services => {
   return built;
 };
 
-/** The services if a handler has asked for them: a route that reaches no table or queue never builds them. */
-export const builtServices = (): Services | undefined => built;
-
 let switchBuilt: WorkerSwitchServices | undefined;
 
 /**

@@ -58,6 +58,8 @@ export const JOB_TABLE = {
    * entries written under a larger N would be missed.
    */
   indexShards: 32,
+  /** What the table's stream carries: the counters are moved from both images of each change (count-job-changes). */
+  streamViewType: 'NEW_AND_OLD_IMAGES',
 } as const;
 
 const gsi = (index: { name: string; partitionKey: string; sortKey: string }) => ({
@@ -85,4 +87,5 @@ export const createTableInput = (tableName: string): CreateTableCommandInput => 
     { AttributeName: JOB_TABLE.sortKey, KeyType: 'RANGE' },
   ],
   GlobalSecondaryIndexes: [gsi(JOB_TABLE.stateIndex), gsi(JOB_TABLE.failedByNameIndex)],
+  StreamSpecification: { StreamEnabled: true, StreamViewType: JOB_TABLE.streamViewType },
 });

@@ -67,12 +67,11 @@ export interface JobStore {
   /** Jobs completed and failed per minute over the last `minutes` minutes, oldest first. */
   throughput(minutes: number, now: number): Promise<MinuteThroughput[]>;
   /**
-   * Take jobs the table's TTL deleted out of the counts, given the states
-   * they were in: written at once (one counter update), or not at all.
+   * Add a batch of changes of state to the counters (the table's stream is
+   * their one writer): the same batch given again, after a failure, adds
+   * nothing where it was written before.
    */
-  countExpired(states: readonly JobState[]): Promise<void>;
-  /** Write counter changes still buffered in this process. Handlers call it before they return. */
-  flush(): Promise<void>;
+  countChanges(changes: CounterChanges): Promise<void>;
   /**
    * Dead-letter copies made stale so far (each time a job left `failed`:
    * retried or removed), and how many of those a sweep has covered (`markSwept`).
@@ -80,6 +79,16 @@ export interface JobStore {
   staleCopies(): Promise<{ made: number; swept: number }>;
   /** Note that a sweep of the dead letters left none of the first `made` stale copies. */
   markSwept(made: number): Promise<void>;
+}
+
+/** What a batch of changes of state adds up to. */
+export interface CounterChanges {
+  /** Names the batch, the same each time it is handed over. */
+  readonly batch: string;
+  /** Per state, the jobs it gained (or lost, below 0); `leftFailed`: the jobs that left `failed`. */
+  readonly states: Readonly<Record<string, number>>;
+  /** Per epoch minute, the executions that completed and failed in it. */
+  readonly minutes: ReadonlyMap<number, { readonly completed: number; readonly failed: number }>;
 }
 
 export interface MinuteThroughput {

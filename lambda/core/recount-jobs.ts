@@ -12,8 +12,9 @@ import type { JobStore, TaskQueue } from './ports';
  *
  * States are counted one after the other, a page at a time, the progress
  * saved after each page. A state's counter is set to its count only if it
- * read the same before and after the count (no change of that state was
- * written meanwhile); otherwise the state is counted again, up to three
+ * read the same before and after the count, the after read made once the
+ * counters' lag behind the table's stream is over (no change of that state
+ * was written meanwhile); otherwise the state is counted again, up to three
  * times, then left as it was and named in `skipped`.
  */
 export const RECOUNT_STATUSES = ['RUNNING', 'COMPLETED', 'FAILED'] as const;
@@ -67,6 +68,14 @@ export interface RecountDeps {
   readonly store: JobStore;
   readonly recounts: RecountStore;
   readonly now?: () => number;
+  /**
+   * How far the counters may lag the jobs (they follow the table's stream):
+   * a state's counter is read again this long after its last page, so that
+   * a change the count saw has reached the counter by then. @default 0
+   */
+  readonly settleMs?: number;
+  /** @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 /** What `GET /jobs/recount/{taskId}` shows. */
@@ -125,7 +134,7 @@ const nextState = (task: RecountTask, changes: Partial<RecountTask>): Partial<Re
  * also when another runner holds the task.
  */
 export const runRecountChunk = async (deps: RecountDeps, id: string, budgetMs: number): Promise<'continue' | 'done'> => {
-  const { store, recounts, now = Date.now } = deps;
+  const { store, recounts, now = Date.now, settleMs = 0, sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)) } = deps;
   let task = await recounts.getRecount(id);
   if (!task || task.status !== 'RUNNING') return 'done';
   const start = now();
@@ -149,6 +158,9 @@ export const runRecountChunk = async (deps: RecountDeps, id: string, budgetMs: n
       if (page.cursor) {
         await save({ counted, cursor: page.cursor, counterBefore });
       } else {
+        // a change the count saw but the counter had not yet (its stream batch still on the way) would be added twice:
+        // once by the correction, once by the stream. Waited out, it shows as a counter that moved: counted again
+        if (settleMs > 0) await sleep(settleMs);
         const counterAfter = (await store.countByState())[state];
         if (counterAfter === counterBefore) {
           const delta = counted - counterAfter;

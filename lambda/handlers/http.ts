@@ -2,7 +2,6 @@ import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors'
 import { checkJsonText } from '../core/json-text';
 import { LIMITS } from '../core/limits';
 import { LIMIT_MESSAGE, limitSchema, noOptionsBodySchema, PATH_PARAMETERS } from '../core/request-parameters';
-import { builtServices } from '../adapters/services';
 import {
   toHttpRequest,
   toResult,
@@ -43,11 +42,6 @@ export const httpHandler =
       if (error instanceof UnknownEventError) logger.error(error.message, { eventKeys: Object.keys(event ?? {}) });
       else logger.error('Unhandled error', { error: error as Error, routeKey: request?.routeKey, actor: request?.actor });
       return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));
-    } finally {
-      // counts of the jobs this request moved
-      await builtServices()
-        ?.store.flush()
-        .catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
     }
   };
 

@@ -13,7 +13,7 @@ const DLQ_SWEEP_PER_PASS = 100;
 /**
  * Runs on a schedule (every minute on AWS, a timer in the local runtime).
  * Its reads are bounded by the jobs still to run and the open tasks, never
- * by the jobs retained: counts are kept by the counters and the expiry
+ * by the jobs retained: counts are kept by the counters, from the table's
  * stream, and recounted only on demand (POST /jobs/recount).
  */
 export const handler = async (): Promise<ResendCounts & { tasks: number; deadLettersCleared: number }> => {
@@ -22,7 +22,6 @@ export const handler = async (): Promise<ResendCounts & { tasks: number; deadLet
   if (resumed > 0) logger.warn('Resumed retry tasks whose runner stopped', { tasks: resumed });
   const recountsResumed = await resumeAbandonedRecounts({ recounts, taskQueue, now: () => Date.now() - config.reconcileAfterMs });
   if (recountsResumed > 0) logger.warn('Resumed recounts whose runner stopped', { recounts: recountsResumed });
-  await store.flush();
   // a retry leaves the job's dead-letter copy behind: clear a few each pass, while retries left some
   const cleared = (await sweepStaleDeadLetters({ store, queue }, DLQ_SWEEP_PER_PASS)) ?? 0;
   if (counts.waiting + counts.delayed + counts.active > 0) logger.warn('Re-sent jobs left without a message', { ...counts });

@@ -5,12 +5,14 @@ import { runRetryTaskChunk } from '../core/run-retry-task';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
-const { store, queue, tasks, taskQueue, recounts } = services();
+const { store, queue, tasks, taskQueue, recounts, config } = services();
 
 /** A chunk stops starting pages this long before the function's own timeout. */
 const SAFETY_MS = 15_000;
 /** And runs at most this long, so progress is visible and a cancel is honoured promptly. */
 const MAX_CHUNK_MS = 60_000;
+/** The counters follow the table's stream by its batching window and the counting function's run, about this much. */
+const settleMs = config.streamWindowMs + 1_000;
 
 const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> => {
   const { taskId } = JSON.parse(record.body) as { taskId?: unknown };
@@ -20,7 +22,7 @@ const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> 
   }
   const budgetMs = Math.max(1000, Math.min(MAX_CHUNK_MS, context.getRemainingTimeInMillis() - SAFETY_MS));
   const outcome = isRecountId(taskId)
-    ? await runRecountChunk({ store, recounts }, taskId, budgetMs)
+    ? await runRecountChunk({ store, recounts, settleMs }, taskId, budgetMs)
     : await runRetryTaskChunk({ store, queue, tasks, taskQueue }, taskId, budgetMs);
   // the function continues itself: the next chunk is one more message
   if (outcome === 'continue') await taskQueue.sendTask(taskId);
@@ -29,9 +31,5 @@ const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   // one per invocation, as in the worker: invocations of this module may run side by side
   const processor = new BatchProcessor(EventType.SQS);
-  try {
-    return await processPartialResponse(event, runChunk(context), processor, { context, throwOnFullBatchFailure: false });
-  } finally {
-    await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
-  }
+  return processPartialResponse(event, runChunk(context), processor, { context, throwOnFullBatchFailure: false });
 };

@@ -46,7 +46,5 @@ export const handler = async (event: SQSEvent, context: Context): Promise<SQSBat
     if (returns.length > 0) {
       await queue.hide(returns).catch((error: unknown) => logger.warn('Could not hide messages until their jobs are due', { error: error as Error }));
     }
-    // one counter write for the whole batch; if it fails, a recount repairs the counts
-    await store.flush().catch((error: unknown) => logger.warn('Could not write job counters', { error: error as Error }));
   }
 };

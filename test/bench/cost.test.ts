@@ -122,57 +122,65 @@ describe('a tiny workload through the local runtime', () => {
     return { requests, writeUnits: w, indexWriteUnits, readUnits, sqsBilled, invocations: usage.invocations, hottest: ceiling(usage.tally, jobs) };
   };
 
-  // per job: PutItem create; UpdateItem claim and completion; the counter flushes of the enqueue request (COUNTS)
-  // and of the worker batch (COUNTS, THROUGHPUT). Units: all items under 1 KB; index entries are the byState put at
-  // create and, at completion, STATE#pending delete + STATE#completed put; the claim keeps the pending entry as it is
+  // per job: PutItem create; UpdateItem claim and completion; the stream's one batch of the job's three changes,
+  // counted in two UpdateItems (COUNTS, THROUGHPUT) by the counting function, one invocation. Units: all items under
+  // 1 KB; index entries are the byState put at create and, at completion, STATE#pending delete + STATE#completed
+  // put; the claim keeps the pending entry as it is
   it('counts 3 successful jobs', () => {
     expect(counts('succeeded')).toEqual({
       requests: {
         'dynamodb PutItem': 3,
-        'dynamodb UpdateItem': 15,
+        'dynamodb UpdateItem': 12,
         'sqs SendMessageBatch': 3,
         'sqs ReceiveMessage': 3,
         'sqs DeleteMessageBatch': 3,
       },
-      writeUnits: 27,
+      writeUnits: 24,
       indexWriteUnits: 9,
       readUnits: 0,
       sqsBilled: 9,
-      invocations: { api: 3, worker: 3, taskRunner: 0 },
-      // two COUNTS flushes a job over 16 shards; STATE#pending takes two over 32, THROUGHPUT one over 16
-      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 2, unitsPerJobPerShard: 0.125, jobsPerSecond: 8000 }),
+      invocations: { api: 3, worker: 3, taskRunner: 0, counter: 3 },
+      // STATE#pending takes two entry writes a job over 32 shards; with a batch a job, COUNTS and THROUGHPUT one each
+      // over 16: all three allow the same
+      hottest: expect.objectContaining({
+        keys: ['byState:STATE#pending#*', 'table:COUNTS#*', 'table:THROUGHPUT#*'],
+        shards: 32,
+        unitsPerJob: 2,
+        unitsPerJobPerShard: 0.0625,
+        jobsPerSecond: 16_000,
+      }),
     });
   });
 
-  // PutItem create; UpdateItems: the enqueue's COUNTS flush; attempt 1 claim, its stack (JOB#<id>/STACK), the
-  // failure to delayed, the batch's COUNTS flush (waiting -1, delayed +1); attempt 2 claim and failure, the stack
-  // unchanged so not written, no flush (delayed -> active -> delayed nets nothing); attempt 3 claim, failure to
-  // failed, COUNTS and THROUGHPUT flushes: 11. Index units: the pending put, then STATE#pending delete +
+  // PutItem create; UpdateItems: attempt 1 claim, its stack (JOB#<id>/STACK), the failure to delayed; attempt 2
+  // claim and failure, the stack unchanged so not written; attempt 3 claim, failure to failed; then the stream's one
+  // batch of the job's changes, COUNTS (failed +1) and THROUGHPUT (one failed execution): 9. Index units: the pending put, then STATE#pending delete +
   // STATE#failed put + FAILED#demo.fail put. Every item stays under 1 KB (the stack is its message line alone):
   // 12 table units. SQS: send, 3 receives, 2 visibility changes, the dead-letter copy, delete
   it('counts a job failing 3 attempts', () => {
     expect(counts('failing')).toEqual({
       requests: {
         'dynamodb PutItem': 1,
-        'dynamodb UpdateItem': 11,
+        'dynamodb UpdateItem': 9,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 3,
         'sqs ChangeMessageVisibilityBatch': 2,
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 1,
       },
-      writeUnits: 16,
+      writeUnits: 14,
       indexWriteUnits: 4,
       readUnits: 0,
       sqsBilled: 8,
-      invocations: { api: 1, worker: 3, taskRunner: 0 },
-      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 3, unitsPerJobPerShard: 0.1875, jobsPerSecond: 16_000 / 3 }),
+      invocations: { api: 1, worker: 3, taskRunner: 0, counter: 1 },
+      hottest: expect.objectContaining({ shards: 32, unitsPerJob: 2, unitsPerJobPerShard: 0.0625, jobsPerSecond: 16_000 }),
     });
   });
 
   // reads: one BatchGetItem of the 16 COUNTS shards (consistent, 16 units), the failed listing's 32 shard Queries
   // (0.5 for the one entry), one BatchGetItem of the page's item (1), the Query matching the dead-letter copy (1).
-  // UpdateItems: the retry, the request's COUNTS flush, then 3 attempts as above without the stack write (9).
+  // UpdateItems: the retry, then 3 attempts as above without the stack write, and the stream's one batch (COUNTS,
+  // THROUGHPUT): 9.
   // Index units: STATE#failed delete + STATE#pending put + FAILED delete, and at the end the 3 of a failure; the
   // last write is 2 units, the item past 1 KB with six executions of history. SQS: the send, 3 receives and the
   // dead-letter receive and its empty second, 2 visibility changes, the new dead-letter copy, 2 deletes
@@ -181,19 +189,19 @@ describe('a tiny workload through the local runtime', () => {
       requests: {
         'dynamodb BatchGetItem': 2,
         'dynamodb Query': 33,
-        'dynamodb UpdateItem': 11,
+        'dynamodb UpdateItem': 9,
         'sqs SendMessageBatch': 1,
         'sqs ReceiveMessage': 5,
         'sqs ChangeMessageVisibilityBatch': 2,
         'sqs SendMessage': 1,
         'sqs DeleteMessageBatch': 2,
       },
-      writeUnits: 18,
+      writeUnits: 16,
       indexWriteUnits: 6,
       readUnits: 18.5,
       sqsBilled: 11,
-      invocations: { api: 1, worker: 3, taskRunner: 0 },
-      hottest: expect.objectContaining({ keys: ['table:COUNTS#*'], shards: 16, unitsPerJob: 3, jobsPerSecond: 16_000 / 3 }),
+      invocations: { api: 1, worker: 3, taskRunner: 0, counter: 1 },
+      hottest: expect.objectContaining({ shards: 32, unitsPerJob: 2, jobsPerSecond: 16_000 }),
     });
   });
 

@@ -1,4 +1,5 @@
 import { buildOpenApiDocument } from '../../lambda/openapi-document';
+import { eventually } from '../support/requeue-harness';
 import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
 // REQUEUE_API_KEY: the local stand-in for the authorizer every route has on AWS.
@@ -29,8 +30,10 @@ it('answers 401 without the key and serves the request with it', async () => {
   });
   expect(accepted.status).toBe(201);
 
-  const metrics = await fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
-  expect(((await metrics.json()) as { total: number }).total).toBe(1);
+  const metrics = () => fetch(`${runtime.url}/jobs/metrics`, { headers: { authorization: 'Bearer local-e2e-key' } });
+  expect((await metrics()).status).toBe(200);
+  // the counts follow the table's stream a moment behind
+  await eventually(async () => ((await (await metrics()).json()) as { total: number }).total === 1, 10_000, 'the job counted');
 });
 
 it('keeps the OpenAPI description behind the key too, and serves the one lambda/openapi-document.ts builds', async () => {

@@ -50,7 +50,8 @@ it('finishes every job after a SIGKILL and a restart on the same data', async ()
   const atKill = await eventually(
     async () => {
       const m = await metricsOf(first);
-      return m.active > 0 && m.waiting > 0 && m.delayed > 0 && m;
+      // every job counted (the counts follow the table's stream a moment behind)
+      return m.total === ids.length && m.active > 0 && m.waiting > 0 && m.delayed > 0 && m;
     },
     10_000,
     'jobs to be running, waiting and delayed at once',

@@ -50,9 +50,13 @@ it('retries exactly `limit` jobs after a kill -9 between two pages, and counts t
   }, 60_000, 'the task to complete after the restart');
   expect(task).toMatchObject({ retried: LIMIT, failed: 0, total: LIMIT });
 
+  // the counts follow the table's stream, in order: once a job enqueued after the task's end is counted, every retry
+  // the task made is too; it stays delayed, so that no job pending besides it means every retried job has run
+  const fence = await second.request('POST', '/jobs', { name: 'demo.echo', opts: { delay: 3_600_000 } });
+  expect(fence.status).toBe(201);
   const settled = await eventually(async () => {
     const m = (await second.request('GET', '/jobs/metrics')).body;
-    return m.waiting + m.active + m.delayed === 0 && m.completed + m.failed === JOBS && m;
+    return m.delayed === 1 && m.waiting + m.active === 0 && m.completed + m.failed === JOBS && m;
   }, 90_000, 'every retried job to run');
   // a task that went past its limit after the restart would show here as more completed
   expect({ completed: settled.completed, failed: settled.failed }).toEqual({ completed: LIMIT, failed: JOBS - LIMIT });

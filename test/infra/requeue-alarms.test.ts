@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { ROUTES } from '../../lambda/routes';
-import { LONGEST_HEALTHY_MESSAGE_AGE } from '../../infra/requeue-alarms';
+import { JOB_CHANGES_COUNTER, ROUTES } from '../../lambda/routes';
+import { LONGEST_HEALTHY_MESSAGE_AGE, STREAM_BEHIND } from '../../infra/requeue-alarms';
 import { refTarget, synthRequeue, type Synthesized } from './synth-stack';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -46,7 +46,7 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
     expect(LONGEST_HEALTHY_MESSAGE_AGE.toSeconds()).toBeGreaterThan(Duration.minutes(15 + 24 * 60).toSeconds());
   });
 
-  it('alarms on errors of every function: each route, the worker, the retry-task runner, the reconciler and the expiry counter', () => {
+  it('alarms on errors of every function: each route, the worker, the retry-task runner, the reconciler and the job changes counter', () => {
     const functionIds = Object.entries(without.template.toJSON().Resources as Record<string, Resource>)
       .filter(([, r]) => r.Type === 'AWS::Lambda::Function')
       .map(([id]) => id)
@@ -60,6 +60,19 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
       })
       .sort();
     expect(watched).toEqual(functionIds);
+  });
+
+  it("alarms when the table stream's reader falls minutes behind: the counts lag the jobs", () => {
+    without.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'IteratorAge',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: idOf(without, without.stack.jobChangesCounter.function) } }],
+      Statistic: 'Maximum',
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: STREAM_BEHIND.toMilliseconds(),
+    });
+    // well past the batching window the counts lag by anyway
+    expect(STREAM_BEHIND.toSeconds()).toBeGreaterThan(10 * JOB_CHANGES_COUNTER.maxBatchingWindowSeconds);
   });
 
   it("alarms on the HTTP API's 5xx answers", () => {
@@ -88,7 +101,7 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
   });
 
   it('treats missing data as fine: an idle queue or function is not an alarm', () => {
-    expect(alarms(without.template).length).toBe(5 + ROUTES.length + 4);
+    expect(alarms(without.template).length).toBe(6 + ROUTES.length + 4);
     for (const alarm of alarms(without.template)) expect(alarm.Properties.TreatMissingData).toBe('notBreaching');
   });
 

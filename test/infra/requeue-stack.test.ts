@@ -175,7 +175,7 @@ describe('HTTP API', () => {
 });
 
 describe('functions', () => {
-  it('has one function per route, the worker, the retry-task runner, the reconciler and the expiry counter', () => {
+  it('has one function per route, the worker, the retry-task runner, the reconciler and the job changes counter', () => {
     template.resourceCountIs('AWS::Lambda::Function', ROUTES.length + 4);
     expect(resources[workerFunctionId()]!.Properties.Description).toBe(WORKER.description);
     expect(resources[taskRunnerFunctionId()]!.Properties.Description).toBe(TASK_RUNNER.description);

@@ -6,15 +6,19 @@ import { retryFailedJob } from '../../lambda/core/retry-failed-job';
 import { sweepStaleDeadLetters } from '../../lambda/core/sweep-stale-dead-letters';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
+import { startCounting, type Counting } from '../support/stream-counting';
 
 let store: DynamoDbJobStore;
 let sqs: SqsJobQueue;
 /** The real queue, with its sweeps counted: a sweep not due must not reach SQS at all. */
 let queue: JobQueue;
 let sweeps = 0;
+let counting: Counting;
 
 beforeAll(async () => {
   const resources = await freshResources();
+  // the stale copies made are counted from the table's stream
+  counting = await startCounting(resources.tableName);
   store = new DynamoDbJobStore({ tableName: resources.tableName, retentionMs: 60_000 });
   sqs = new SqsJobQueue(resources);
   queue = Object.assign(Object.create(sqs) as JobQueue, {
@@ -25,6 +29,8 @@ beforeAll(async () => {
   });
 });
 
+afterAll(() => counting.stop());
+
 const deadLetters = async () => (await sqs.depths()).deadLetter;
 
 describe("the reconciler's dead-letter sweep", () => {
@@ -33,7 +39,7 @@ describe("the reconciler's dead-letter sweep", () => {
     await sqs.sendToDeadLetter({ jobId: 'still-failed', generation: 0 });
     // a copy of a job that is gone: stale, but nothing retried made it so
     await sqs.sendToDeadLetter({ jobId: 'never-stored', generation: 0 });
-    await store.flush();
+    await counting.caughtUp();
     expect(await sweepStaleDeadLetters({ store, queue }, 100)).toBeUndefined();
     expect(sweeps).toBe(0);
     expect((await deadLetters()).visible).toBe(2);
@@ -43,7 +49,7 @@ describe("the reconciler's dead-letter sweep", () => {
     await storeFailedJob(store, { id: 'retried' });
     await sqs.sendToDeadLetter({ jobId: 'retried', generation: 0 });
     await retryFailedJob({ store, queue: sqs }, 'retried');
-    await store.flush();
+    await counting.caughtUp();
     // the retried job's copy and the one of the job that is gone
     expect(await sweepStaleDeadLetters({ store, queue }, 100)).toBe(2);
     expect(await sweepStaleDeadLetters({ store, queue }, 100)).toBe(0);
@@ -59,7 +65,7 @@ describe("the reconciler's dead-letter sweep", () => {
     await storeFailedJob(store, { id: 'retried-later' });
     await sqs.sendToDeadLetter({ jobId: 'retried-later', generation: 0 });
     await retryFailedJob({ store, queue: sqs }, 'retried-later');
-    await store.flush();
+    await counting.caughtUp();
     expect(await store.staleCopies()).toEqual({ made: before.made + 1, swept: before.swept });
     expect(await sweepStaleDeadLetters({ store, queue }, 100)).toBe(1);
   });

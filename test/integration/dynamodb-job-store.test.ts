@@ -7,19 +7,24 @@ import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { DynamoDbDocuments } from '../../lambda/adapters/dynamodb-documents';
-import { DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
+import { ChangeTally, DynamoDbJobCounters } from '../../lambda/adapters/dynamodb-job-counters';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';
+import { startCounting, type Counting } from '../support/stream-counting';
 
 let store: DynamoDbJobStore;
 let tableName: string;
 let doc: DynamoDBDocumentClient;
+let counting: Counting;
 
 beforeAll(async () => {
   ({ tableName } = await freshResources());
   store = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
   doc = DynamoDBDocumentClient.from(createDynamoDbClient());
+  counting = await startCounting(tableName);
 });
+
+afterAll(() => counting.stop());
 
 const opts = { attempts: 1, backoff: { type: 'fixed' as const, delay: 0 }, delay: 0 };
 let seq = 0;
@@ -149,7 +154,7 @@ describe('DynamoDbJobStore', () => {
     } while (cursor);
     expect(seen).toEqual([50_000, 40_000, 30_000, 20_000, 10_000]);
     expect(pages).toBeGreaterThanOrEqual(3);
-    await store.flush();
+    await counting.caughtUp();
     expect((await store.countByState()).failed).toBe(5);
   });
 
@@ -197,19 +202,21 @@ describe('DynamoDbJobStore', () => {
     expect(await failedAts({})).toEqual([73_000, 72_000, 71_000]);
   });
 
-  it('keeps counts per state with each change, and recount repairs them after a lost flush', async () => {
+  it("keeps counts per state from the table's stream, and recount repairs them after drift", async () => {
+    await counting.caughtUp();
     const before = (await store.recount())!;
     const job = newJob();
     await store.create(job);
     const active = claim(job, 0, Date.now(), 30_000) as Transition;
     await store.save(active.next, active.expect);
-    await store.flush();
+    await counting.caughtUp();
     expect(await store.countByState()).toEqual({ ...before, active: before.active + 1 });
-    // a process that dies before flushing: its changes never reach the counters
     const failed = moveAfterFailure(active.next, Date.now(), Date.now(), { message: 'x' });
-    const lost = new DynamoDbJobStore({ tableName, retentionMs: 60_000 });
-    await lost.save(failed.next, failed.expect);
-    expect(await store.countByState()).toEqual({ ...before, active: before.active + 1 });
+    await store.save(failed.next, failed.expect);
+    await counting.caughtUp();
+    expect(await store.countByState()).toEqual({ ...before, failed: before.failed + 1 });
+    // a batch the stream handed over twice, past the counters' guard: counted twice
+    await store.adjustCount('failed', 1, 'counted-twice');
     expect(await store.recount()).toEqual({ ...before, failed: before.failed + 1 });
     expect(await store.countByState()).toEqual({ ...before, failed: before.failed + 1 });
   });
@@ -219,8 +226,9 @@ describe('DynamoDbJobStore', () => {
     const kept = await counters.read();
     const actual = { ...kept, waiting: kept.waiting + 5 };
     // a change lands between the first read and the correction
-    counters.record(undefined, 'completed', Date.now());
-    await counters.flush();
+    const landed = new ChangeTally('17');
+    landed.add(undefined, 'completed', Date.now());
+    await counters.apply(landed);
     expect(await counters.correct(actual, kept)).toBe(false);
     expect(await counters.read()).toEqual({ ...kept, completed: kept.completed + 1 });
     // with nothing moving, the correction applies
@@ -237,7 +245,7 @@ describe('DynamoDbJobStore', () => {
     await store.save(active.next, active.expect);
     const failed = moveAfterFailure(active.next, now, now, { message: 'x' });
     await store.save(failed.next, failed.expect);
-    await store.flush();
+    await counting.caughtUp();
     const minutes = await store.throughput(3, now);
     expect(minutes.map((m) => m.minute)).toEqual([2, 1, 0].map((i) => (Math.floor(now / 60_000) - i) * 60_000));
     expect(minutes[2].failed).toBeGreaterThanOrEqual(1);

@@ -19,7 +19,7 @@ beforeAll(async () => {
       error: i % 3 === 0 ? 'ECONNRESET talking to smtp' : 'card declined',
     });
   }
-  await store.flush();
+  await h.caughtUp();
 });
 afterAll(() => h.stop());
 

@@ -38,7 +38,7 @@ beforeAll(async () => {
   }
   await storeFailedJob(store, { id: 'f0', name: 'a.job', failedAt: T + 10_000, error: 'boom' });
   await storeFailedJob(store, { id: 'f1', name: 'b.job', failedAt: T + 20_000, error: 'bang' });
-  await store.flush();
+  await h.caughtUp();
 });
 afterAll(() => h.stop());
 

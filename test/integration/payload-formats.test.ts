@@ -50,7 +50,6 @@ const JSON_TYPE = { 'Content-Type': 'application/json' };
 const failedJob = async (): Promise<{ id: string; segment: string }> => {
   const id = `payload:${++seq}`;
   await storeFailedJob(store, { id });
-  await store.flush();
   return { id, segment: encodeURIComponent(id) };
 };
 
@@ -161,7 +160,6 @@ const CASES: Record<string, RouteCase> = {
     valid: async () => {
       const id = `payload:${++seq}`;
       await store.create(createJob({ id, name: 'demo.echo', data: {}, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 3_600_000 } }, Date.now()));
-      await store.flush();
       return {
         spec: { path: `/jobs/promote/${encodeURIComponent(id)}` },
         status: 200,

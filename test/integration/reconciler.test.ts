@@ -71,7 +71,7 @@ describe('the reconciler', () => {
   it('re-sends nothing while the queue holds a message per pending job, and the stranded job once it drains', async () => {
     const options = { olderThanMs: 60_000, unlessQueueCoversPending: true };
     const stranded = await strandedJob('behind-a-backlog', 'waiting');
-    await store.flush();
+    await h.caughtUp();
     const messages = async () => {
       const { main } = await queue.depths();
       return main.visible + main.inFlight + main.delayed;

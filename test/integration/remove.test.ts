@@ -32,7 +32,7 @@ const failedJobs = async (count: number, error = 'boom', name = 'demo.fail'): Pr
     const job = await storeFailedJob(store, { id: `removal-${++seq}`, name, data: { message: error }, error });
     ids.push(job.id);
   }
-  await store.flush();
+  await h.caughtUp();
   return ids;
 };
 
@@ -40,7 +40,7 @@ const failedJobs = async (count: number, error = 'boom', name = 'demo.fail'): Pr
 const waitingJob = async (): Promise<string> => {
   const job = createJob({ id: `waiting-${++seq}`, name: 'demo.echo', data: null, opts: { attempts: 1, backoff: { type: 'fixed', delay: 0 }, delay: 0 } }, Date.now());
   await store.create(job);
-  await store.flush();
+  await h.caughtUp();
   return job.id;
 };
 
@@ -151,7 +151,7 @@ describe('DELETE /jobs/:jobId', () => {
     await removeAsRead(store, removed);
     await expect(claimRetry(store, removed, Date.now(), 'api')).rejects.toThrow(JobNotFoundError);
     expect(await store.get(second!)).toBeUndefined();
-    await store.flush();
+    await h.caughtUp();
   });
 
   it('racing retries over HTTP, each job ends removed and never run, or retried and run once', async () => {
@@ -187,7 +187,7 @@ describe('DELETE /jobs/:jobId', () => {
     await removeAsRead(store, removedFirst);
     expect(await store.claim(removedFirst.id, 0, Date.now(), 30_000)).toBeUndefined();
     expect(await store.get(removedFirst.id)).toBeUndefined();
-    await store.flush();
+    await h.caughtUp();
   });
 });
 

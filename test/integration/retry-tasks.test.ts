@@ -20,7 +20,7 @@ let seq = 0;
 const plantFailed = async (n: number, name: string): Promise<Job[]> => {
   const jobs: Job[] = [];
   for (let i = 0; i < n; i++) jobs.push(await storeFailedJob(store, { id: `${name}-${++seq}`, name, error: 'outage' }));
-  await store.flush();
+  await h.caughtUp();
   return jobs;
 };
 

@@ -11,6 +11,7 @@ describe('local runtime settings', () => {
       dataDir: '.requeue',
       visibilityTimeoutSeconds: 30,
       workerConcurrency: 2,
+      streamBatchingWindowMs: 200,
     });
   });
 
@@ -45,6 +46,7 @@ describe('local runtime settings', () => {
     [{ PORT: '70000' }, "PORT must be a whole number from 0 to 65535, got '70000'."],
     [{ REQUEUE_VISIBILITY_TIMEOUT: '0' }, "REQUEUE_VISIBILITY_TIMEOUT must be a whole number from 1 to 43200, got '0'."],
     [{ REQUEUE_WORKER_CONCURRENCY: '1.5' }, "REQUEUE_WORKER_CONCURRENCY must be a whole number from 0 to 50, got '1.5'."],
+    [{ REQUEUE_STREAM_WINDOW_MS: '-5' }, "REQUEUE_STREAM_WINDOW_MS must be a whole number from 0 to 300000, got '-5'."],
     [{ HOST: '0.0.0.0' }, 'HOST=0.0.0.0 would open the API to other machines without authentication; set REQUEUE_API_KEY as well'],
   ])('refuses %j with a sentence naming the setting', (env, message) => {
     expect(() => readSettings(env)).toThrow(message);

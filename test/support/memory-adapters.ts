@@ -80,8 +80,8 @@ export class MemoryJobStore implements JobStore {
   /** Counts are computed from the jobs: they are always right. */
   async adjustCount(): Promise<void> {}
 
-  /** Counts are computed from the jobs: an expired job is simply gone. */
-  async countExpired(): Promise<void> {}
+  /** Counts are computed from the jobs: there is no stream to count from. */
+  async countChanges(): Promise<void> {}
 
   async staleCopies(): Promise<{ made: number; swept: number }> {
     return { ...this.stale };
@@ -149,9 +149,6 @@ export class MemoryJobStore implements JobStore {
       };
     });
   }
-
-  /** Nothing is buffered: counts are computed from the jobs. */
-  async flush(): Promise<void> {}
 
   async countByState(): Promise<Record<JobState, number>> {
     const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;

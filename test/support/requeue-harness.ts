@@ -8,6 +8,10 @@ import { LocalEventSourceMapping } from '../../local/event-source-mapping';
 import { loadHandler } from '../../local/handler-modules';
 import { freshResources } from './resources';
 import { createResponseChecker } from './response-checker';
+import { startCounting } from './stream-counting';
+
+/** Routes whose answers are read from the counters (metrics, and the totals of bulk operations). */
+const READS_COUNTERS = new Set(['GET /jobs/metrics', 'POST /jobs/retry-all-failed', 'POST /jobs/remove-all-failed']);
 
 export interface HttpAnswer {
   readonly status: number;
@@ -17,7 +21,8 @@ export interface HttpAnswer {
 
 /**
  * The real handlers on fresh resources: HTTP through the API Gateway
- * emulation on a free port, the worker fed by the event-source emulation.
+ * emulation on a free port, the worker fed by the event-source emulation,
+ * the counters by the table's stream.
  */
 export const startHarness = async (options: { visibilityTimeoutSeconds?: number; workers?: number } = {}) => {
   const resources = await freshResources(options);
@@ -47,6 +52,7 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
   });
   resources.lambdaFront.add(workerMapping);
   process.env.REQUEUE_WORKER_MAPPING_UUID = workerMapping.uuid;
+  const counting = await startCounting(resources.tableName);
 
   const handlers = new Map<string, HttpHandler>();
   for (const route of ROUTES) handlers.set(route.handler, await loadHandler<HttpHandler>(route.handler));
@@ -91,6 +97,9 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
 
   /** Fails (ResponseMismatchError) on an answer the OpenAPI description does not give. */
   const request = async (method: string, path: string, body?: unknown): Promise<HttpAnswer> => {
+    // what these answer is read from the counters, which follow the stream a moment behind: wait for it, as the
+    // tests here check the counts, not how soon they arrive (the e2e tests wait for them as a user would)
+    if (READS_COUNTERS.has(`${method} ${path.split('?')[0]}`)) await counting.caughtUp();
     const response = await fetch(`${baseUrl}${path}`, {
       method,
       headers: body === undefined ? {} : { 'content-type': 'application/json' },
@@ -120,9 +129,12 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
     stopWorker,
     startTaskRunner,
     stopTaskRunner,
+    /** Resolves once every change made so far is in the counters. */
+    caughtUp: counting.caughtUp,
     stop: async () => {
       await stopWorker();
       await stopTaskRunner();
+      await counting.stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };

@@ -46,6 +46,8 @@ export const freshResources = async (
   process.env.REQUEUE_DLQ_URL = resources.deadLetterQueueUrl;
   process.env.REQUEUE_TASK_QUEUE_URL = resources.taskQueueUrl;
   process.env.REQUEUE_VISIBILITY_TIMEOUT = String(visibilityTimeoutSeconds);
+  // the counting function runs with no batching window here (stream-counting.ts): what the recount waits out
+  process.env.REQUEUE_STREAM_WINDOW_MS = '1';
   // the metrics and the pause routes read the worker's mapping through the Lambda API: a local one, never AWS
   const front = await (lambdaFront ??= startLambdaFront({ port: 0, host: '127.0.0.1', unref: true }));
   const workerMapping = idleMapping(`arn:aws:sqs:us-east-1:000000000000:requeue-test-${suffix}`);

@@ -1,6 +1,6 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
-import { EXPIRY_COUNTER } from '../../lambda/routes';
+import { JOB_CHANGES_COUNTER } from '../../lambda/routes';
 import { jobKey } from '../../lambda/adapters/dynamodb-job-store';
 import { matchesPattern } from '../../lambda/adapters/dynamodb-job-stream';
 import { JOB_TABLE } from '../../lambda/adapters/table-schema';
@@ -17,47 +17,52 @@ beforeAll(() => {
 const idOf = (construct: { node: { defaultChild?: unknown } }): string =>
   synthesized.stack.getLogicalId(construct.node.defaultChild as CfnElement);
 const tableId = () => idOf(synthesized.stack.jobTable.table);
-const functionId = () => synthesized.stack.getLogicalId(synthesized.stack.expiryCounter.function.node.defaultChild as CfnElement);
+const functionId = () => synthesized.stack.getLogicalId(synthesized.stack.jobChangesCounter.function.node.defaultChild as CfnElement);
 
-/** A stream record of a delete, as DynamoDB Streams delivers it. */
-const removal = (pk: string, userIdentity?: { type: string; principalId: string }, sk = 'JOB') => ({
-  eventName: 'REMOVE',
+/** A stream record of a change of one item, as DynamoDB Streams delivers it. */
+const change = (pk: string, sk = 'JOB', eventName = 'MODIFY', userIdentity?: { type: string; principalId: string }) => ({
+  eventName,
   ...(userIdentity ? { userIdentity } : {}),
   dynamodb: { Keys: { [JOB_TABLE.partitionKey]: { S: pk }, [JOB_TABLE.sortKey]: { S: sk } } },
 });
 const TTL = { type: 'Service', principalId: 'dynamodb.amazonaws.com' };
 
-describe('expiry counter', () => {
-  it('streams the old image of every item the job table deletes', () => {
+describe('job changes counter', () => {
+  it('streams both images of every change of the job table', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
-      StreamSpecification: { StreamViewType: 'OLD_IMAGE' },
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
       TimeToLiveSpecification: { AttributeName: JOB_TABLE.timeToLiveAttribute, Enabled: true },
     });
   });
 
-  it('is fed by the table stream, from its oldest record, in batches, retried until it succeeds', () => {
+  it('is fed by the table stream, from its oldest record, in large batches gathered for a few seconds, retried until it succeeds', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       FunctionName: { Ref: functionId() },
       EventSourceArn: { 'Fn::GetAtt': [tableId(), 'StreamArn'] },
       StartingPosition: 'TRIM_HORIZON',
-      BatchSize: EXPIRY_COUNTER.batchSize,
+      BatchSize: JOB_CHANGES_COUNTER.batchSize,
+      MaximumBatchingWindowInSeconds: JOB_CHANGES_COUNTER.maxBatchingWindowSeconds,
       MaximumRetryAttempts: -1,
-      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(EXPIRY_COUNTER.filter) }] },
+      BisectBatchOnFunctionError: false,
+      FilterCriteria: { Filters: [{ Pattern: JSON.stringify(JOB_CHANGES_COUNTER.filter) }] },
     });
-    expect(template.toJSON().Resources[functionId()].Properties.Description).toBe(EXPIRY_COUNTER.description);
+    expect(JOB_CHANGES_COUNTER.batchSize).toBeGreaterThanOrEqual(1000);
+    expect(JOB_CHANGES_COUNTER.maxBatchingWindowSeconds).toBeLessThanOrEqual(10);
+    expect(template.toJSON().Resources[functionId()].Properties.Description).toBe(JOB_CHANGES_COUNTER.description);
   });
 
-  it("lets through TTL's deletes of jobs alone", () => {
-    const { filter } = EXPIRY_COUNTER;
+  it("lets through every change of a job's own item, and nothing else", () => {
+    const { filter } = JOB_CHANGES_COUNTER;
     // the key prefix follows the store's job keys
-    expect(matchesPattern(removal(String(jobKey('a-job')[JOB_TABLE.partitionKey]), TTL), filter)).toBe(true);
-    // a delete of ours (an enqueue undone), a task or throughput item expiring, a write
-    expect(matchesPattern(removal('JOB#a-job'), filter)).toBe(false);
-    expect(matchesPattern(removal('TASK#t', TTL), filter)).toBe(false);
-    expect(matchesPattern(removal('THROUGHPUT#3', TTL), filter)).toBe(false);
-    expect(matchesPattern({ ...removal('JOB#a-job', TTL), eventName: 'MODIFY' }, filter)).toBe(false);
-    // a job's stack trace lives beside it under the same pk and expires on its own
-    expect(matchesPattern(removal('JOB#a-job', TTL, 'STACK'), filter)).toBe(false);
+    const pk = String(jobKey('a-job')[JOB_TABLE.partitionKey]);
+    for (const eventName of ['INSERT', 'MODIFY', 'REMOVE']) expect(matchesPattern(change(pk, 'JOB', eventName), filter)).toBe(true);
+    expect(matchesPattern(change(pk, 'JOB', 'REMOVE', TTL), filter)).toBe(true);
+    // the counters' own writes, a task, a job's stack trace (under the job's pk)
+    expect(matchesPattern(change('COUNTS#3', 'STATES'), filter)).toBe(false);
+    expect(matchesPattern(change('THROUGHPUT#3', 'MINUTE#29000000'), filter)).toBe(false);
+    expect(matchesPattern(change('DEAD_LETTERS', 'SWEPT'), filter)).toBe(false);
+    expect(matchesPattern(change('TASK#t', 'TASK'), filter)).toBe(false);
+    expect(matchesPattern(change(pk, 'STACK'), filter)).toBe(false);
   });
 
   it('may update the table (the counters) and read its stream, nothing else', () => {
