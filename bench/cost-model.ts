@@ -9,6 +9,7 @@ import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
 import { itemSize } from '../test/support/dynamodb-item-size';
 import { DEFAULT_SYSTEM_LOG_LEVEL } from '../infra/requeue-function';
+import { JOB_CHANGES_COUNTER } from '../lambda/routes';
 import type { CountedRequest } from './cost-counter';
 
 type Item = Record<string, AttributeValue>;
@@ -160,7 +161,7 @@ const combine = (a: Tally, b: Tally, f: number): Tally => {
  * paid per batch is shared by that many messages. Counts stay exact: a batch
  * of 10 for 10 messages, where the bench ran 10 batches of one.
  */
-export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize = STREAM_BATCH_AT_LOAD): Usage => {
+export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize: number = STREAM_BATCH_AT_LOAD): Usage => {
   const spread = (batches: number, full: number, shared: Tally, t: Tally) =>
     batches === 0 ? { tally: t, shared } : { tally: combine(t, shared, full / batches - 1), shared: combine(EMPTY_TALLY, shared, full / batches) };
   const worker = spread(usage.invocations.worker, usage.received / batchSize, usage.perBatch, usage.tally);
@@ -179,11 +180,12 @@ export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize = S
 };
 
 /**
- * Changes a busy table's stream hands the counting function at once: a tenth
- * of its mapping's BatchSize (1,000, gathered for up to 5 s), reached at about
- * 20 changes a second per stream shard, some 7 jobs a second.
+ * Changes a busy table's stream hands the counting function at once: its
+ * mapping's BatchSize, as full as a worker batch is at load; reached at about
+ * 200 changes a second per stream shard (the window is 5 s), some 70 jobs a
+ * second. The report also prices batches a tenth as full.
  */
-export const STREAM_BATCH_AT_LOAD = 100;
+export const STREAM_BATCH_AT_LOAD = JOB_CHANGES_COUNTER.batchSize;
 
 export const tally = (requests: readonly CountedRequest[]): Tally => {
   const counts: Record<string, number> = {};

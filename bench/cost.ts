@@ -13,7 +13,7 @@ import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import type { CountedRequest } from './cost-counter';
 import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
-import { atBatchSize, ceiling, DEFAULT_SHARDS, floorUsage, LAMBDA, perMillionJobs, PRICES, tally, type Dollars, type Shards, type Tally, type Usage } from './cost-model';
+import { atBatchSize, STREAM_BATCH_AT_LOAD, ceiling, DEFAULT_SHARDS, floorUsage, LAMBDA, perMillionJobs, PRICES, tally, type Dollars, type Shards, type Tally, type Usage } from './cost-model';
 import { waitFor } from './load';
 
 export interface CostWorkload {
@@ -353,6 +353,8 @@ export const costReport = (
     'ChangeMessageVisibilityBatch and counter writes) is then shared by 10 jobs. The targets are taken there, with the',
     `requests each batch made in this run spread over full batches of ${batch}; the retry-all's jobs are all sent at once, so`,
     'its batches were already near full (their sizes, and so those few figures, vary a little from run to run).',
+    `The counting function, fed by the table's stream, is priced likewise with batches of ${STREAM_BATCH_AT_LOAD} changes (its BatchSize);`,
+    `with batches a tenth as full a successful job costs ${money(perMillionJobs(atBatchSize(oneSucceeded.usage, batch, STREAM_BATCH_AT_LOAD / 10), oneSucceeded.jobs).total)} and a failing one ${money(perMillionJobs(atBatchSize(oneFailing.usage, batch, STREAM_BATCH_AT_LOAD / 10), oneFailing.jobs).total)}.`,
     '',
     '## Targets',
     '',

@@ -205,11 +205,13 @@ describe('a tiny workload through the local runtime', () => {
     });
   });
 
-  // a busy queue's batches of 10: the receive, the delete and the worker batch's counter flushes (COUNTS,
-  // THROUGHPUT) shared by 10 jobs; the enqueue's own COUNTS flush and every job write stay per job
-  it('spreads what a worker batch pays once over full batches of 10', () => {
+  // a busy queue's batches of 10: the receive and the delete shared by 10 jobs; a busy stream's batches of 100
+  // changes (a tenth of its BatchSize, as asked here): the counting function's invocation and its COUNTS and
+  // THROUGHPUT updates shared by the 3 changes of each job (create, claim, completion) in 100, 0.06 updates a
+  // job; every job write stays per job
+  it('spreads what a worker batch and a stream batch pay once over full batches', () => {
     const { usage, jobs } = phases.find((p) => p.name === 'succeeded')!;
-    const loaded = atBatchSize(usage, 10);
+    const loaded = atBatchSize(usage, 10, 100);
     const perJob = (n: number) => Math.round((n / jobs) * 1000) / 1000;
     expect({
       receive: perJob(loaded.tally.requests['sqs ReceiveMessage']!),
@@ -219,7 +221,8 @@ describe('a tiny workload through the local runtime', () => {
       sqsBilled: perJob(loaded.tally.sqsBilled),
       worker: perJob(loaded.invocations.worker),
       api: perJob(loaded.invocations.api),
-    }).toEqual({ receive: 0.1, delete: 0.1, updates: 3.2, writeUnits: 7.2, sqsBilled: 1.2, worker: 0.1, api: 1 });
+      counter: perJob(loaded.invocations.counter),
+    }).toEqual({ receive: 0.1, delete: 0.1, updates: 2.06, writeUnits: 6.06, sqsBilled: 1.2, worker: 0.1, api: 1, counter: 0.03 });
   });
 
   it('leaves nothing of the workload without its caller', () => {
