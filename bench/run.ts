@@ -151,6 +151,18 @@ const recount = async (store: DynamoDbJobStore): Promise<Record<string, number>>
   }
 };
 
+/** Once the counters have stayed the same for 2 s: the table's stream has handed over every change so far. */
+const streamSettled = async (store: DynamoDbJobStore): Promise<void> => {
+  let last = '';
+  let sameSince = now();
+  for (;;) {
+    const counts = JSON.stringify(await store.countByState());
+    if (counts !== last) [last, sameSince] = [counts, now()];
+    else if (now() - sameSince >= 2_000) return;
+    await sleep(250);
+  }
+};
+
 const seed = async (
   target: SeedTarget,
   store: DynamoDbJobStore,
@@ -163,6 +175,8 @@ const seed = async (
   const failed = await seedJobs(target, counts.failed, (i) => failedJob(firstN + counts.completed + i, base + counts.completed + i));
   const ms = now() - start;
   const recountStart = now();
+  // the stream counts the seeded items as they land: the recount waits for it, or it and the stream count them both
+  await streamSettled(store);
   await recount(store);
   const recountMs = now() - recountStart;
   return {
