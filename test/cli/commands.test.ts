@@ -303,6 +303,8 @@ describe('requeue against npm start', () => {
 
   it('shows the metrics, and --json answers the API body', async () => {
     await failedJob();
+    // the counts follow the table's stream, a moment after the job's state
+    await eventually(async () => (await api('GET', '/jobs/metrics')).body.failed === 1, 20_000, 'the failed job counted');
     const view = await ok(['metrics']);
     expect(view).toMatch(/^failed\s+1$/m);
     expect(view).toMatch(/^dead-letter queue\s+\d+ visible, \d+ in flight, \d+ delayed$/m);
