@@ -10,9 +10,24 @@ import { STOP, type DynaliteThreadData, type ThreadMessage } from './emulator-th
 const data = workerData as DynaliteThreadData;
 const tell = (message: ThreadMessage) => parentPort!.postMessage(message);
 
+/** LevelDB allows one process on a folder: another requeue's dynalite holds it. */
+const isLocked = (error: unknown) => (error as { cause?: { code?: string } }).cause?.code === 'LEVEL_LOCKED';
+
 const main = async (): Promise<void> => {
-  const { dynalite, serveStreams } = patchDynalite(data.modulePath);
+  const { dynalite, serveStreams, store } = patchDynalite(data.modulePath);
   const server = dynalite({ ...(data.dataDir ? { path: data.dataDir } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  try {
+    // dynalite opens its folder in the background and fails each request while it cannot: fail the start instead
+    await store()!.db.open();
+  } catch (error) {
+    if (!isLocked(error)) throw error;
+    return tell({
+      error: {
+        message: `The data folder ${data.dataDir} is in use by another requeue: stop it, or give this one another REQUEUE_DATA_DIR.`,
+        code: 'DATA_DIR_IN_USE',
+      },
+    });
+  }
   serveStreams(server);
   server.once('error', (error: NodeJS.ErrnoException) => tell({ error: { message: error.message, code: error.code, port: data.port } }));
   server.listen(data.port, data.host, () => tell({ port: (server.address() as AddressInfo).port }));
