@@ -71,7 +71,7 @@ const startThread = async (
   workerData: DynaliteThreadData | FauxqsThreadData,
 ): Promise<EmulatorThread> => {
   const thread = new Worker(await bundleOnDemand(THREADS[name].entry, THREADS[name].bundle), { workerData });
-  // an emulator failure after start-up is as fatal as it was in the main thread
+  // an emulator failing after start-up ends the runtime, as a failure on the main thread would
   thread.on('error', (error) => {
     process.stderr.write(`${name} failed: ${error.stack ?? error.message}\n`);
     process.exit(1);
