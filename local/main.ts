@@ -4,7 +4,6 @@
  * emulation serves the route table and an event-source emulation feeds the
  * worker, all with the very handlers deployed to Lambda.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
@@ -23,7 +22,6 @@ import { startExpiry, type Expiry } from './expire-items';
 import { loadHandler } from './handler-modules';
 import { LOCAL_ACCOUNT_ID } from './lambda-context';
 import { startLambdaFront, type LambdaFront } from './lambda-front';
-import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
 import { startStreamEventSource, type StreamEventSource, type StreamHandler } from './stream-event-source';
@@ -41,8 +39,6 @@ const EXPIRY_PERIOD_MS = 10 * 60_000;
 
 interface Running {
   emulators?: Emulators;
-  /** Present while the runtime runs: found at start-up, it tells of a run that never stopped cleanly. */
-  runningMarker?: string;
   server?: Server;
   /** The worker's event source mapping: its pollers, which POST /jobs/pause and /jobs/resume stop and start. */
   workerMapping?: LocalEventSourceMapping;
@@ -98,29 +94,12 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   });
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
-  // a marker left by a run that never stopped cleanly: it may have been killed mid-write
-  const marker = path.join(settings.dataDir, 'running');
-  const uncleanStop = existsSync(marker);
-  if (uncleanStop) {
-    // a folder an older requeue wrote, whose dynalite wrote an item and its index entries apart: mend what a kill
-    // tore, before dynalite serves the folder (level-batches.ts now has them written together)
-    const repair = await repairIndexFiles(dynamoDbDir, () =>
-      process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n'),
-    );
-    process.stdout.write(
-      `Checked the index entries of ${repair.items} item(s): ${repair.missing} missing, ${repair.stray} stray, ` +
-        `${repair.outdated} outdated; all mended\n`,
-    );
-  }
   running.emulators = await startEmulators({
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
     dataDir: dynamoDbDir,
     region,
   });
-  // dynalite's lock on its folder makes this runtime the only one on it
-  writeFileSync(marker, `${process.pid}\n`);
-  running.runningMarker = marker;
   // the Lambda API's endpoint and the mapping's UUID go into the environment the handlers read as they load
   const mappingFile = workerMappingFile(settings.dataDir);
   const kept = readWorkerMapping(mappingFile);
@@ -271,7 +250,6 @@ const stop = async (running: Running): Promise<void> => {
   await running.changesSource?.caughtUp().catch(() => undefined);
   await running.changesSource?.stop();
   await running.emulators?.stop();
-  if (running.runningMarker) rmSync(running.runningMarker, { force: true });
 };
 
 /** Loopback and every-interface addresses are reachable as localhost; any other is named as it is. */
