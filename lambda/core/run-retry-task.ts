@@ -65,13 +65,6 @@ export const startRetryTask = async (
   return task;
 };
 
-/** Ask a running task to stop; it stops at its next page. */
-export const cancelRetryTask = async ({ tasks, now = Date.now }: Pick<TaskDeps, 'tasks' | 'now'>, task: RetryTask) => {
-  const next: RetryTask = { ...task, status: 'CANCELLING', updatedAt: now(), version: task.version + 1 };
-  await tasks.saveTask(next, task.version, ['RUNNING']);
-  return next;
-};
-
 /**
  * Clear the dead-letter copies of the jobs a task retried, once it ends
  * (completed or cancelled). Every message the queue holds is looked at once:
