@@ -25,9 +25,9 @@ const FALLBACK_HISTORY_ENTRIES = 10;
 /**
  * The same outcome of an execution, in as little room as it can take: for
  * when the store refused the full one (on DynamoDB, an item that would pass
- * 400 KB, as one written before the budgets could). The stack and
- * returnValue go, the error is cut to a history entry's budget, history
- * keeps its newest entries; the reason is kept in their place.
+ * 400 KB; the budgets rule that out only for a job stored within them). The
+ * stack and returnValue go, the error is cut to a history entry's budget,
+ * history keeps its newest entries; the reason is kept in their place.
  */
 export const withSmallestOutcome = (transition: Transition, reason: string): Transition => {
   const next = transition.next;
