@@ -6,9 +6,10 @@ import { BUDGETS } from './limits';
 import type { FailedJobFilter } from './failed-job-filter';
 import type { Job } from './job';
 import type { JobQueue, JobStore, Page, RetryTaskStore, TaskQueue } from './ports';
-import { isStaleCopy, readAhead } from './retry-all-failed-jobs';
+import { readAhead } from './retry-all-failed-jobs';
 import { isFinished, type RetryTask, type TaskKind, type TaskStatus } from './retry-task';
 import { nextPage, settlePage, unseen } from './retry-task-page';
+import { isStaleCopy } from './sweep-stale-dead-letters';
 
 export interface TaskDeps {
   readonly store: JobStore;
