@@ -8,7 +8,14 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import {
+  FUNCTION_ENV as ENV,
+  QUEUE_SETTINGS,
+  STACK_DEFAULTS,
+  TASK_QUEUE_SETTINGS,
+  VISIBILITY_PER_FUNCTION_TIMEOUT,
+  jobTimeoutWithin,
+} from '../lambda/adapters/settings';
 import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
 import { DEFAULT_API_THROTTLING, isBulkRoute, type ApiThrottling } from './api-throttling';
 import { QueueWithDlq } from './queue-with-dlq';
@@ -48,13 +55,13 @@ export interface RequeueStackProps extends StackProps {
   readonly jwt?: JwtAuthOptions;
   /**
    * The worker's timeout, which bounds one batch of jobs (they run concurrently).
-   * The main queue's visibility timeout is six times this.
-   * @default Duration.minutes(5)
+   * The main queue's visibility timeout is six times this (VISIBILITY_PER_FUNCTION_TIMEOUT).
+   * @default Duration.minutes(5) (STACK_DEFAULTS.workerTimeoutSeconds, lambda/adapters/settings.ts)
    */
   readonly workerTimeout?: Duration;
   /**
    * Worker invocations the event source may run at once.
-   * @default 10
+   * @default 10 (STACK_DEFAULTS.workerMaxConcurrency)
    */
   readonly workerMaxConcurrency?: number;
   /**
@@ -67,22 +74,22 @@ export interface RequeueStackProps extends StackProps {
   readonly workerReservedConcurrency?: number | false;
   /**
    * How long the event source may gather messages before it invokes the worker.
-   * @default Duration.seconds(1)
+   * @default Duration.seconds(1) (STACK_DEFAULTS.workerBatchingWindowSeconds)
    */
   readonly workerBatchingWindow?: Duration;
   /**
    * Timeout of the HTTP route functions. API Gateway gives up at 30 seconds.
-   * @default Duration.seconds(29)
+   * @default Duration.seconds(29) (STACK_DEFAULTS.routeTimeoutSeconds)
    */
   readonly routeTimeout?: Duration;
   /**
    * How long finished jobs stay in the table.
-   * @default - the functions' own default (7 days, lambda/adapters/config.ts)
+   * @default - the functions' own default (7 days, DEFAULTS.retentionDays in lambda/adapters/settings.ts)
    */
   readonly jobRetention?: Duration;
   /**
    * How long failed jobs stay in the table.
-   * @default - the functions' own default (30 days, lambda/adapters/config.ts)
+   * @default - the functions' own default (30 days, DEFAULTS.failedRetentionDays in lambda/adapters/settings.ts)
    */
   readonly failedJobRetention?: Duration;
   /**
@@ -118,14 +125,14 @@ export interface FunctionSettings {
 
 /** The environment of every function; bench/bundles.ts imports the handlers with it too. */
 export const functionEnvironment = (settings: FunctionSettings): Record<string, string> => ({
-  REQUEUE_TABLE_NAME: settings.tableName,
-  REQUEUE_QUEUE_URL: settings.queueUrl,
-  REQUEUE_DLQ_URL: settings.deadLetterQueueUrl,
-  REQUEUE_TASK_QUEUE_URL: settings.taskQueueUrl,
-  REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeout.toSeconds()),
-  ...(settings.jobRetention ? { REQUEUE_RETENTION_DAYS: String(settings.jobRetention.toDays()) } : {}),
-  ...(settings.failedJobRetention ? { REQUEUE_FAILED_RETENTION_DAYS: String(settings.failedJobRetention.toDays()) } : {}),
-  ...(settings.workerMappingUuid ? { REQUEUE_WORKER_MAPPING_UUID: settings.workerMappingUuid } : {}),
+  [ENV.tableName]: settings.tableName,
+  [ENV.queueUrl]: settings.queueUrl,
+  [ENV.deadLetterQueueUrl]: settings.deadLetterQueueUrl,
+  [ENV.taskQueueUrl]: settings.taskQueueUrl,
+  [ENV.visibilityTimeout]: String(settings.visibilityTimeout.toSeconds()),
+  ...(settings.jobRetention ? { [ENV.retentionDays]: String(settings.jobRetention.toDays()) } : {}),
+  ...(settings.failedJobRetention ? { [ENV.failedRetentionDays]: String(settings.failedJobRetention.toDays()) } : {}),
+  ...(settings.workerMappingUuid ? { [ENV.workerMappingUuid]: settings.workerMappingUuid } : {}),
 });
 
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
@@ -165,9 +172,9 @@ export class RequeueStack extends Stack {
     super(scope, id, props);
 
     const apiType = props.apiType ?? 'http';
-    const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
-    const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * 6);
-    const workerMaxConcurrency = props.workerMaxConcurrency ?? 10;
+    const workerTimeout = props.workerTimeout ?? Duration.seconds(STACK_DEFAULTS.workerTimeoutSeconds);
+    const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT);
+    const workerMaxConcurrency = props.workerMaxConcurrency ?? STACK_DEFAULTS.workerMaxConcurrency;
     const workerReserved = props.workerReservedConcurrency ?? workerMaxConcurrency;
     if (workerReserved !== false && workerReserved < workerMaxConcurrency) {
       throw new Error(
@@ -186,10 +193,8 @@ export class RequeueStack extends Stack {
       queueName: `${this.stackName}-jobs`,
     });
     this.taskQueues = new QueueWithDlq(this, 'TaskQueues', {
-      visibilityTimeout: Duration.seconds(TASK_RUNNER_TIMEOUT.toSeconds() * 6),
-      // A chunk that fails this often in a row is set aside; its task's lease
-      // runs out and the reconciler resumes it with a fresh message.
-      maxReceiveCount: 5,
+      visibilityTimeout: Duration.seconds(TASK_QUEUE_SETTINGS.visibilityTimeoutSeconds),
+      maxReceiveCount: TASK_QUEUE_SETTINGS.maxReceiveCount,
     });
     const settings: FunctionSettings = {
       tableName: this.jobTable.table.tableName,
@@ -205,14 +210,13 @@ export class RequeueStack extends Stack {
     this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
       handler: WORKER.handler,
       description: WORKER.description,
-      // a job's default time limit: the worker's own, less time to record the outcome
-      environment: { ...environment, REQUEUE_JOB_TIMEOUT_MS: String(Math.max(1, workerTimeout.toSeconds() - 10) * 1000) },
+      environment: { ...environment, [ENV.jobTimeoutMs]: String(jobTimeoutWithin(workerTimeout.toMilliseconds())) },
       timeout: workerTimeout,
       reservedConcurrentExecutions: workerReserved === false ? undefined : workerReserved,
     });
     const workerSource = new SqsEventSource(this.queues.queue, {
       batchSize: QUEUE_SETTINGS.batchSize,
-      maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
+      maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(STACK_DEFAULTS.workerBatchingWindowSeconds),
       maxConcurrency: workerMaxConcurrency,
       reportBatchItemFailures: true,
     });
@@ -236,9 +240,8 @@ export class RequeueStack extends Stack {
     grantPermissions(this.taskRunner.function, TASK_RUNNER.permissions, grantTargets);
     this.taskRunner.function.addEventSource(
       new SqsEventSource(this.taskQueues.queue, {
-        // one chunk per invocation: each gets the whole time budget
-        batchSize: 1,
-        maxConcurrency: 2,
+        batchSize: TASK_QUEUE_SETTINGS.batchSize,
+        maxConcurrency: TASK_QUEUE_SETTINGS.maxConcurrency,
         reportBatchItemFailures: true,
       }),
     );
@@ -300,7 +303,7 @@ export class RequeueStack extends Stack {
         environment: route.permissions.workerSwitch?.length
           ? functionEnvironment({ ...settings, workerMappingUuid: workerSource.eventSourceMappingId })
           : environment,
-        timeout: props.routeTimeout ?? Duration.seconds(29),
+        timeout: props.routeTimeout ?? Duration.seconds(STACK_DEFAULTS.routeTimeoutSeconds),
       });
       grantPermissions(fn.function, route.permissions, grantTargets);
       routeFunctions.set(route, fn);

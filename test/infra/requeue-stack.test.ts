@@ -5,7 +5,7 @@ import { App, Duration, type CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readConfig } from '../../lambda/adapters/config';
-import { QUEUE_SETTINGS } from '../../lambda/adapters/queue-settings';
+import { QUEUE_SETTINGS } from '../../lambda/adapters/settings';
 import { JOB_TABLE, createTableInput } from '../../lambda/adapters/table-schema';
 import { RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Permissions, type Route } from '../../lambda/routes';
 import { BULK_ROUTES, DEFAULT_API_THROTTLING } from '../../infra/api-throttling';
