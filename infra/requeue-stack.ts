@@ -222,6 +222,29 @@ export class RequeueStack extends Stack {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.routeFunctions = this.addRouteFunctions(settings, grants, props.routeTimeout);
+    const apiType = props.apiType ?? 'http';
+    const api = this.buildApi(apiType, props, accessLogs);
+    this.httpApi = api.httpApi;
+    this.restApi = api.restApi;
+    this.apiUrl = api.url;
+
+    this.alarms = new RequeueAlarms(this, 'Alarms', {
+      queues: this.queues,
+      taskQueues: this.taskQueues,
+      functions: this.watchedFunctions(),
+      apiServerErrors: api.serverErrors,
+      table: this.jobTable.table,
+      streamReader: this.jobChangesCounter.function,
+      oldestMessageAge: props.oldestMessageAlarmAge,
+      email: props.alarmEmail,
+    });
+    this.addOutputs(apiType);
+  }
+
+  /** One function per route of the route table, granted what its entry asks for. */
+  private addRouteFunctions(settings: FunctionSettings, grants: GrantTargets, timeout?: Duration): ReadonlyMap<Route, RequeueFunction> {
+    const environment = functionEnvironment(settings);
     const workerSwitchEnvironment = functionEnvironment({ ...settings, workerMappingUuid: this.worker.eventSource.eventSourceMappingId });
     const routeFunctions = new Map<Route, RequeueFunction>();
     for (const route of ROUTES) {
@@ -229,16 +252,21 @@ export class RequeueStack extends Stack {
         handler: route.handler,
         description: route.description,
         environment: route.permissions.workerSwitch?.length ? workerSwitchEnvironment : environment,
-        timeout: props.routeTimeout ?? Duration.seconds(STACK_DEFAULTS.routeTimeoutSeconds),
+        timeout: timeout ?? Duration.seconds(STACK_DEFAULTS.routeTimeoutSeconds),
       });
       grantPermissions(fn.function, route.permissions, grants);
       routeFunctions.set(route, fn);
     }
-    this.routeFunctions = routeFunctions;
+    return routeFunctions;
+  }
 
-    const apiType = props.apiType ?? 'http';
+  /** The API in front of the route functions, with the metric of its 5xx answers. */
+  private buildApi(
+    apiType: ApiType,
+    props: RequeueStackProps,
+    accessLogs: logs.ILogGroup,
+  ): { httpApi?: RequeueHttpApi; restApi?: RequeueRestApi; url: string; serverErrors: cloudwatch.IMetric } {
     const throttling = props.apiThrottling ?? DEFAULT_API_THROTTLING;
-    let apiServerErrors: cloudwatch.IMetric;
     if (apiType === 'rest') {
       if (props.jwt && props.jwt.audience.length > 0) {
         throw new Error(
@@ -246,40 +274,25 @@ export class RequeueStack extends Stack {
             'check jwtAudience: leave jwtAudience out with the REST API, or deploy the HTTP API, which checks it.',
         );
       }
-      this.restApi = new RequeueRestApi(this, 'RestApi', {
-        routes: [...routeFunctions].map(([route, fn]) => ({ route, function: fn.function })),
+      const restApi = new RequeueRestApi(this, 'RestApi', {
+        routes: [...this.routeFunctions].map(([route, fn]) => ({ route, function: fn.function })),
         accessLogs,
         cognitoIssuer: props.jwt?.issuer,
         throttling,
       });
-      this.apiUrl = this.restApi.url;
-      apiServerErrors = this.restApi.metricServerErrors();
-    } else {
-      this.httpApi = new RequeueHttpApi(this, 'Api', {
-        routes: [...routeFunctions].map(([route, fn]) => ({
-          route,
-          function: fn.function,
-          integrationId: `${constructId(route.handler)}Integration`,
-        })),
-        accessLogs,
-        jwt: props.jwt,
-        throttling,
-      });
-      this.apiUrl = this.httpApi.stageUrl;
-      apiServerErrors = this.httpApi.metricServerErrors();
+      return { restApi, url: restApi.url, serverErrors: restApi.metricServerErrors() };
     }
-
-    this.alarms = new RequeueAlarms(this, 'Alarms', {
-      queues: this.queues,
-      taskQueues: this.taskQueues,
-      functions: this.watchedFunctions(),
-      apiServerErrors,
-      table: this.jobTable.table,
-      streamReader: this.jobChangesCounter.function,
-      oldestMessageAge: props.oldestMessageAlarmAge,
-      email: props.alarmEmail,
+    const httpApi = new RequeueHttpApi(this, 'Api', {
+      routes: [...this.routeFunctions].map(([route, fn]) => ({
+        route,
+        function: fn.function,
+        integrationId: `${constructId(route.handler)}Integration`,
+      })),
+      accessLogs,
+      jwt: props.jwt,
+      throttling,
     });
-    this.addOutputs(apiType);
+    return { httpApi, url: httpApi.stageUrl, serverErrors: httpApi.metricServerErrors() };
   }
 
   /** Every function, with what its errors alarm means. */
