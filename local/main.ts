@@ -10,7 +10,7 @@ import type { Server } from 'node:http';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { FUNCTION_ENV, QUEUE_SETTINGS, TASK_QUEUE_SETTINGS, localWorkerTimeoutMs } from '../lambda/adapters/settings';
 import { ConfigurationError } from '../lambda/core/errors';
 import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { dashboardAsset } from '../dashboard/assets';
@@ -28,8 +28,6 @@ import { startStreamEventSource, type StreamEventSource, type StreamHandler } fr
 import { DEFAULT_WORKER_CONCURRENCY, readSettings, SettingsError, type Settings } from './settings';
 import { readWorkerMapping, workerMappingFile, writeWorkerMapping } from './worker-mapping-file';
 
-/** Lambda runs a function 15 minutes at most. */
-const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
 /** A second Ctrl-C sooner than this is the same press, delivered twice. */
 const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
@@ -125,15 +123,17 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     return Attributes!.QueueArn!;
   };
+  // the functions' default job time limit assumes this timeout (lambda/adapters/config.ts)
+  const workerTimeoutMs = localWorkerTimeoutMs(settings.visibilityTimeoutSeconds * 1000);
   Object.assign(process.env, {
-    REQUEUE_TABLE_NAME: resources.tableName,
-    REQUEUE_QUEUE_URL: resources.queueUrl,
-    REQUEUE_DLQ_URL: resources.deadLetterQueueUrl,
-    REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
-    REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
-    REQUEUE_WORKER_MAPPING_UUID: kept.uuid,
+    [FUNCTION_ENV.tableName]: resources.tableName,
+    [FUNCTION_ENV.queueUrl]: resources.queueUrl,
+    [FUNCTION_ENV.deadLetterQueueUrl]: resources.deadLetterQueueUrl,
+    [FUNCTION_ENV.taskQueueUrl]: resources.taskQueueUrl,
+    [FUNCTION_ENV.visibilityTimeout]: String(settings.visibilityTimeoutSeconds),
+    [FUNCTION_ENV.workerMappingUuid]: kept.uuid,
     // the recount waits out the counters' lag behind the stream
-    REQUEUE_STREAM_WINDOW_MS: String(Math.max(1, settings.streamBatchingWindowMs)),
+    [FUNCTION_ENV.streamWindowMs]: String(Math.max(1, settings.streamBatchingWindowMs)),
   });
 
   // only now, with the environment set: handlers and services read it when loaded
@@ -185,7 +185,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
         region,
         handler: worker,
         functionName: workerFunctionName,
-        timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
+        timeoutMs: workerTimeoutMs,
         concurrency: settings.workerConcurrency || DEFAULT_WORKER_CONCURRENCY,
       }),
     onChange: (enabled) => writeWorkerMapping(mappingFile, { uuid: kept.uuid, enabled }),
@@ -201,8 +201,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     handler: taskRunner,
     functionName: `requeue-${TASK_RUNNER.handler}`,
     timeoutMs: TASK_RUNNER.timeoutSeconds * 1000,
-    concurrency: 2,
-    batchSize: 1,
+    concurrency: TASK_QUEUE_SETTINGS.maxConcurrency,
+    batchSize: TASK_QUEUE_SETTINGS.batchSize,
   });
   // dynalite has no TTL: expired items go here, and the stream tells the counting function of each expired job
   running.expiry = startExpiry({ dynamodb: createDynamoDbClient(), tableName: resources.tableName, periodMs: EXPIRY_PERIOD_MS });
