@@ -885,8 +885,8 @@ export class DynamoDbJobStore implements JobStore {
     return this.counters.read();
   }
 
-  async recount({ whenQuiet = true }: { whenQuiet?: boolean } = {}): Promise<Record<JobState, number> | undefined> {
-    const before = whenQuiet ? await this.counters.read() : undefined;
+  async recount(): Promise<Record<JobState, number> | undefined> {
+    const before = await this.counters.read();
     const [pending, completed, failed] = await Promise.all([
       this.countPending(),
       this.countEntries(stateListing('completed'), {}),
@@ -895,7 +895,7 @@ export class DynamoDbJobStore implements JobStore {
     const actual: Record<JobState, number> = { ...pending, completed, failed };
     // a job that moved while the states were counted may be counted in the wrong
     // state: correct only from a count no change overlapped, else leave it to the next try
-    const corrected = await this.counters.correct(actual, before ?? (await this.counters.read()));
+    const corrected = await this.counters.correct(actual, before);
     return corrected ? actual : undefined;
   }
 
