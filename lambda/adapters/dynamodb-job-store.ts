@@ -6,7 +6,8 @@ import { BUDGETS, LIMITS } from '../core/limits';
 import { stateChangedAt, type FailedJobSummary, type Job, type JobState, type JobSummary } from '../core/job';
 import type { CounterChanges, JobStore, MinuteThroughput, Page } from '../core/ports';
 import { claim, isClaimRefusal, type Expectation } from '../core/transitions';
-import { DynamoDbDocuments, type Document } from './dynamodb-documents';
+import { DynamoDbDocuments, type Document, type QueryOutput } from './dynamodb-documents';
+import { queryPages } from './dynamodb-query-pages';
 import { DynamoDbJobCounters } from './dynamodb-job-counters';
 import { isUnavailable, rethrowSdkError } from './dependency-errors';
 import { JOB_TABLE } from './table-schema';
@@ -374,10 +375,11 @@ const shardQuery = (tableName: string, { index }: Listing, { since, until, error
 
 /** One shard's entries read so far and not yet taken, and where its Query goes on. */
 interface ShardReader {
-  readonly partition: string;
+  readonly pages: AsyncGenerator<QueryOutput, void, undefined>;
   readonly entries: Entry[];
   next: number;
-  startKey?: Record<string, unknown>;
+  /** The Limit of the shard's next page: what the merge wants of it. */
+  limit: number;
   done: boolean;
 }
 
@@ -391,18 +393,26 @@ class MergedShards {
   private readonly readers: ShardReader[];
 
   constructor(
-    private readonly db: DynamoDbDocuments,
+    db: DynamoDbDocuments,
     private readonly query: ReturnType<typeof shardQuery>,
     listing: Listing,
     shards: number,
     private readonly after: string | undefined,
   ) {
-    this.readers = Array.from({ length: shards }, (_, shard) => ({
-      partition: `${listing.prefix}#${shard}`,
-      entries: [],
-      next: 0,
-      done: false,
-    }));
+    this.readers = Array.from({ length: shards }, (_, shard) => {
+      const reader: ShardReader = {
+        pages: queryPages(
+          db,
+          { ...query, ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${shard}` } },
+          () => reader.limit,
+        ),
+        entries: [],
+        next: 0,
+        limit: 0,
+        done: false,
+      };
+      return reader;
+    });
   }
 
   /** Up to `n` more entries, in order. */
@@ -429,22 +439,16 @@ class MergedShards {
   }
 
   private async read(r: ShardReader, want: number): Promise<void> {
-    const limit = Math.min(want + 1, Math.ceil((2 * want) / this.readers.length) + 8);
-    const page = await this.db.query({
-      ...this.query,
-      ExpressionAttributeValues: { ...this.query.ExpressionAttributeValues, ':pk': r.partition },
-      Limit: limit,
-      ExclusiveStartKey: r.startKey,
-    });
+    r.limit = Math.min(want + 1, Math.ceil((2 * want) / this.readers.length) + 8);
+    const { value: page } = await r.pages.next();
     r.entries.splice(0, r.next);
     r.next = 0;
-    for (const item of page.Items) {
+    for (const item of page?.Items ?? []) {
       const key = item[this.query.ExpressionAttributeNames['#sk']] as string;
       // a cursor's own entry starts the range: it was taken on the page before
       if (key !== this.after) r.entries.push(entryOf(key));
     }
-    r.startKey = page.LastEvaluatedKey;
-    r.done = r.startKey === undefined;
+    r.done = page?.LastEvaluatedKey === undefined;
   }
 }
 
@@ -740,19 +744,20 @@ export class DynamoDbJobStore implements JobStore {
       const counts = await Promise.all(
         Array.from({ length: this.shards }, async (_, shard) => {
           let count = 0;
-          let startKey: Record<string, unknown> | undefined;
-          do {
-            const page = await this.db.query({
+          const pages = queryPages(
+            this.db,
+            {
               ...query,
               ProjectionExpression: undefined,
               ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${shard}` },
               Select: 'COUNT',
-              ...(Number.isFinite(upTo) ? { Limit: upTo - count } : {}),
-              ExclusiveStartKey: startKey,
-            });
+            },
+            () => (Number.isFinite(upTo) ? upTo - count : undefined),
+          );
+          for await (const page of pages) {
             count += page.Count;
-            startKey = page.LastEvaluatedKey;
-          } while (startKey && count < upTo);
+            if (count >= upTo) break;
+          }
           return count;
         }),
       );
