@@ -28,7 +28,7 @@ export const conditionFor = (expect: Expectation): JobCondition => {
     values[`:s${i}`] = state;
     return `:s${i}`;
   });
-  // one state as an equality, which dynalite also parses in a fifth of the time of `IN (:s0)`
+  // one state as an equality: DynamoDB reads it as `IN (:s0)`, dynalite parses it in a fifth of the time
   const inState = states.length === 1 ? `#state = ${states[0]}` : `#state IN (${states.join(', ')})`;
   const sameGeneration = '#generation = :generation';
   const clauses = [inState, sameGeneration];
@@ -86,8 +86,9 @@ const sameGeneration = '#generation = :generation';
 const waiting = '#state = :waiting';
 const delayedWithoutRunAt = '#state = :delayed AND attribute_not_exists(#runAt)';
 const delayedAndDue = '#state = :delayed AND #runAt <= :now';
-// in the generation, and waiting or delayed and due: each alternative whole, with no parentheses, as
-// dynalite's parser backtracks on each level (1.4 ms a parse at one level, 6 ms at three, 0.08 ms at none)
+// in the generation, and waiting or delayed and due: each alternative spelt whole, with no parentheses.
+// DynamoDB reads either spelling alike; dynalite's parser backtracks on each level of parentheses
+// (1.4 ms a parse at one level, 6 ms at three, 0.08 ms at none)
 const claimable = [waiting, delayedWithoutRunAt, delayedAndDue].map((state) => `${sameGeneration} AND ${state}`).join(' OR ');
 
 /**
