@@ -178,3 +178,23 @@ export const toStackItem = (
     [timeToLiveAttribute]: Math.ceil((now + (job.state === 'failed' ? failedRetentionMs : retentionMs + LIMITS.maxBackoffDelayMs)) / 1000),
   };
 };
+
+/**
+ * A stack item written as an UpdateItem, which creates the item as readily
+ * as a PutItem: the worker, which writes stacks, holds no PutItem grant (it
+ * never creates a job).
+ */
+export const stackUpdate = (tableName: string, item: Record<string, unknown>) => {
+  const expiresAt = item[timeToLiveAttribute];
+  return {
+    TableName: tableName,
+    Key: { [PK]: item[PK], [SK]: item[SK] },
+    UpdateExpression: `SET #stacktrace = :stacktrace, #digest = :digest` + (expiresAt === undefined ? ' REMOVE #ttl' : ', #ttl = :ttl'),
+    ExpressionAttributeNames: { '#stacktrace': 'stacktrace', '#digest': 'digest', '#ttl': timeToLiveAttribute },
+    ExpressionAttributeValues: {
+      ':stacktrace': item.stacktrace,
+      ':digest': item.digest,
+      ...(expiresAt === undefined ? {} : { ':ttl': expiresAt }),
+    },
+  };
+};

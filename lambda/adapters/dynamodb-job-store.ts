@@ -16,6 +16,7 @@ import {
   jobKey,
   stackDigest,
   stackKey,
+  stackUpdate,
   STACK_OF,
   toItem,
   toStackItem,
@@ -24,7 +25,7 @@ import { DynamoDbJobListings } from './dynamodb-job-listings';
 import { JOB_SUMMARY, SUMMARY } from './dynamodb-job-projections';
 import { JOB_TABLE } from './table-schema';
 
-const { partitionKey: PK, sortKey: SK, timeToLiveAttribute } = JOB_TABLE;
+const { partitionKey: PK, sortKey: SK } = JOB_TABLE;
 
 /** Claimed jobs whose stored stack a store remembers until their outcome, at most (a worker runs a batch at a time). */
 const MAX_CLAIMED_STACKS = 10_000;
@@ -141,22 +142,8 @@ export class DynamoDbJobStore implements JobStore {
    * outcome without the stack, is never shown as the job's.
    */
   private async saveStack(job: Job, stacktrace: string): Promise<void> {
-    const { [PK]: _pk, [SK]: _sk, [timeToLiveAttribute]: expiresAt, ...stack } = toStackItem(job, stacktrace, this.retentionMs, Date.now(), this.failedRetentionMs);
     try {
-      // an UpdateItem, which creates the item as readily as a PutItem: the worker,
-      // which writes stacks, holds no PutItem grant (it never creates a job)
-      await this.db.update({
-        TableName: this.tableName,
-        Key: stackKey(job.id),
-        UpdateExpression:
-          `SET #stacktrace = :stacktrace, #digest = :digest` + (expiresAt === undefined ? ' REMOVE #ttl' : ', #ttl = :ttl'),
-        ExpressionAttributeNames: { '#stacktrace': 'stacktrace', '#digest': 'digest', '#ttl': timeToLiveAttribute },
-        ExpressionAttributeValues: {
-          ':stacktrace': stack.stacktrace,
-          ':digest': stack.digest,
-          ...(expiresAt === undefined ? {} : { ':ttl': expiresAt }),
-        },
-      });
+      await this.db.update(stackUpdate(this.tableName, toStackItem(job, stacktrace, this.retentionMs, Date.now(), this.failedRetentionMs)));
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }
