@@ -12,7 +12,7 @@ import { JOB_CHANGES_COUNTER } from '../lambda/routes';
 import { ROOT } from '../test/support/build';
 import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
 import type { CountedRequest } from './cost-counter';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { QUEUE_SETTINGS } from '../lambda/adapters/settings';
 import { atBatchSize, STREAM_BATCH_AT_LOAD, ceiling, DEFAULT_SHARDS, floorUsage, LAMBDA, perMillionJobs, PRICES, tally, type Dollars, type Shards, type Tally, type Usage } from './cost-model';
 import { waitFor } from './load';
 

@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { dashboardAsset } from '../dashboard/assets';
 import { ROUTES } from '../lambda/routes';
-import { createRouteMatcher, MAX_BODY_BYTES, parseQueryString, resolveDotSegments } from '../local/api-gateway';
+import {
+  createRouteMatcher,
+  MAX_BODY_BYTES,
+  parseQueryString,
+  PayloadTooLargeError,
+  readBody,
+  resolveDotSegments,
+} from '../local/api-gateway';
 import { UnreachableError, type ApiClient } from './api-client';
 import { CredentialsError } from './aws-signing';
 
@@ -24,25 +31,6 @@ const sendJson = (res: ServerResponse, status: number, body: unknown): void => {
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 };
-
-class BodyTooLargeError extends Error {}
-
-const readBody = (req: IncomingMessage): Promise<Buffer> =>
-  new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        reject(new BodyTooLargeError());
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 
 /** What `a=1&a=2&b` means to the API: each key with every value it was given. */
 const queryOf = (raw: string): Record<string, string[]> => {
@@ -108,7 +96,7 @@ export const serveDashboard = async ({ client, port }: { client: ApiClient; port
     try {
       body = await readBody(req);
     } catch (error) {
-      if (error instanceof BodyTooLargeError) {
+      if (error instanceof PayloadTooLargeError) {
         return sendJson(res, 413, { error: `The request body is larger than ${MAX_BODY_BYTES / 1024 / 1024} MB`, code: 'PAYLOAD_TOO_LARGE' });
       }
       throw error;

@@ -1,3 +1,4 @@
+import { doneOf } from '../dashboard/app/task-progress';
 import {
   compactJson,
   fields,
@@ -9,7 +10,7 @@ import {
   sparkline,
   table,
 } from './format';
-import { doneOf, progressLine, type TaskView } from './watch-task';
+import { progressLine, type TaskView } from './watch-task';
 
 /** The API's answers as people read them; the shapes are the API's (README, "The API"). */
 

@@ -1,4 +1,5 @@
 import type { ApiClient } from './api-client';
+import { doneOf, taskProgress } from '../dashboard/app/task-progress';
 import { formatDuration, plural } from './format';
 
 /** A retry or remove task as `GET /jobs/retry-tasks/{taskId}` shows it. */
@@ -21,35 +22,21 @@ export interface TaskView {
 
 export const isFinished = (task: TaskView): boolean => ['COMPLETED', 'CANCELLED', 'FAILED'].includes(task.status);
 
-/** Jobs done (retried or removed) by the task. */
-export const doneOf = (task: TaskView): number => task.retried ?? task.removed ?? 0;
-
-/** The most the task will look at: its `limit` may stop it before `total`. */
-const targetOf = (task: TaskView): number => Math.min(task.total, task.limit ?? Infinity);
-
 const BAR_WIDTH = 24;
 
-/**
- * `[██████████░░░░░░░░░░░░░░]  42%  84/200 (84 retried, 0 failed) · 41.9 jobs/s · ETA 2.8 s`.
- * The rate is the task's own, from its start to its last progress (the
- * server's clock on both ends), so it says the same on every machine.
- */
+/** `[██████████░░░░░░░░░░░░░░]  42%  84/200 (84 retried, 0 failed) · 41.9 jobs/s · ETA 2.8 s`. */
 export const progressLine = (task: TaskView): string => {
-  const seen = doneOf(task) + task.failed;
-  const target = targetOf(task);
-  const fraction = target === 0 ? 1 : Math.min(1, seen / target);
+  const { done, seen, target, fraction, perSecond, remainingMs } = taskProgress(task);
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = `[${'█'.repeat(filled)}${'░'.repeat(BAR_WIDTH - filled)}]`;
-  const elapsedMs = (task.finishedAt ?? task.updatedAt) - task.startedAt;
-  const rate = seen > 0 && elapsedMs > 0 ? (seen * 1_000) / elapsedMs : undefined;
   const verb = task.kind === 'remove' ? 'removed' : 'retried';
   const parts = [
     `${bar} ${String(Math.floor(fraction * 100)).padStart(3)}%`,
-    `${seen}/${target} (${doneOf(task)} ${verb}, ${task.failed} failed)`,
-    rate === undefined ? 'rate -' : `${rate.toFixed(rate < 10 ? 1 : 0)} jobs/s`,
+    `${seen}/${target} (${done} ${verb}, ${task.failed} failed)`,
+    perSecond === undefined ? 'rate -' : `${perSecond.toFixed(perSecond < 10 ? 1 : 0)} jobs/s`,
   ];
   if (isFinished(task)) parts.push(task.status);
-  else parts.push(rate === undefined ? 'ETA -' : `ETA ${formatDuration(((target - seen) / rate) * 1_000)}`);
+  else parts.push(remainingMs === undefined ? 'ETA -' : `ETA ${formatDuration(remainingMs)}`);
   return `${parts[0]}  ${parts.slice(1).join(' · ')}`;
 };
 

@@ -1,7 +1,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { QUEUE_SETTINGS } from '../lambda/adapters/settings';
 
 export interface QueueWithDlqProps {
   /**
@@ -19,7 +19,7 @@ export interface QueueWithDlqProps {
   /**
    * Retention counts from a message's first send, and a delayed job's
    * message waits in the queue for the whole delay.
-   * @default 14 days, the most SQS allows
+   * @default 14 days, the most SQS allows (QUEUE_SETTINGS.retentionSeconds)
    */
   readonly retentionPeriod?: Duration;
   /**
@@ -62,7 +62,7 @@ export class QueueWithDlq extends Construct {
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
       visibilityTimeout: props.visibilityTimeout,
-      retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      retentionPeriod: props.retentionPeriod ?? Duration.seconds(QUEUE_SETTINGS.retentionSeconds),
       receiveMessageWaitTime: Duration.seconds(QUEUE_SETTINGS.receiveWaitSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

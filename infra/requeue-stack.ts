@@ -1,22 +1,27 @@
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
-import * as apigw from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpIamAuthorizer, HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
-import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import {
+  FUNCTION_ENV as ENV,
+  QUEUE_SETTINGS,
+  STACK_DEFAULTS,
+  TASK_QUEUE_SETTINGS,
+  VISIBILITY_PER_FUNCTION_TIMEOUT,
+} from '../lambda/adapters/settings';
 import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER, routeKey, type Route } from '../lambda/routes';
-import { DEFAULT_API_THROTTLING, isBulkRoute, type ApiThrottling } from './api-throttling';
-import { QueueWithDlq } from './queue-with-dlq';
+import { DEFAULT_API_THROTTLING, type ApiThrottling } from './api-throttling';
+import { RequeueHttpApi } from './http-api';
+import { JobChangesCounter } from './job-changes-counter';
 import { JobTable } from './job-table';
+import { QueueWithDlq } from './queue-with-dlq';
+import { ReconcilerFunction } from './reconciler-function';
 import { RequeueAlarms, type WatchedFunction } from './requeue-alarms';
 import { RequeueFunction } from './requeue-function';
 import { RequeueRestApi } from './rest-api';
-import { grantPermissions } from './route-grants';
+import { grantPermissions, type GrantTargets } from './route-grants';
+import { TaskRunnerFunction } from './task-runner-function';
+import { WorkerFunction } from './worker-function';
 
 /** Callers present a JWT from this issuer instead of signing requests with SigV4. */
 export interface JwtAuthOptions {
@@ -48,13 +53,13 @@ export interface RequeueStackProps extends StackProps {
   readonly jwt?: JwtAuthOptions;
   /**
    * The worker's timeout, which bounds one batch of jobs (they run concurrently).
-   * The main queue's visibility timeout is six times this.
-   * @default Duration.minutes(5)
+   * The main queue's visibility timeout is six times this (VISIBILITY_PER_FUNCTION_TIMEOUT).
+   * @default Duration.minutes(5) (STACK_DEFAULTS.workerTimeoutSeconds, lambda/adapters/settings.ts)
    */
   readonly workerTimeout?: Duration;
   /**
    * Worker invocations the event source may run at once.
-   * @default 10
+   * @default 10 (STACK_DEFAULTS.workerMaxConcurrency)
    */
   readonly workerMaxConcurrency?: number;
   /**
@@ -67,22 +72,22 @@ export interface RequeueStackProps extends StackProps {
   readonly workerReservedConcurrency?: number | false;
   /**
    * How long the event source may gather messages before it invokes the worker.
-   * @default Duration.seconds(1)
+   * @default Duration.seconds(1) (STACK_DEFAULTS.workerBatchingWindowSeconds)
    */
   readonly workerBatchingWindow?: Duration;
   /**
    * Timeout of the HTTP route functions. API Gateway gives up at 30 seconds.
-   * @default Duration.seconds(29)
+   * @default Duration.seconds(29) (STACK_DEFAULTS.routeTimeoutSeconds)
    */
   readonly routeTimeout?: Duration;
   /**
    * How long finished jobs stay in the table.
-   * @default - the functions' own default (7 days, lambda/adapters/config.ts)
+   * @default - the functions' own default (7 days, DEFAULTS.retentionDays in lambda/adapters/settings.ts)
    */
   readonly jobRetention?: Duration;
   /**
    * How long failed jobs stay in the table.
-   * @default - the functions' own default (30 days, lambda/adapters/config.ts)
+   * @default - the functions' own default (30 days, DEFAULTS.failedRetentionDays in lambda/adapters/settings.ts)
    */
   readonly failedJobRetention?: Duration;
   /**
@@ -100,8 +105,6 @@ export interface RequeueStackProps extends StackProps {
   readonly oldestMessageAlarmAge?: Duration;
 }
 
-const TASK_RUNNER_TIMEOUT = Duration.seconds(TASK_RUNNER.timeoutSeconds);
-
 /** What every function reads at cold start (lambda/adapters/config.ts). */
 export interface FunctionSettings {
   readonly tableName: string;
@@ -118,14 +121,14 @@ export interface FunctionSettings {
 
 /** The environment of every function; bench/bundles.ts imports the handlers with it too. */
 export const functionEnvironment = (settings: FunctionSettings): Record<string, string> => ({
-  REQUEUE_TABLE_NAME: settings.tableName,
-  REQUEUE_QUEUE_URL: settings.queueUrl,
-  REQUEUE_DLQ_URL: settings.deadLetterQueueUrl,
-  REQUEUE_TASK_QUEUE_URL: settings.taskQueueUrl,
-  REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeout.toSeconds()),
-  ...(settings.jobRetention ? { REQUEUE_RETENTION_DAYS: String(settings.jobRetention.toDays()) } : {}),
-  ...(settings.failedJobRetention ? { REQUEUE_FAILED_RETENTION_DAYS: String(settings.failedJobRetention.toDays()) } : {}),
-  ...(settings.workerMappingUuid ? { REQUEUE_WORKER_MAPPING_UUID: settings.workerMappingUuid } : {}),
+  [ENV.tableName]: settings.tableName,
+  [ENV.queueUrl]: settings.queueUrl,
+  [ENV.deadLetterQueueUrl]: settings.deadLetterQueueUrl,
+  [ENV.taskQueueUrl]: settings.taskQueueUrl,
+  [ENV.visibilityTimeout]: String(settings.visibilityTimeout.toSeconds()),
+  ...(settings.jobRetention ? { [ENV.retentionDays]: String(settings.jobRetention.toDays()) } : {}),
+  ...(settings.failedJobRetention ? { [ENV.failedRetentionDays]: String(settings.failedJobRetention.toDays()) } : {}),
+  ...(settings.workerMappingUuid ? { [ENV.workerMappingUuid]: settings.workerMappingUuid } : {}),
 });
 
 /** `retry-all-failed` → `RetryAllFailed`: a stable logical id per handler. */
@@ -143,18 +146,18 @@ const constructId = (handler: string): string =>
  */
 export class RequeueStack extends Stack {
   /** The HTTP API, when apiType is `http`. */
-  public readonly httpApi?: apigw.HttpApi;
+  public readonly httpApi?: RequeueHttpApi;
   /** The REST API, when apiType is `rest`. */
   public readonly restApi?: RequeueRestApi;
   /** The API's base URL, ending in `/`. */
   public readonly apiUrl: string;
   public readonly alarms: RequeueAlarms;
   public readonly routeFunctions: ReadonlyMap<Route, RequeueFunction>;
-  public readonly worker: RequeueFunction;
-  public readonly reconciler: RequeueFunction;
-  public readonly taskRunner: RequeueFunction;
+  public readonly worker: WorkerFunction;
+  public readonly reconciler: ReconcilerFunction;
+  public readonly taskRunner: TaskRunnerFunction;
   /** Keeps the per-state counters from the table's stream. */
-  public readonly jobChangesCounter: RequeueFunction;
+  public readonly jobChangesCounter: JobChangesCounter;
   /** The main queue and its dead-letter queue. */
   public readonly queues: QueueWithDlq;
   /** The queue that wakes the retry-task runner, and its dead-letter queue. */
@@ -164,19 +167,8 @@ export class RequeueStack extends Stack {
   constructor(scope: Construct, id: string, props: RequeueStackProps = {}) {
     super(scope, id, props);
 
-    const apiType = props.apiType ?? 'http';
-    const workerTimeout = props.workerTimeout ?? Duration.minutes(5);
-    const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * 6);
-    const workerMaxConcurrency = props.workerMaxConcurrency ?? 10;
-    const workerReserved = props.workerReservedConcurrency ?? workerMaxConcurrency;
-    if (workerReserved !== false && workerReserved < workerMaxConcurrency) {
-      throw new Error(
-        `workerReservedConcurrency (${workerReserved}) is below workerMaxConcurrency (${workerMaxConcurrency}): ` +
-          'the event source would be throttled. Reserve at least as many, or none (false).',
-      );
-    }
-    const throttling = props.apiThrottling ?? DEFAULT_API_THROTTLING;
-
+    const workerTimeout = props.workerTimeout ?? Duration.seconds(STACK_DEFAULTS.workerTimeoutSeconds);
+    const visibilityTimeout = Duration.seconds(workerTimeout.toSeconds() * VISIBILITY_PER_FUNCTION_TIMEOUT);
     this.jobTable = new JobTable(this, 'Jobs');
     this.queues = new QueueWithDlq(this, 'Queues', {
       visibilityTimeout,
@@ -186,10 +178,8 @@ export class RequeueStack extends Stack {
       queueName: `${this.stackName}-jobs`,
     });
     this.taskQueues = new QueueWithDlq(this, 'TaskQueues', {
-      visibilityTimeout: Duration.seconds(TASK_RUNNER_TIMEOUT.toSeconds() * 6),
-      // A chunk that fails this often in a row is set aside; its task's lease
-      // runs out and the reconciler resumes it with a fresh message.
-      maxReceiveCount: 5,
+      visibilityTimeout: Duration.seconds(TASK_QUEUE_SETTINGS.visibilityTimeoutSeconds),
+      maxReceiveCount: TASK_QUEUE_SETTINGS.maxReceiveCount,
     });
     const settings: FunctionSettings = {
       tableName: this.jobTable.table.tableName,
@@ -201,89 +191,30 @@ export class RequeueStack extends Stack {
       failedJobRetention: props.failedJobRetention,
     };
     const environment = functionEnvironment(settings);
-
-    this.worker = new RequeueFunction(this, constructId(WORKER.handler), {
-      handler: WORKER.handler,
-      description: WORKER.description,
-      // a job's default time limit: the worker's own, less time to record the outcome
-      environment: { ...environment, REQUEUE_JOB_TIMEOUT_MS: String(Math.max(1, workerTimeout.toSeconds() - 10) * 1000) },
-      timeout: workerTimeout,
-      reservedConcurrentExecutions: workerReserved === false ? undefined : workerReserved,
-    });
-    const workerSource = new SqsEventSource(this.queues.queue, {
-      batchSize: QUEUE_SETTINGS.batchSize,
-      maxBatchingWindow: props.workerBatchingWindow ?? Duration.seconds(1),
-      maxConcurrency: workerMaxConcurrency,
-      reportBatchItemFailures: true,
-    });
-    this.worker.function.addEventSource(workerSource);
-    // disabling this mapping pauses the worker (POST /jobs/pause): the routes that read or switch it are told which
-    const grantTargets = {
+    const queueGrants = {
       tableArns: this.jobTable.resourceArns,
       mainQueue: this.queues.queue,
       deadLetterQueue: this.queues.deadLetterQueue,
       taskQueue: this.taskQueues.queue,
-      workerMappingArn: workerSource.eventSourceMappingArn,
     };
-    grantPermissions(this.worker.function, WORKER.permissions, grantTargets);
 
-    this.taskRunner = new RequeueFunction(this, constructId(TASK_RUNNER.handler), {
-      handler: TASK_RUNNER.handler,
-      description: TASK_RUNNER.description,
+    this.worker = new WorkerFunction(this, constructId(WORKER.handler), {
+      queue: this.queues.queue,
       environment,
-      timeout: TASK_RUNNER_TIMEOUT,
+      grants: queueGrants,
+      timeout: workerTimeout,
+      maxConcurrency: props.workerMaxConcurrency,
+      reservedConcurrency: props.workerReservedConcurrency,
+      batchingWindow: props.workerBatchingWindow,
     });
-    grantPermissions(this.taskRunner.function, TASK_RUNNER.permissions, grantTargets);
-    this.taskRunner.function.addEventSource(
-      new SqsEventSource(this.taskQueues.queue, {
-        // one chunk per invocation: each gets the whole time budget
-        batchSize: 1,
-        maxConcurrency: 2,
-        reportBatchItemFailures: true,
-      }),
-    );
-
-    this.reconciler = new RequeueFunction(this, constructId(RECONCILER.handler), {
-      handler: RECONCILER.handler,
-      description: RECONCILER.description,
+    // disabling this mapping pauses the worker (POST /jobs/pause): the routes that read or switch it are told which
+    const grants: GrantTargets = { ...queueGrants, workerMappingArn: this.worker.eventSource.eventSourceMappingArn };
+    this.taskRunner = new TaskRunnerFunction(this, constructId(TASK_RUNNER.handler), { environment, grants });
+    this.reconciler = new ReconcilerFunction(this, constructId(RECONCILER.handler), { environment, grants });
+    this.jobChangesCounter = new JobChangesCounter(this, constructId(JOB_CHANGES_COUNTER.handler), {
+      table: this.jobTable.table,
       environment,
-      timeout: Duration.seconds(RECONCILER.timeoutSeconds),
-    });
-    grantPermissions(this.reconciler.function, RECONCILER.permissions, grantTargets);
-    // a missed or failed run is made up by the next one, a minute later: no retries
-    this.reconciler.function.configureAsyncInvoke({ retryAttempts: 0 });
-    new events.Rule(this, 'ReconcileSchedule', {
-      description: RECONCILER.description,
-      schedule: events.Schedule.expression(RECONCILER.schedule),
-      targets: [new targets.LambdaFunction(this.reconciler.function, { retryAttempts: 0 })],
-    });
-
-    this.jobChangesCounter = new RequeueFunction(this, constructId(JOB_CHANGES_COUNTER.handler), {
-      handler: JOB_CHANGES_COUNTER.handler,
-      description: JOB_CHANGES_COUNTER.description,
-      environment,
-      timeout: Duration.seconds(JOB_CHANGES_COUNTER.timeoutSeconds),
-    });
-    grantPermissions(this.jobChangesCounter.function, JOB_CHANGES_COUNTER.permissions, grantTargets);
-    this.jobChangesCounter.function.addEventSource(
-      new DynamoEventSource(this.jobTable.table, {
-        // every change still in the stream (it keeps 24 hours) is counted, also those before a deployment
-        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
-        batchSize: JOB_CHANGES_COUNTER.batchSize,
-        // a batch is a counter write or two: gather changes for a while rather than invoke per job
-        maxBatchingWindow: Duration.seconds(JOB_CHANGES_COUNTER.maxBatchingWindowSeconds),
-        filters: [{ pattern: JSON.stringify(JOB_CHANGES_COUNTER.filter) }],
-        // counts must skip no record: a failed batch is tried again, as it was, until it goes through
-        retryAttempts: -1,
-        bisectBatchOnError: false,
-      }),
-    );
-    Validations.of(this.jobChangesCounter.role).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        'dynamodb:ListStreams, which a stream event source needs, supports no resource-level permissions: it can ' +
-        'only be granted on * (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html). ' +
-        'It lists stream ARNs only; reading a stream is granted on this table\'s stream alone.',
+      grants,
     });
 
     // who called what: kept (for its retention) even after the stack is deleted
@@ -291,23 +222,51 @@ export class RequeueStack extends Stack {
       retention: logs.RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.routeFunctions = this.addRouteFunctions(settings, grants, props.routeTimeout);
+    const apiType = props.apiType ?? 'http';
+    const api = this.buildApi(apiType, props, accessLogs);
+    this.httpApi = api.httpApi;
+    this.restApi = api.restApi;
+    this.apiUrl = api.url;
 
+    this.alarms = new RequeueAlarms(this, 'Alarms', {
+      queues: this.queues,
+      taskQueues: this.taskQueues,
+      functions: this.watchedFunctions(),
+      apiServerErrors: api.serverErrors,
+      table: this.jobTable.table,
+      streamReader: this.jobChangesCounter.function,
+      oldestMessageAge: props.oldestMessageAlarmAge,
+      email: props.alarmEmail,
+    });
+    this.addOutputs(apiType);
+  }
+
+  /** One function per route of the route table, granted what its entry asks for. */
+  private addRouteFunctions(settings: FunctionSettings, grants: GrantTargets, timeout?: Duration): ReadonlyMap<Route, RequeueFunction> {
+    const environment = functionEnvironment(settings);
+    const workerSwitchEnvironment = functionEnvironment({ ...settings, workerMappingUuid: this.worker.eventSource.eventSourceMappingId });
     const routeFunctions = new Map<Route, RequeueFunction>();
     for (const route of ROUTES) {
       const fn = new RequeueFunction(this, constructId(route.handler), {
         handler: route.handler,
         description: route.description,
-        environment: route.permissions.workerSwitch?.length
-          ? functionEnvironment({ ...settings, workerMappingUuid: workerSource.eventSourceMappingId })
-          : environment,
-        timeout: props.routeTimeout ?? Duration.seconds(29),
+        environment: route.permissions.workerSwitch?.length ? workerSwitchEnvironment : environment,
+        timeout: timeout ?? Duration.seconds(STACK_DEFAULTS.routeTimeoutSeconds),
       });
-      grantPermissions(fn.function, route.permissions, grantTargets);
+      grantPermissions(fn.function, route.permissions, grants);
       routeFunctions.set(route, fn);
     }
-    this.routeFunctions = routeFunctions;
+    return routeFunctions;
+  }
 
-    let apiServerErrors;
+  /** The API in front of the route functions, with the metric of its 5xx answers. */
+  private buildApi(
+    apiType: ApiType,
+    props: RequeueStackProps,
+    accessLogs: logs.ILogGroup,
+  ): { httpApi?: RequeueHttpApi; restApi?: RequeueRestApi; url: string; serverErrors: cloudwatch.IMetric } {
+    const throttling = props.apiThrottling ?? DEFAULT_API_THROTTLING;
     if (apiType === 'rest') {
       if (props.jwt && props.jwt.audience.length > 0) {
         throw new Error(
@@ -315,56 +274,30 @@ export class RequeueStack extends Stack {
             'check jwtAudience: leave jwtAudience out with the REST API, or deploy the HTTP API, which checks it.',
         );
       }
-      this.restApi = new RequeueRestApi(this, 'RestApi', {
-        routes: [...routeFunctions].map(([route, fn]) => ({ route, function: fn.function })),
+      const restApi = new RequeueRestApi(this, 'RestApi', {
+        routes: [...this.routeFunctions].map(([route, fn]) => ({ route, function: fn.function })),
         accessLogs,
         cognitoIssuer: props.jwt?.issuer,
         throttling,
       });
-      this.apiUrl = this.restApi.url;
-      apiServerErrors = this.restApi.metricServerErrors();
-    } else {
-      if (props.jwt && props.jwt.audience.length === 0) {
-        throw new Error('Give at least one jwtAudience for JWT authorization of the HTTP API');
-      }
-      const api = new apigw.HttpApi(this, 'Api', {
-        apiName: 'requeue',
-        description: 'requeue: enqueue jobs, inspect and retry failed ones',
-        createDefaultStage: false,
-        defaultAuthorizer: props.jwt
-          ? new HttpJwtAuthorizer('JwtAuthorizer', props.jwt.issuer, { jwtAudience: [...props.jwt.audience] })
-          : new HttpIamAuthorizer(),
-      });
-      const stage = new apigw.HttpStage(this, 'DefaultStage', {
-        httpApi: api,
-        stageName: '$default',
-        autoDeploy: true,
-        accessLogSettings: { destination: new apigw.LogGroupLogDestination(accessLogs) },
-        throttle: throttling.default,
-      });
-      // RouteSettings is plain JSON to CloudFormation: CDK passes its keys on as written
-      const bulkRouteSettings: Record<string, { ThrottlingRateLimit: number; ThrottlingBurstLimit: number }> = {};
-      for (const [route, fn] of routeFunctions) {
-        const [httpRoute] = api.addRoutes({
-          path: route.path,
-          methods: [apigw.HttpMethod[route.method]],
-          integration: new HttpLambdaIntegration(`${constructId(route.handler)}Integration`, fn.function),
-        });
-        if (!isBulkRoute(route)) continue;
-        bulkRouteSettings[routeKey(route)] = {
-          ThrottlingRateLimit: throttling.bulk.rateLimit,
-          ThrottlingBurstLimit: throttling.bulk.burstLimit,
-        };
-        // a stage's route settings may only name routes that exist already
-        stage.node.addDependency(httpRoute!);
-      }
-      (stage.node.defaultChild as apigw.CfnStage).routeSettings = bulkRouteSettings;
-      this.httpApi = api;
-      this.apiUrl = stage.url;
-      apiServerErrors = api.metricServerError({ period: Duration.minutes(5), statistic: 'Sum' });
+      return { restApi, url: restApi.url, serverErrors: restApi.metricServerErrors() };
     }
+    const httpApi = new RequeueHttpApi(this, 'Api', {
+      routes: [...this.routeFunctions].map(([route, fn]) => ({
+        route,
+        function: fn.function,
+        integrationId: `${constructId(route.handler)}Integration`,
+      })),
+      accessLogs,
+      jwt: props.jwt,
+      throttling,
+    });
+    return { httpApi, url: httpApi.stageUrl, serverErrors: httpApi.metricServerErrors() };
+  }
 
-    const watched: WatchedFunction[] = [
+  /** Every function, with what its errors alarm means. */
+  private watchedFunctions(): WatchedFunction[] {
+    return [
       {
         id: 'Worker',
         function: this.worker.function,
@@ -388,23 +321,15 @@ export class RequeueStack extends Stack {
         description:
           'Counting job changes from the table stream failed; the stream holds its records and retries them, so counts lag until it succeeds. See its log group.',
       },
-      ...[...routeFunctions].map(([route, fn]) => ({
+      ...[...this.routeFunctions].map(([route, fn]) => ({
         id: constructId(route.handler),
         function: fn.function,
         description: `The function behind ${routeKey(route)} failed (crash or timeout): its callers got a 5xx. See its log group.`,
       })),
     ];
-    this.alarms = new RequeueAlarms(this, 'Alarms', {
-      queues: this.queues,
-      taskQueues: this.taskQueues,
-      functions: watched,
-      apiServerErrors,
-      table: this.jobTable.table,
-      streamReader: this.jobChangesCounter.function,
-      oldestMessageAge: props.oldestMessageAlarmAge,
-      email: props.alarmEmail,
-    });
+  }
 
+  private addOutputs(apiType: ApiType): void {
     new CfnOutput(this, 'ApiUrl', { value: this.apiUrl, description: `Base URL of the ${apiType.toUpperCase()} API` });
     new CfnOutput(this, 'QueueUrl', { value: this.queues.queue.queueUrl });
     new CfnOutput(this, 'QueueArn', { value: this.queues.queue.queueArn });

@@ -290,9 +290,11 @@ const errorResponse = (statusCode: number, error: string, code: string): HttpRes
   body: Buffer.from(JSON.stringify({ error, code })),
 });
 
-class PayloadTooLargeError extends Error {}
+/** A request body past MAX_BODY_BYTES, refused with 413 as API Gateway refuses it. */
+export class PayloadTooLargeError extends Error {}
 
-const readBody = (req: IncomingMessage): Promise<Buffer> =>
+/** The whole body of `req`; rejects with PayloadTooLargeError once it passes MAX_BODY_BYTES, reading no more of it. */
+export const readBody = (req: IncomingMessage): Promise<Buffer> =>
   new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -3,11 +3,9 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { COUNT_ITEM_SIZES_IN_UTF8 } from './dynalite-item-sizes';
+import { bundleOnDemand, projectRoot } from './bundle-on-demand.mjs';
+import { STOP, type DynaliteThreadData, type FauxqsThreadData, type ThreadMessage } from './emulator-threads';
 import { startSqsFront } from './sqs-front';
-import { KEEP_TABLE_STREAMS } from './dynalite-streams';
-import { WRITE_ITEMS_WITH_THEIR_INDEXES } from './level-batches';
-import { CLOSE_LEVEL_ITERATORS } from './level-iterators';
 
 export interface EmulatorOptions {
   /** 0 picks a free port. */
@@ -33,57 +31,19 @@ export interface Emulators {
   stop(): Promise<void>;
 }
 
-/**
- * dynalite runs in a thread of its own: the database then has a core to
- * itself instead of sharing one with the handlers and the SDK.
- */
-const DYNALITE_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-${CLOSE_LEVEL_ITERATORS}(workerData.modulePath);
-const streams = ${KEEP_TABLE_STREAMS}(workerData.modulePath);
-${WRITE_ITEMS_WITH_THEIR_INDEXES}(workerData.modulePath);
-${COUNT_ITEM_SIZES_IN_UTF8}(workerData.modulePath);
-const dynalite = require(workerData.modulePath);
-const server = dynalite({ path: workerData.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-streams.serve(server);
-server.once('error', (error) => parentPort.postMessage({ error: { message: error.message, code: error.code, port: workerData.port } }));
-server.listen(workerData.port, workerData.host, () => parentPort.postMessage({ port: server.address().port }));
-parentPort.on('message', (message) => {
-  if (message === 'stop') server.close(() => parentPort.postMessage({ stopped: true }));
-});
-`;
-
-/**
- * fauxqs too: every SQS request the handlers and the event-source emulation
- * make was served on the main thread, beside them (a tenth of its time in
- * end-to-end runs). On AWS the queue is not in the functions' sandbox either.
- */
-const FAUXQS_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-import(workerData.moduleUrl).then(({ startFauxqs }) => startFauxqs({ port: workerData.port, logger: false, host: workerData.host })).then(
-  (server) => {
-    parentPort.on('message', (message) => {
-      if (message === 'stop') server.stop().then(() => parentPort.postMessage({ stopped: true }));
-    });
-    parentPort.postMessage({ port: server.port });
-  },
-  (error) => parentPort.postMessage({ error: { message: error.message, code: error.code, port: workerData.port } }),
-);
-`;
-
-interface ThreadMessage {
-  readonly port?: number;
-  readonly stopped?: boolean;
-  readonly error?: { message: string; code?: string; port?: number };
-}
+/** The thread entries, each bundled on demand next to the runtime's bundle. */
+const THREADS = {
+  dynalite: { entry: 'local/dynalite-thread.ts', bundle: 'dist/local/dynalite-thread.mjs' },
+  fauxqs: { entry: 'local/fauxqs-thread.ts', bundle: 'dist/local/fauxqs-thread.mjs' },
+} as const;
 
 interface EmulatorThread {
   readonly port: number;
   stop(): Promise<void>;
 }
 
-/** Packages are resolved from the running script (under the project), whatever the working directory. */
-const projectRequire = () => createRequire(path.resolve(process.argv[1] ?? 'index.js'));
+/** Packages are resolved from the project, whatever the working directory. */
+const projectRequire = () => createRequire(path.join(projectRoot(), 'package.json'));
 
 /** fauxqs is ESM only, with no entry for require: find its folder as require would, then its import entry. */
 const fauxqsModuleUrl = (): string => {
@@ -100,10 +60,18 @@ const fauxqsModuleUrl = (): string => {
   throw new Error('fauxqs is not installed: run npm ci');
 };
 
-/** Run an emulator's server in a thread of its own; resolves once it listens. */
-const startThread = async (name: string, code: string, workerData: Record<string, unknown>): Promise<EmulatorThread> => {
-  const thread = new Worker(code, { eval: true, workerData });
-  // an emulator failure after start-up is as fatal as it was in the main thread
+/**
+ * Run an emulator's server in a thread of its own; resolves once it listens. dynalite then has a core to itself
+ * instead of sharing one with the handlers and the SDK; fauxqs too: every SQS request the handlers and the
+ * event-source emulation make would be served on the main thread, beside them (a tenth of its time in end-to-end
+ * runs). On AWS the queue is not in the functions' sandbox either.
+ */
+const startThread = async (
+  name: keyof typeof THREADS,
+  workerData: DynaliteThreadData | FauxqsThreadData,
+): Promise<EmulatorThread> => {
+  const thread = new Worker(await bundleOnDemand(THREADS[name].entry, THREADS[name].bundle), { workerData });
+  // an emulator failing after start-up ends the runtime, as a failure on the main thread would
   thread.on('error', (error) => {
     process.stderr.write(`${name} failed: ${error.stack ?? error.message}\n`);
     process.exit(1);
@@ -113,13 +81,16 @@ const startThread = async (name: string, code: string, workerData: Record<string
       if (message.error) reject(Object.assign(new Error(message.error.message), message.error));
       else resolve(message.port!);
     });
+  }).catch(async (error: unknown) => {
+    await thread.terminate();
+    throw error;
   });
   return {
     port,
     stop: async () => {
       await new Promise<void>((resolve) => {
         thread.once('message', () => resolve());
-        thread.postMessage('stop');
+        thread.postMessage(STOP);
       });
       await thread.terminate();
     },
@@ -130,13 +101,13 @@ const startThread = async (name: string, code: string, workerData: Record<string
 export const startEmulators = async (options: EmulatorOptions): Promise<Emulators> => {
   const host = options.host ?? '127.0.0.1';
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
-  const dynamo = await startThread('dynalite', DYNALITE_THREAD, {
+  const dynamo = await startThread('dynalite', {
     modulePath: projectRequire().resolve('dynalite'),
     dataDir: options.dataDir,
     port: options.dynamoDbPort,
     host,
   });
-  const sqs = await startThread('fauxqs', FAUXQS_THREAD, {
+  const sqs = await startThread('fauxqs', {
     moduleUrl: fauxqsModuleUrl(),
     port: 0,
     host: 'localhost',

@@ -4,14 +4,13 @@
  * emulation serves the route table and an event-source emulation feeds the
  * worker, all with the very handlers deployed to Lambda.
  */
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-clients';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { FUNCTION_ENV, QUEUE_SETTINGS, TASK_QUEUE_SETTINGS, localWorkerTimeoutMs } from '../lambda/adapters/settings';
 import { ConfigurationError } from '../lambda/core/errors';
 import { JOB_CHANGES_COUNTER, RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { dashboardAsset } from '../dashboard/assets';
@@ -23,15 +22,12 @@ import { startExpiry, type Expiry } from './expire-items';
 import { loadHandler } from './handler-modules';
 import { LOCAL_ACCOUNT_ID } from './lambda-context';
 import { startLambdaFront, type LambdaFront } from './lambda-front';
-import { repairIndexFiles } from './index-repair';
 import { provision } from './provision';
 import { startSchedule, type Schedule, type ScheduledHandler } from './schedule';
 import { startStreamEventSource, type StreamEventSource, type StreamHandler } from './stream-event-source';
 import { DEFAULT_WORKER_CONCURRENCY, readSettings, SettingsError, type Settings } from './settings';
 import { readWorkerMapping, workerMappingFile, writeWorkerMapping } from './worker-mapping-file';
 
-/** Lambda runs a function 15 minutes at most. */
-const MAX_FUNCTION_TIMEOUT_MS = 15 * 60 * 1000;
 /** A second Ctrl-C sooner than this is the same press, delivered twice. */
 const REPEAT_SIGNAL_MS = 500;
 /** How long a stop waits for open HTTP requests before cutting them. */
@@ -41,8 +37,6 @@ const EXPIRY_PERIOD_MS = 10 * 60_000;
 
 interface Running {
   emulators?: Emulators;
-  /** Present while the runtime runs: found at start-up, it tells of a run that never stopped cleanly. */
-  runningMarker?: string;
   server?: Server;
   /** The worker's event source mapping: its pollers, which POST /jobs/pause and /jobs/resume stop and start. */
   workerMapping?: LocalEventSourceMapping;
@@ -98,29 +92,12 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
   });
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
   const dynamoDbDir = path.join(settings.dataDir, 'dynamodb');
-  // a marker left by a run that never stopped cleanly: it may have been killed mid-write
-  const marker = path.join(settings.dataDir, 'running');
-  const uncleanStop = existsSync(marker);
-  if (uncleanStop) {
-    // a folder an older requeue wrote, whose dynalite wrote an item and its index entries apart: mend what a kill
-    // tore, before dynalite serves the folder (level-batches.ts now has them written together)
-    const repair = await repairIndexFiles(dynamoDbDir, () =>
-      process.stdout.write('The last run ended without a clean stop: checking the job table against its indexes\n'),
-    );
-    process.stdout.write(
-      `Checked the index entries of ${repair.items} item(s): ${repair.missing} missing, ${repair.stray} stray, ` +
-        `${repair.outdated} outdated; all mended\n`,
-    );
-  }
   running.emulators = await startEmulators({
     dynamoDbPort: settings.dynamoDbPort,
     sqsPort: settings.sqsPort,
     dataDir: dynamoDbDir,
     region,
   });
-  // dynalite's lock on its folder makes this runtime the only one on it
-  writeFileSync(marker, `${process.pid}\n`);
-  running.runningMarker = marker;
   // the Lambda API's endpoint and the mapping's UUID go into the environment the handlers read as they load
   const mappingFile = workerMappingFile(settings.dataDir);
   const kept = readWorkerMapping(mappingFile);
@@ -146,15 +123,17 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }));
     return Attributes!.QueueArn!;
   };
+  // the functions' default job time limit assumes this timeout (lambda/adapters/config.ts)
+  const workerTimeoutMs = localWorkerTimeoutMs(settings.visibilityTimeoutSeconds * 1000);
   Object.assign(process.env, {
-    REQUEUE_TABLE_NAME: resources.tableName,
-    REQUEUE_QUEUE_URL: resources.queueUrl,
-    REQUEUE_DLQ_URL: resources.deadLetterQueueUrl,
-    REQUEUE_TASK_QUEUE_URL: resources.taskQueueUrl,
-    REQUEUE_VISIBILITY_TIMEOUT: String(settings.visibilityTimeoutSeconds),
-    REQUEUE_WORKER_MAPPING_UUID: kept.uuid,
+    [FUNCTION_ENV.tableName]: resources.tableName,
+    [FUNCTION_ENV.queueUrl]: resources.queueUrl,
+    [FUNCTION_ENV.deadLetterQueueUrl]: resources.deadLetterQueueUrl,
+    [FUNCTION_ENV.taskQueueUrl]: resources.taskQueueUrl,
+    [FUNCTION_ENV.visibilityTimeout]: String(settings.visibilityTimeoutSeconds),
+    [FUNCTION_ENV.workerMappingUuid]: kept.uuid,
     // the recount waits out the counters' lag behind the stream
-    REQUEUE_STREAM_WINDOW_MS: String(Math.max(1, settings.streamBatchingWindowMs)),
+    [FUNCTION_ENV.streamWindowMs]: String(Math.max(1, settings.streamBatchingWindowMs)),
   });
 
   // only now, with the environment set: handlers and services read it when loaded
@@ -206,7 +185,7 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
         region,
         handler: worker,
         functionName: workerFunctionName,
-        timeoutMs: Math.min(settings.visibilityTimeoutSeconds * 1000, MAX_FUNCTION_TIMEOUT_MS),
+        timeoutMs: workerTimeoutMs,
         concurrency: settings.workerConcurrency || DEFAULT_WORKER_CONCURRENCY,
       }),
     onChange: (enabled) => writeWorkerMapping(mappingFile, { uuid: kept.uuid, enabled }),
@@ -222,8 +201,8 @@ const start = async (settings: Settings, running: Running): Promise<number> => {
     handler: taskRunner,
     functionName: `requeue-${TASK_RUNNER.handler}`,
     timeoutMs: TASK_RUNNER.timeoutSeconds * 1000,
-    concurrency: 2,
-    batchSize: 1,
+    concurrency: TASK_QUEUE_SETTINGS.maxConcurrency,
+    batchSize: TASK_QUEUE_SETTINGS.batchSize,
   });
   // dynalite has no TTL: expired items go here, and the stream tells the counting function of each expired job
   running.expiry = startExpiry({ dynamodb: createDynamoDbClient(), tableName: resources.tableName, periodMs: EXPIRY_PERIOD_MS });
@@ -271,7 +250,6 @@ const stop = async (running: Running): Promise<void> => {
   await running.changesSource?.caughtUp().catch(() => undefined);
   await running.changesSource?.stop();
   await running.emulators?.stop();
-  if (running.runningMarker) rmSync(running.runningMarker, { force: true });
 };
 
 /** Loopback and every-interface addresses are reachable as localhost; any other is named as it is. */

@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient, type TableDescription } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { QUEUE_SETTINGS } from '../lambda/adapters/queue-settings';
+import { QUEUE_SETTINGS, TASK_QUEUE_SETTINGS } from '../lambda/adapters/settings';
 import { createTableInput } from '../lambda/adapters/table-schema';
 
 export interface ResourceNames {
@@ -17,9 +17,6 @@ export interface Resources {
   /** `<queueName>-tasks`: wakes the retry-task runner. */
   readonly taskQueueUrl: string;
 }
-
-/** A retry task's chunk runs this long at most; its queue hides a message longer than that. */
-export const TASK_CHUNK_SECONDS = 60;
 
 /** A table's keys, key types, indexes (with their projections) and stream, in one comparable spelling. */
 const shapeOf = (table: Pick<TableDescription, 'KeySchema' | 'AttributeDefinitions' | 'GlobalSecondaryIndexes' | 'StreamSpecification'>): string =>
@@ -81,8 +78,7 @@ export const provision = async (
       QueueName: names.queueName,
       Attributes: {
         VisibilityTimeout: String(names.visibilityTimeoutSeconds),
-        // as on AWS: a job may be delayed 7 days, its message must outlive that
-        MessageRetentionPeriod: String(14 * 24 * 60 * 60),
+        MessageRetentionPeriod: String(QUEUE_SETTINGS.retentionSeconds),
         RedrivePolicy: JSON.stringify({
           deadLetterTargetArn: dlqArn.Attributes?.QueueArn,
           maxReceiveCount: String(QUEUE_SETTINGS.safetyNetMaxReceiveCount),
@@ -93,7 +89,7 @@ export const provision = async (
   const tasks = await clients.sqs.send(
     new CreateQueueCommand({
       QueueName: `${names.queueName}-tasks`,
-      Attributes: { VisibilityTimeout: String(TASK_CHUNK_SECONDS * 3) },
+      Attributes: { VisibilityTimeout: String(TASK_QUEUE_SETTINGS.visibilityTimeoutSeconds) },
     }),
   );
   return {

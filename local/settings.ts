@@ -1,3 +1,5 @@
+import { DEFAULTS, FUNCTION_ENV, LOCAL_ENV } from '../lambda/adapters/settings';
+
 /** The local runtime's settings, all optional, read from the environment. */
 export interface Settings {
   /** The API's port; 0 picks a free one. */
@@ -21,7 +23,7 @@ export interface Settings {
 }
 
 /** Pollers feeding the worker, unless REQUEUE_WORKER_CONCURRENCY says otherwise; a resume after a start with 0 starts these. */
-export const DEFAULT_WORKER_CONCURRENCY = 2;
+export const DEFAULT_WORKER_CONCURRENCY = DEFAULTS.localWorkerConcurrency;
 
 export class SettingsError extends Error {
   override readonly name = 'SettingsError';
@@ -41,10 +43,10 @@ const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
 
 /** Without an API key anyone who reaches the port may call the API: only loopback then. */
 const host = (env: NodeJS.ProcessEnv): string => {
-  const value = env.HOST?.trim() || '127.0.0.1';
-  if (!LOOPBACK.test(value) && !env.REQUEUE_API_KEY) {
+  const value = env[LOCAL_ENV.host]?.trim() || DEFAULTS.localHost;
+  if (!LOOPBACK.test(value) && !env[LOCAL_ENV.apiKey]) {
     throw new SettingsError(
-      `HOST=${value} would open the API to other machines without authentication; set REQUEUE_API_KEY as well, or leave HOST unset.`,
+      `${LOCAL_ENV.host}=${value} would open the API to other machines without authentication; set ${LOCAL_ENV.apiKey} as well, or leave ${LOCAL_ENV.host} unset.`,
     );
   }
   return value;
@@ -57,14 +59,14 @@ const host = (env: NodeJS.ProcessEnv): string => {
  * the ends are trimmed off the header).
  */
 const apiKey = (env: NodeJS.ProcessEnv): string | undefined => {
-  const value = env.REQUEUE_API_KEY;
+  const value = env[LOCAL_ENV.apiKey];
   if (!value) return undefined;
   const characters = [...value];
   const at = characters.findIndex((c) => c < '!' || c > '~');
   if (at >= 0) {
     const code = characters[at]!.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
     throw new SettingsError(
-      `REQUEUE_API_KEY can hold only letters, digits and ASCII punctuation (an HTTP header carries no other ` +
+      `${LOCAL_ENV.apiKey} can hold only letters, digits and ASCII punctuation (an HTTP header carries no other ` +
         `characters); its character ${at + 1} is U+${code}. Choose another key, for instance the output of ` +
         '`openssl rand -hex 32`.',
     );
@@ -75,17 +77,17 @@ const apiKey = (env: NodeJS.ProcessEnv): string | undefined => {
 export const readSettings = (env: NodeJS.ProcessEnv): Settings => {
   const key = apiKey(env);
   return {
-    port: integer(env, 'PORT', 3000, 0, 65535),
+    port: integer(env, LOCAL_ENV.port, DEFAULTS.localPort, 0, 65535),
     host: host(env),
-    sqsPort: integer(env, 'SQS_PORT', 9324, 0, 65535),
-    dynamoDbPort: integer(env, 'DYNAMODB_PORT', 8000, 0, 65535),
-    dataDir: env.REQUEUE_DATA_DIR?.trim() || '.requeue',
+    sqsPort: integer(env, LOCAL_ENV.sqsPort, DEFAULTS.localSqsPort, 0, 65535),
+    dynamoDbPort: integer(env, LOCAL_ENV.dynamoDbPort, DEFAULTS.localDynamoDbPort, 0, 65535),
+    dataDir: env[LOCAL_ENV.dataDir]?.trim() || DEFAULTS.localDataDir,
     // SQS accepts at most 12 hours
-    visibilityTimeoutSeconds: integer(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30, 1, 43200),
+    visibilityTimeoutSeconds: integer(env, FUNCTION_ENV.visibilityTimeout, DEFAULTS.visibilityTimeoutSeconds, 1, 43200),
     // 0 pauses the worker: jobs wait in the queue, as with the event source mapping disabled on AWS
-    workerConcurrency: integer(env, 'REQUEUE_WORKER_CONCURRENCY', DEFAULT_WORKER_CONCURRENCY, 0, 50),
-    // the stack's window is seconds (JOB_CHANGES_COUNTER), worth it where each invocation is billed; locally less
-    streamBatchingWindowMs: integer(env, 'REQUEUE_STREAM_WINDOW_MS', 200, 0, 300_000),
+    workerConcurrency: integer(env, LOCAL_ENV.workerConcurrency, DEFAULT_WORKER_CONCURRENCY, 0, 50),
+    // the stack's window is seconds, worth it where each invocation is billed; locally less
+    streamBatchingWindowMs: integer(env, FUNCTION_ENV.streamWindowMs, DEFAULTS.localStreamWindowMs, 0, 300_000),
     ...(key !== undefined ? { apiKey: key } : {}),
   };
 };

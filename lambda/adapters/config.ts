@@ -1,6 +1,5 @@
 import { ConfigurationError } from '../core/errors';
-import { JOB_CHANGES_COUNTER } from '../routes';
-import { JOB_TABLE } from './table-schema';
+import { DEFAULTS, FUNCTION_ENV as ENV, jobTimeoutWithin, localWorkerTimeoutMs } from './settings';
 
 /**
  * Settings read once, at cold start. A missing required variable stops the
@@ -31,6 +30,8 @@ export interface Config {
   readonly streamWindowMs: number;
 }
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
 const required = (env: NodeJS.ProcessEnv, name: string): string => {
   const value = env[name];
   if (!value) throw new ConfigurationError(`Environment variable ${name} is required but not set`);
@@ -54,22 +55,20 @@ const wholeNumber = (env: NodeJS.ProcessEnv, name: string, fallback: number): nu
 };
 
 export const readConfig = (env: NodeJS.ProcessEnv = process.env): Config => {
-  const visibilityTimeoutMs = positiveNumber(env, 'REQUEUE_VISIBILITY_TIMEOUT', 30) * 1000;
+  const visibilityTimeoutMs = positiveNumber(env, ENV.visibilityTimeout, DEFAULTS.visibilityTimeoutSeconds) * 1000;
   return {
-    tableName: required(env, 'REQUEUE_TABLE_NAME'),
-    queueUrl: required(env, 'REQUEUE_QUEUE_URL'),
-    deadLetterQueueUrl: required(env, 'REQUEUE_DLQ_URL'),
-    taskQueueUrl: required(env, 'REQUEUE_TASK_QUEUE_URL'),
+    tableName: required(env, ENV.tableName),
+    queueUrl: required(env, ENV.queueUrl),
+    deadLetterQueueUrl: required(env, ENV.deadLetterQueueUrl),
+    taskQueueUrl: required(env, ENV.taskQueueUrl),
     visibilityTimeoutMs,
-    // leave the worker time to record the outcome before its lease ends
-    defaultJobTimeoutMs: positiveNumber(env, 'REQUEUE_JOB_TIMEOUT_MS', Math.max(1000, visibilityTimeoutMs - 5000)),
-    retentionMs: positiveNumber(env, 'REQUEUE_RETENTION_DAYS', 7) * 24 * 60 * 60 * 1000,
-    failedRetentionMs: positiveNumber(env, 'REQUEUE_FAILED_RETENTION_DAYS', 30) * 24 * 60 * 60 * 1000,
-    // past two leases, a pending job's message is presumed lost
-    reconcileAfterMs: positiveNumber(env, 'REQUEUE_RECONCILE_AFTER_MS', 2 * visibilityTimeoutMs),
-    indexShards: wholeNumber(env, 'REQUEUE_INDEX_SHARDS', JOB_TABLE.indexShards),
-    // the stack's mapping's; the local runtime sets its own
-    streamWindowMs: wholeNumber(env, 'REQUEUE_STREAM_WINDOW_MS', JOB_CHANGES_COUNTER.maxBatchingWindowSeconds * 1000),
+    // the stack sets it from the worker's timeout; elsewhere the worker's timeout is the visibility timeout
+    defaultJobTimeoutMs: positiveNumber(env, ENV.jobTimeoutMs, jobTimeoutWithin(localWorkerTimeoutMs(visibilityTimeoutMs))),
+    retentionMs: positiveNumber(env, ENV.retentionDays, DEFAULTS.retentionDays) * DAY_MS,
+    failedRetentionMs: positiveNumber(env, ENV.failedRetentionDays, DEFAULTS.failedRetentionDays) * DAY_MS,
+    reconcileAfterMs: positiveNumber(env, ENV.reconcileAfterMs, DEFAULTS.reconcileAfterLeases * visibilityTimeoutMs),
+    indexShards: wholeNumber(env, ENV.indexShards, DEFAULTS.indexShards),
+    streamWindowMs: wholeNumber(env, ENV.streamWindowMs, DEFAULTS.streamWindowMs),
   };
 };
 
@@ -80,5 +79,5 @@ export interface WorkerSwitchConfig {
 }
 
 export const readWorkerSwitchConfig = (env: NodeJS.ProcessEnv = process.env): WorkerSwitchConfig => ({
-  mappingUuid: required(env, 'REQUEUE_WORKER_MAPPING_UUID'),
+  mappingUuid: required(env, ENV.workerMappingUuid),
 });

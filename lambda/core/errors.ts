@@ -1,10 +1,9 @@
 /**
- * Domain errors. Each carries the HTTP status a client should see and a
- * machine code; 4xx messages are shown to the caller as they are, anything
- * else becomes a generic message (see lambda/handlers/http.ts).
+ * Errors a caller of the domain can act on: a sentence saying what to do,
+ * and a machine code. They name no transport's status; the HTTP handlers
+ * map each class to one (lambda/handlers/http.ts). Any other error is a bug.
  */
 export abstract class RequeueError extends Error {
-  abstract readonly statusCode: number;
   abstract readonly code: string;
 
   constructor(message: string, options?: { cause?: unknown }) {
@@ -14,22 +13,18 @@ export abstract class RequeueError extends Error {
 }
 
 export class ValidationError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'VALIDATION_ERROR';
 }
 
 export class InvalidJsonError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'INVALID_JSON';
 }
 
 export class PayloadTooLargeError extends RequeueError {
-  readonly statusCode = 413;
   readonly code = 'PAYLOAD_TOO_LARGE';
 }
 
 export class JobNotFoundError extends RequeueError {
-  readonly statusCode = 404;
   readonly code = 'JOB_NOT_FOUND';
   constructor(readonly jobId: string) {
     super(`Job ${jobId} not found`);
@@ -37,7 +32,6 @@ export class JobNotFoundError extends RequeueError {
 }
 
 export class DuplicateJobError extends RequeueError {
-  readonly statusCode = 409;
   readonly code = 'DUPLICATE_JOB_ID';
   constructor(readonly jobId: string) {
     super(`Job ${jobId} already exists; choose another jobId or omit it to get a generated one`);
@@ -45,7 +39,6 @@ export class DuplicateJobError extends RequeueError {
 }
 
 export class JobNotFailedError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'JOB_NOT_FAILED';
   constructor(
     readonly jobId: string,
@@ -56,7 +49,6 @@ export class JobNotFailedError extends RequeueError {
 }
 
 export class JobActiveError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'JOB_ACTIVE';
   constructor(readonly jobId: string) {
     super(`Job ${jobId} is active and cannot be removed`);
@@ -65,7 +57,6 @@ export class JobActiveError extends RequeueError {
 
 /** A job changed between the read and the conditional write of an operation that judged it as read. */
 export class JobChangedError extends RequeueError {
-  readonly statusCode = 409;
   readonly code = 'JOB_CHANGED';
   constructor(
     readonly jobId: string,
@@ -76,7 +67,6 @@ export class JobChangedError extends RequeueError {
 }
 
 export class JobNotDelayedError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'JOB_NOT_DELAYED';
   constructor(
     readonly jobId: string,
@@ -87,7 +77,6 @@ export class JobNotDelayedError extends RequeueError {
 }
 
 export class TaskNotFoundError extends RequeueError {
-  readonly statusCode = 404;
   readonly code = 'TASK_NOT_FOUND';
   constructor(readonly taskId: string) {
     super(`Retry task ${taskId} not found`);
@@ -95,7 +84,6 @@ export class TaskNotFoundError extends RequeueError {
 }
 
 export class RecountNotFoundError extends RequeueError {
-  readonly statusCode = 404;
   readonly code = 'RECOUNT_NOT_FOUND';
   constructor(readonly taskId: string) {
     super(`Recount ${taskId} not found`);
@@ -103,7 +91,6 @@ export class RecountNotFoundError extends RequeueError {
 }
 
 export class TaskNotRunningError extends RequeueError {
-  readonly statusCode = 400;
   readonly code = 'TASK_NOT_RUNNING';
   constructor(
     readonly taskId: string,
@@ -115,18 +102,11 @@ export class TaskNotRunningError extends RequeueError {
 
 /** The worker's event source is between two states (starting or stopping): it takes no other change until it settles. */
 export class WorkerSwitchBusyError extends RequeueError {
-  readonly statusCode = 409;
   readonly code = 'WORKER_SWITCH_BUSY';
-}
-
-export class RouteNotFoundError extends RequeueError {
-  readonly statusCode = 404;
-  readonly code = 'ROUTE_NOT_FOUND';
 }
 
 /** SQS, DynamoDB or Lambda's API could not be reached; the operation changed nothing that would strand a job. */
 export class DependencyUnavailableError extends RequeueError {
-  readonly statusCode = 503;
   readonly code = 'DEPENDENCY_UNAVAILABLE';
 }
 

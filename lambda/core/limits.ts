@@ -6,7 +6,7 @@
  * could not be written and the execution would be lost. The worst case, every
  * part full (test/unit/item-budget.test.ts measures it through `toItem`):
  *
- *   data           163,840   JSON text, refused at enqueue past it (413)
+ *   data           163,840   JSON text, refused at enqueue past it
  *   returnValue     65,536   JSON text, replaced by a marker past it
  *   error            4,096   cut
  *   history         59,510   100 entries of at most 595 bytes: an error cut

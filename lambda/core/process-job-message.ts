@@ -1,18 +1,11 @@
 import { DependencyUnavailableError, JobNotFailedError, JobNotFoundError, JobWriteRefusedError, StateConflictError } from './errors';
 import { describeThrown } from './describe-value';
+import { describeFailure } from './execution-failure';
 import type { Job, JobMessage } from './job';
 import type { JobQueue, JobStore, Processor } from './ports';
 import { claimRetry, revertUnsent } from './retry-failed-job';
-import {
-  claim,
-  describeFailure,
-  isClaimRefusal,
-  moveAfterFailure,
-  moveToCompleted,
-  recoverLostExecution,
-  type Transition,
-  withSmallestOutcome,
-} from './transitions';
+import { withSmallestOutcome } from './stored-outcome';
+import { claim, isClaimRefusal, moveAfterFailure, moveToCompleted, recoverLostExecution, type Transition } from './transitions';
 
 /** Just what the worker logs through; Powertools' Logger fits it. */
 export interface WorkerLog {

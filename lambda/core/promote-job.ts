@@ -16,7 +16,8 @@ const refusal = async (store: JobStore, jobId: string): Promise<Error> => {
 /**
  * Make a delayed job run at once: waiting, with a message sent without delay.
  * If the message cannot be sent the job goes back to delayed as it was (its
- * first message still comes when it is due) and the caller gets 503.
+ * first message still comes when it is due) and the caller gets
+ * DependencyUnavailableError.
  */
 export const promoteJob = async ({ store, queue }: PromoteDeps, jobId: string): Promise<Job> => {
   const job = await store.get(jobId);

@@ -3,6 +3,7 @@ import type { Job, JobMessage, RetrySource } from './job';
 import type { JobQueue, JobStore } from './ports';
 import { isRetriedByTask } from './retry-task';
 import { claimRetry, revertUnsent } from './retry-failed-job';
+import { isStaleCopy } from './sweep-stale-dead-letters';
 
 export interface RetryAllOptions {
   /** Which failed jobs. @default every failed job */
@@ -123,12 +124,6 @@ export const forEachFailedPage = async (
     if (page.items.length > 0) await visit(page.items);
     if (!more) return seen;
   }
-};
-
-/** Dead-letter copies of jobs that are no longer failed in that generation: safe to delete. */
-export const isStaleCopy = async (store: JobStore, message: JobMessage): Promise<boolean> => {
-  const job = await store.get(message.jobId);
-  return !job || job.generation !== message.generation || job.state !== 'failed';
 };
 
 export const retryAllFailedJobs = async (deps: RetryAllDeps, options: RetryAllOptions = {}): Promise<RetryAllResult> => {

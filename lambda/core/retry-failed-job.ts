@@ -1,6 +1,7 @@
 import { DependencyUnavailableError, JobNotFailedError, JobNotFoundError, StateConflictError } from './errors';
 import type { Job, RetrySource } from './job';
 import type { JobQueue, JobStore } from './ports';
+import { isStaleCopy } from './sweep-stale-dead-letters';
 import { retry, revertRetry, type RetryChange, type Transition } from './transitions';
 
 export interface RetryDeps {
@@ -76,4 +77,24 @@ export const retryFailedJob = async (
     );
   }
   return next;
+};
+
+/** Dead-letter messages looked at after a retry of one job: one receive. */
+const SWEEP_AFTER_RETRY = 10;
+
+/**
+ * Retry a failed job on request, then clear the stale dead-letter copies
+ * one receive brings: the job's own copy is stale from the retry on, and the
+ * reconciler clears what this leaves. A failed sweep leaves the retry as it
+ * is; `onSweepError` hears of it.
+ */
+export const retryFailedJobAndSweep = async (
+  deps: RetryDeps,
+  jobId: string,
+  change: RetryChange,
+  onSweepError: (error: unknown) => void,
+): Promise<Job> => {
+  const job = await retryFailedJob(deps, jobId, 'api', change);
+  await deps.queue.sweepDeadLetters((message) => isStaleCopy(deps.store, message), SWEEP_AFTER_RETRY).catch(onSweepError);
+  return job;
 };

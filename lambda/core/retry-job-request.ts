@@ -12,7 +12,8 @@ export const retryJobBodySchema = z.strictObject(
 /**
  * A retry's optional body: `{"data": ...}` retries the job with that data,
  * checked as an enqueue's (its JSON text's nesting and numbers by the body
- * parser, its size here: 413 past the budget). No body: the data stays.
+ * parser, its size here: PayloadTooLargeError past the budget). No body: the
+ * data stays.
  */
 export const parseRetryJobBody = (body: unknown): { data?: unknown } => {
   if (body === undefined) return {};

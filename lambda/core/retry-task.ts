@@ -27,7 +27,7 @@ export type TaskKind = 'retry' | 'remove';
 
 export interface RetryTask {
   readonly id: string;
-  /** @default 'retry' (tasks stored before removal tasks existed) */
+  /** @default 'retry' (a retry task is stored without one) */
   readonly kind?: TaskKind;
   /** Who asked for it (see RetryRecord.by); each retry it makes names them too. */
   readonly by?: string;

@@ -1,5 +1,11 @@
+import type { JobMessage } from './job';
 import type { JobQueue, JobStore } from './ports';
-import { isStaleCopy } from './retry-all-failed-jobs';
+
+/** Dead-letter copies of jobs that are no longer failed in that generation: safe to delete. */
+export const isStaleCopy = async (store: JobStore, message: JobMessage): Promise<boolean> => {
+  const job = await store.get(message.jobId);
+  return !job || job.generation !== message.generation || job.state !== 'failed';
+};
 
 /**
  * The reconciler's sweep of the dead-letter queue, only while there is

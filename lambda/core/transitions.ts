@@ -1,8 +1,8 @@
-import { UnrecoverableError } from './errors';
 import type { Backoff, HistoryEntry, Job, JobOptions, JobState, RetrySource } from './job';
-import { cutToBytes, fitJson } from './byte-budget';
-import { describeValue, isErrorLike, readName, readProperty } from './describe-value';
+import { cutToBytes } from './byte-budget';
+import type { ExecutionFailure } from './execution-failure';
 import { BUDGETS, LIMITS } from './limits';
+import { storableReturnValue } from './stored-outcome';
 
 /** Which state may move to which. Anything else is a bug or a lost race. */
 export const ALLOWED_TRANSITIONS: Readonly<Record<JobState, readonly JobState[]>> = {
@@ -143,22 +143,6 @@ const stillActive = (job: Job): Expectation => ({
   attempts: job.attempts,
 });
 
-/** What a job keeps of a processor's result that cannot be stored: why not. */
-export interface UnstoredReturnValue {
-  readonly notStored: string;
-}
-
-/**
- * A processor's result as the job keeps it: a plain JSON copy (undefined
- * becomes null), or, when it has no JSON form or is past its budget, a
- * marker saying so. Never throws, whatever the processor returned.
- */
-export const storableReturnValue = (value: unknown): unknown => {
-  if (value === undefined) return null;
-  const fitted = fitJson(value, BUDGETS.returnValueBytes);
-  return fitted.fits ? fitted.value : ({ notStored: `returnValue not stored: ${fitted.reason}` } satisfies UnstoredReturnValue);
-};
-
 /** A successful execution. `returnValue` is whatever the processor returned: it is stored as `storableReturnValue` makes it. */
 export const moveToCompleted = (job: Job, start: number, now: number, returnValue: unknown): Transition => ({
   next: {
@@ -177,46 +161,6 @@ export const moveToCompleted = (job: Job, start: number, now: number, returnValu
   },
   expect: stillActive(job),
 });
-
-export interface ExecutionFailure {
-  readonly message: string;
-  readonly stack?: string;
-  readonly timedOut?: boolean;
-  readonly unrecoverable?: boolean;
-}
-
-/**
- * What a processor threw, in words that can be stored: the message is always
- * a string, and nothing here throws, whatever was thrown (a string,
- * undefined, an object without prototype, an Error whose `message` or
- * `stack` getter throws, a revoked Proxy...).
- */
-export const describeFailure = (error: unknown, timedOut = false): ExecutionFailure => {
-  if (typeof error === 'string') return { message: error === '' ? 'The processor threw an empty string' : error, timedOut };
-  if (!isErrorLike(error)) return { message: `The processor threw ${describeValue(error)}, not an Error`, timedOut };
-  const name = readName(error);
-  const message = readProperty(error, 'message');
-  const stack = readProperty(error, 'stack');
-  return {
-    message:
-      'unreadable' in message
-        ? `${name} whose message could not be read: ${message.unreadable}`
-        : typeof message.value === 'string'
-          ? message.value || `${name} with no message`
-          : `${name} whose message is not a string: ${describeValue(message.value)}`,
-    stack: 'value' in stack && typeof stack.value === 'string' ? stack.value : undefined,
-    timedOut,
-    unrecoverable: name === 'UnrecoverableError' || isUnrecoverable(error),
-  };
-};
-
-const isUnrecoverable = (error: unknown): boolean => {
-  try {
-    return error instanceof UnrecoverableError;
-  } catch {
-    return false;
-  }
-};
 
 /**
  * A failed execution: delayed by the backoff while attempts remain, failed
@@ -251,33 +195,6 @@ export const moveAfterFailure = (
   }
   const delay = options.backoff ? backoffDelay(job.opts.backoff, job.attempts) : 0;
   return { next: { ...job, ...common, state: 'delayed', runAt: now + delay }, expect };
-};
-
-/** History entries an outcome keeps when its full form was refused. */
-const FALLBACK_HISTORY_ENTRIES = 10;
-
-/**
- * The same outcome of an execution, in as little room as it can take: for
- * when the store refused the full one (on DynamoDB, an item that would pass
- * 400 KB, as one written before the budgets could). The stack and
- * returnValue go, the error is cut to a history entry's budget, history
- * keeps its newest entries; the reason is kept in their place.
- */
-export const withSmallestOutcome = (transition: Transition, reason: string): Transition => {
-  const next = transition.next;
-  const why = cutToBytes(`the store refused the full outcome: ${reason}`, BUDGETS.historyErrorBytes);
-  const dropped = Math.max(0, next.history.length - FALLBACK_HISTORY_ENTRIES);
-  const smaller: Job = {
-    ...next,
-    stacktrace: undefined,
-    history: next.history.slice(dropped),
-    ...(dropped > 0 ? { historyDropped: (next.historyDropped ?? 0) + dropped } : {}),
-    ...(next.state === 'completed'
-      ? { returnValue: { notStored: `returnValue not stored: ${why}` } satisfies UnstoredReturnValue }
-      : // the execution's history entry has its error cut to that budget from the whole message
-        { error: `${next.history.at(-1)?.error ?? cutToBytes(next.error ?? '', BUDGETS.historyErrorBytes)} [stack not stored: ${why}]` }),
-  };
-  return { next: smaller, expect: transition.expect };
 };
 
 /** What a retry may change besides the state, and who asked for it. */

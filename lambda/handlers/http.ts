@@ -1,4 +1,20 @@
-import { InvalidJsonError, RequeueError, ValidationError } from '../core/errors';
+import {
+  DependencyUnavailableError,
+  DuplicateJobError,
+  InvalidJsonError,
+  JobActiveError,
+  JobChangedError,
+  JobNotDelayedError,
+  JobNotFailedError,
+  JobNotFoundError,
+  PayloadTooLargeError,
+  RecountNotFoundError,
+  RequeueError,
+  TaskNotFoundError,
+  TaskNotRunningError,
+  ValidationError,
+  WorkerSwitchBusyError,
+} from '../core/errors';
 import { checkJsonText } from '../core/json-text';
 import { LIMITS } from '../core/limits';
 import { LIMIT_MESSAGE, limitSchema, noOptionsBodySchema, PATH_PARAMETERS } from '../core/request-parameters';
@@ -21,11 +37,49 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   body: JSON.stringify(body),
 });
 
+type RequeueErrorClass = abstract new (...args: never[]) => RequeueError;
+
 /**
- * One rule for what a client sees: a RequeueError (4xx, or the 503 of an
- * unavailable dependency) is shown as it is; anything else is a bug, logged
- * in full and answered with a generic 500. The event may come in payload
- * format 1.0 (a REST API) or 2.0 (an HTTP API); `fn` sees one request either way.
+ * The one place a domain error becomes an HTTP status, as middy's
+ * http-error-handler maps errors: the domain says what went wrong, this
+ * table what a client is told. A RequeueError missing here is answered as
+ * any bug is, with a generic 500.
+ */
+const HTTP_STATUS: readonly (readonly [RequeueErrorClass, number])[] = [
+  [ValidationError, 400],
+  [InvalidJsonError, 400],
+  [JobNotFailedError, 400],
+  [JobActiveError, 400],
+  [JobNotDelayedError, 400],
+  [TaskNotRunningError, 400],
+  [JobNotFoundError, 404],
+  [TaskNotFoundError, 404],
+  [RecountNotFoundError, 404],
+  [DuplicateJobError, 409],
+  [JobChangedError, 409],
+  [WorkerSwitchBusyError, 409],
+  [PayloadTooLargeError, 413],
+  [DependencyUnavailableError, 503],
+];
+
+/** The status a client sees for `error`; undefined for an error the table does not know. */
+export const httpStatusOf = (error: RequeueError): number | undefined => HTTP_STATUS.find(([type]) => error instanceof type)?.[1];
+
+/** What a client is told of a domain error the table maps; undefined for any other error. */
+const domainErrorResponse = (error: unknown): HttpResponse | undefined => {
+  if (!(error instanceof RequeueError)) return undefined;
+  const status = httpStatusOf(error);
+  if (status === undefined) return undefined;
+  if (status >= 500) logger.error(error.message, { error });
+  return json(status, { error: error.message, code: error.code });
+};
+
+/**
+ * One rule for what a client sees: a domain error the table maps (4xx, or
+ * the 503 of an unavailable dependency) is shown as it is; anything else is
+ * a bug, logged in full and answered with a generic 500. The event may come
+ * in payload format 1.0 (a REST API) or 2.0 (an HTTP API); `fn` sees one
+ * request either way.
  */
 export const httpHandler =
   (fn: (request: HttpRequest) => Promise<HttpResponse>) =>
@@ -35,10 +89,8 @@ export const httpHandler =
       request = toHttpRequest(event);
       return toResult(await fn(request));
     } catch (error) {
-      if (error instanceof RequeueError) {
-        if (error.statusCode >= 500) logger.error(error.message, { error });
-        return toResult(json(error.statusCode, { error: error.message, code: error.code }));
-      }
+      const answer = domainErrorResponse(error);
+      if (answer) return toResult(answer);
       if (error instanceof UnknownEventError) logger.error(error.message, { eventKeys: Object.keys(event ?? {}) });
       else logger.error('Unhandled error', { error: error as Error, routeKey: request?.routeKey, actor: request?.actor });
       return toResult(json(500, { error: 'Internal server error', code: 'INTERNAL_ERROR' }));

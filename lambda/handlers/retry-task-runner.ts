@@ -1,7 +1,6 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { isRecountId, runRecountChunk } from '../core/recount-jobs';
-import { runRetryTaskChunk } from '../core/run-retry-task';
+import { runTaskChunk } from '../core/run-task-chunk';
 import { services } from '../adapters/services';
 import { logger } from './logger';
 
@@ -21,11 +20,7 @@ const runChunk = (context: Context) => async (record: SQSRecord): Promise<void> 
     return;
   }
   const budgetMs = Math.max(1000, Math.min(MAX_CHUNK_MS, context.getRemainingTimeInMillis() - SAFETY_MS));
-  const outcome = isRecountId(taskId)
-    ? await runRecountChunk({ store, recounts, settleMs }, taskId, budgetMs)
-    : await runRetryTaskChunk({ store, queue, tasks, taskQueue }, taskId, budgetMs);
-  // the function continues itself: the next chunk is one more message
-  if (outcome === 'continue') await taskQueue.sendTask(taskId);
+  await runTaskChunk({ store, queue, tasks, taskQueue, recounts, settleMs }, taskId, budgetMs);
 };
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {

@@ -7,31 +7,19 @@ import { services } from '../adapters/services';
 import { logger } from './logger';
 
 const { store, queue, config } = services();
-const deps: WorkerDeps = {
-  store,
-  queue,
-  findProcessor,
-  log: logger,
-  leaseMs: config.visibilityTimeoutMs,
-  defaultTimeoutMs: config.defaultJobTimeoutMs,
-};
+const deps: WorkerDeps = { store, queue, findProcessor, log: logger, leaseMs: config.visibilityTimeoutMs, defaultTimeoutMs: config.defaultJobTimeoutMs };
 
 /** Reported as a batch item failure so the message, hidden for a while, comes back. */
 class ReturnLater extends Error {
-  constructor(delayMs: number) {
-    super(`Message returns in ${delayMs} ms`);
-    this.name = 'ReturnLater';
-  }
+  override readonly name = 'ReturnLater';
 }
 
-const handleRecord =
-  (context: Context, returns: HiddenMessage[]) =>
-  async (record: SQSRecord): Promise<void> => {
-    const outcome = await processJobMessage(deps, record.body, context.getRemainingTimeInMillis());
-    if (outcome.kind === 'delete') return;
-    returns.push({ receiptHandle: record.receiptHandle, delayMs: outcome.delayMs });
-    throw new ReturnLater(outcome.delayMs);
-  };
+const handleRecord = (context: Context, returns: HiddenMessage[]) => async (record: SQSRecord): Promise<void> => {
+  const outcome = await processJobMessage(deps, record.body, context.getRemainingTimeInMillis());
+  if (outcome.kind === 'delete') return;
+  returns.push({ receiptHandle: record.receiptHandle, delayMs: outcome.delayMs });
+  throw new ReturnLater(`Message returns in ${outcome.delayMs} ms`);
+};
 
 export const handler = async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
   // a processor holds its batch's records and failures until it answers, so one per invocation: the local

@@ -1,38 +1,14 @@
-import type { Browser, Page } from 'playwright-core';
 import { ROUTES } from '../../lambda/routes';
 import { createRouteMatcher } from '../../local/api-gateway';
-import { launchChromium, screenshotPath } from '../support/browser';
+import { dashboardSession, PAGE_WAIT_MS, screenshotPath } from '../support/browser';
 import { eventually } from '../support/requeue-harness';
-import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
 // Pausing and resuming the worker from the dashboard's overview, in headless Chromium against `npm start`.
 
-const PAGE_WAIT_MS = 45_000;
-
-let runtime: LocalRuntime;
-let browser: Browser;
-let page: Page;
-const pageErrors: string[] = [];
-const apiCalls: { method: string; path: string }[] = [];
-
-beforeAll(async () => {
-  [runtime, browser] = await Promise.all([startLocalRuntime(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!url.pathname.startsWith('/dashboard')) apiCalls.push({ method: request.method(), path: url.pathname });
-  });
-}, STARTUP_BUDGET_MS + 30_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await runtime?.kill();
-  if (runtime) removeDataDir(runtime.dataDir);
-});
+const dashboard = dashboardSession();
 
 it('pauses the worker, shows who did, holds jobs waiting, and resumes it', async () => {
+  const { page, runtime, pageErrors, apiCalls } = dashboard;
   await page.goto(`${runtime.url}/dashboard#/`);
   await page.locator('[data-worker="running"]').waitFor();
   await page.getByRole('button', { name: 'Pause worker' }).click();

@@ -1,7 +1,6 @@
-import type { Browser, Page } from 'playwright-core';
 import { ROUTES } from '../../lambda/routes';
 import { createRouteMatcher } from '../../local/api-gateway';
-import { launchChromium, screenshotPath } from '../support/browser';
+import { dashboardSession, PAGE_WAIT_MS, screenshotPath } from '../support/browser';
 import { eventually } from '../support/requeue-harness';
 import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime } from '../support/local-runtime';
 
@@ -9,50 +8,23 @@ import { removeDataDir, startLocalRuntime, STARTUP_BUDGET_MS, type LocalRuntime 
 // jobs are enqueued over HTTP as a producer does, and everything an operator does
 // goes through the page. Waits are on what the page shows, never on time.
 
-/** A loaded machine may take its time; the page's own refreshes come every 1-2 s. */
-const PAGE_WAIT_MS = 45_000;
-
-let runtime: LocalRuntime;
-let browser: Browser;
-let page: Page;
-const pageErrors: string[] = [];
-/** Every request the page made that is not one of the dashboard's own files. */
-const apiCalls: { method: string; path: string }[] = [];
-
-beforeAll(async () => {
-  [runtime, browser] = await Promise.all([startLocalRuntime(), launchChromium()]);
-  page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
-  page.setDefaultTimeout(PAGE_WAIT_MS);
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    if (!url.pathname.startsWith('/dashboard')) apiCalls.push({ method: request.method(), path: url.pathname });
-  });
-  page.on('console', (message) => {
-    if (message.type() === 'error') pageErrors.push(message.text());
-  });
-}, STARTUP_BUDGET_MS + 30_000);
-
-afterAll(async () => {
-  await browser?.close();
-  await runtime?.kill();
-  if (runtime) removeDataDir(runtime.dataDir);
-});
+const dashboard = dashboardSession();
 
 const isRoute = createRouteMatcher(ROUTES);
 
 const enqueue = async (body: unknown): Promise<string> => {
-  const answer = await runtime.request('POST', '/jobs', body);
+  const answer = await dashboard.runtime.request('POST', '/jobs', body);
   expect(answer.status).toBe(201);
   return answer.body.id;
 };
 
-const failedNamed = async (name: string) => (await runtime.request('GET', `/jobs/failed?name=${name}&limit=1000`)).body as { id: string }[];
+const failedNamed = async (name: string) => (await dashboard.runtime.request('GET', `/jobs/failed?name=${name}&limit=1000`)).body as { id: string }[];
 
 const untilFailed = (name: string, count: number) =>
   eventually(async () => (await failedNamed(name)).length === count, 30_000, `${count} failed ${name} job(s)`);
 
 const open = async (hash: string) => {
+  const { page, runtime } = dashboard;
   await page.goto(`${runtime.url}/dashboard${hash}`);
   await page.locator('main h1').waitFor();
 };
@@ -66,6 +38,7 @@ const localInput = (epochMs: number): string => {
 
 /** Fills the failed page's filters and waits for the list they give. */
 const filterFailed = async (filters: { name?: string; error?: string; since?: number }, rows: number) => {
+  const { page } = dashboard;
   await open('#/failed');
   if (filters.name) await page.getByLabel('Name', { exact: true }).fill(filters.name);
   if (filters.error) await page.getByLabel('Error contains').fill(filters.error);
@@ -76,6 +49,7 @@ const filterFailed = async (filters: { name?: string; error?: string; since?: nu
 
 /** Presses Tab until the element named `name` has the focus. */
 const tabTo = async (name: string) => {
+  const { page } = dashboard;
   for (let presses = 0; presses < 40; presses++) {
     await page.keyboard.press('Tab');
     if ((await page.evaluate('document.activeElement?.textContent')) === name) return;
@@ -85,6 +59,7 @@ const tabTo = async (name: string) => {
 
 describe('the dashboard on npm start', () => {
   afterEach(() => {
+    const { pageErrors, apiCalls } = dashboard;
     expect(pageErrors).toEqual([]);
     // the page calls the API's documented routes, and nothing else
     expect(apiCalls.length).toBeGreaterThan(0);
@@ -93,6 +68,7 @@ describe('the dashboard on npm start', () => {
   });
 
   it('shows a failed job with its error and history, retries it, and shows it completed', async () => {
+    const { page, runtime } = dashboard;
     const id = await enqueue({ name: 'demo.flaky', data: { failTimes: 1 }, opts: { attempts: 1 } });
     await untilFailed('demo.flaky', 1);
 
@@ -131,6 +107,7 @@ describe('the dashboard on npm start', () => {
   });
 
   it('shows how many failed jobs a retry-all would take before it retries them', async () => {
+    const { page, runtime } = dashboard;
     const startedAt = Date.now();
     const matching = [];
     for (let i = 0; i < 3; i++) matching.push(await enqueue({ name: 'demo.fail', data: { message: 'outage 42' }, opts: { attempts: 1 } }));
@@ -168,6 +145,7 @@ describe('the dashboard on npm start', () => {
   });
 
   it('follows a paced retry task as it moves and cancels it', async () => {
+    const { page, runtime } = dashboard;
     const total = 60;
     // no processor has this name: each fails at once, and again after its retry
     for (let i = 0; i < total; i++) await enqueue({ name: 'import.rows', data: { row: i }, opts: { attempts: 1 } });
@@ -214,7 +192,7 @@ describe('the dashboard on npm start with REQUEUE_API_KEY', () => {
   });
 
   it('asks for the key with the API’s sentence, then sends it', async () => {
-    const context = await browser.newContext();
+    const context = await dashboard.browser.newContext();
     const keyedPage = await context.newPage();
     keyedPage.setDefaultTimeout(PAGE_WAIT_MS);
     const failures: string[] = [];

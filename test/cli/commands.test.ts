@@ -54,10 +54,15 @@ const failedJob = async (name = 'demo.fail', data: unknown = { message: 'card de
   return body.id;
 };
 
+/**
+ * `count` failed jobs of `name`, the only ones (after clearFailed), and counted: a bulk command without a filter
+ * takes its total from the counts, which follow the table's stream a moment behind the jobs' state.
+ */
 const failedJobs = async (count: number, name = 'demo.fail', data: unknown = { message: 'card declined' }): Promise<string[]> => {
   const ids: string[] = [];
   for (let i = 0; i < count; i++) ids.push((await api('POST', '/jobs', { name, data, opts: { attempts: 1 } })).body.id);
   for (const id of ids) await untilState(id, 'failed');
+  await eventually(async () => (await api('GET', '/jobs/metrics')).body.failed === count, 20_000, `${count} failed jobs counted`);
   return ids;
 };
 

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../support/requeue-harness';
 import { runtimesOnOneDataDir, type LocalRuntime } from '../support/local-runtime';
 
@@ -47,11 +46,13 @@ it('holds jobs waiting while paused, through a restart, and runs each once after
     expect(answer.status).toBe(201);
     ids.push(answer.body.id);
   }
-  // the pollers' last long polls may take a message and give it back: wait until all three are visible
-  await eventually(async () => (await metricsOf(first)).queues.main.visible === 3, 30_000, 'three messages waiting in the queue');
-  // a margin in which a running worker would have taken them
-  await sleep(1_500);
-  const held = await metricsOf(first);
+  // the pollers' last long polls may take a message and give it back: wait until all three are visible and
+  // counted waiting (the counts follow the table's stream a moment behind), by when a worker still polling
+  // would have taken them
+  const held = await eventually(async () => {
+    const m = await metricsOf(first);
+    return m.queues.main.visible === 3 && m.waiting === 3 && m;
+  }, 30_000, 'three jobs counted waiting, their messages in the queue');
   expect(held).toMatchObject({ waiting: 3, active: 0, completed: 0, paused: true, pausedBy: 'local', pausedAt: paused.body.pausedAt });
   expect(held.queues.main.visible).toBe(3);
 
@@ -71,8 +72,13 @@ it('holds jobs waiting while paused, through a restart, and runs each once after
 
   const second = await runtimes.start();
   expect(second.output()).toContain('worker paused by POST /jobs/pause');
-  await sleep(1_500);
-  expect(await metricsOf(second)).toMatchObject({ waiting: 3, completed: 0, paused: true, pausedBy: 'local' });
+  // the start-up re-sends the three waiting jobs (the emulated SQS keeps nothing across a restart): once their
+  // messages are visible in the queue, a worker that polled would have taken them
+  const heldAfterRestart = await eventually(async () => {
+    const m = await metricsOf(second);
+    return m.queues.main.visible === 3 && m.waiting === 3 && m;
+  }, 30_000, 'the three jobs re-sent and waiting in the queue');
+  expect(heldAfterRestart).toMatchObject({ waiting: 3, completed: 0, paused: true, pausedBy: 'local' });
 
   const resumed = await second.request('POST', '/jobs/resume');
   expect({ status: resumed.status, body: resumed.body }).toEqual({

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { eventually } from '../support/requeue-harness';
 import { runtimesOnOneDataDir } from '../support/local-runtime';
 
@@ -16,8 +15,12 @@ it('accepts jobs with the worker paused and runs them once it is back', async ()
     expect(answer.status).toBe(201);
     ids.push(answer.body.id);
   }
-  await sleep(1_500);
-  const waiting = (await paused.request('GET', '/jobs/metrics')).body;
+  // all three counted waiting (the counts follow the table's stream a moment behind) with their messages still
+  // visible in the queue: a worker that polled would have taken them by then
+  const waiting = await eventually(async () => {
+    const m = (await paused.request('GET', '/jobs/metrics')).body;
+    return m.waiting === 3 && m.queues.main.visible === 3 && m;
+  }, 20_000, 'three jobs counted waiting, their messages in the queue');
   expect({ waiting: waiting.waiting, completed: waiting.completed, paused: waiting.paused }).toEqual({ waiting: 3, completed: 0, paused: true });
   // paused by a setting, not through the API: no one to name
   expect(waiting).not.toHaveProperty('pausedBy');

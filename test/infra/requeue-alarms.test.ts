@@ -3,6 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { JOB_CHANGES_COUNTER, ROUTES } from '../../lambda/routes';
 import { LONGEST_HEALTHY_MESSAGE_AGE, STREAM_BEHIND } from '../../infra/requeue-alarms';
+import { stackTemplate, type StackTemplate } from './stack-template';
 import { refTarget, synthRequeue, type Synthesized } from './synth-stack';
 
 type Resource = { Type: string; Properties: Record<string, any> };
@@ -10,9 +11,11 @@ type Resource = { Type: string; Properties: Record<string, any> };
 // one synth with the alarm email, one without, neither bundled: only alarms and topics are looked at
 let withEmail: Synthesized;
 let without: Synthesized;
+let t: StackTemplate;
 beforeAll(() => {
   withEmail = synthRequeue({ alarmEmail: 'ops@example.com' }, { bundle: false });
   without = synthRequeue({}, { bundle: false });
+  t = stackTemplate(without);
 });
 
 const alarms = (template: Template): Resource[] =>
@@ -140,5 +143,25 @@ describe('alarms (infra/requeue-alarms.ts)', () => {
   it('keeps cdk-nag AwsSolutions clean with the topic', () => {
     const report = new AwsSolutionsChecks(undefined, { verbose: true }).validateScope(withEmail.app);
     expect(report.violations.map((v) => `${v.severity} ${v.ruleName}`)).toEqual([]);
+  });
+
+  it('alarms when the DLQ holds any message', () => {
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [t.deadLetterQueueId(), 'QueueName'] } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
+  });
+
+  it('alarms on worker errors', () => {
+    t.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: t.workerFunctionId() } }],
+      ComparisonOperator: 'GreaterThanThreshold',
+      Threshold: 0,
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { startHarness, type Harness } from '../support/requeue-harness';
+import { eventually, startHarness, type Harness } from '../support/requeue-harness';
 
 let h: Harness;
 let failedId: string;
@@ -10,11 +10,10 @@ beforeAll(async () => {
   const done = await h.request('POST', '/jobs', { name: 'demo.echo', opts: { jobId: 'done-1' } });
   const failed = await h.request('POST', '/jobs', { name: 'demo.fail', opts: { attempts: 1 } });
   failedId = failed.body.id;
-  for (;;) {
+  await eventually(async () => {
     const m = (await h.request('GET', '/jobs/metrics')).body;
-    if (m.completed === 1 && m.failed === 1) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+    return m.completed === 1 && m.failed === 1;
+  }, 10_000, 'one completed and one failed job counted');
   expect(done.status).toBe(201);
 });
 afterAll(() => h.stop());

@@ -1,5 +1,4 @@
 import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { COUNT_ITEM_SIZES_IN_UTF8 } from '../../local/dynalite-item-sizes';
 import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
 import { startInProcessDynalite, type InProcessDynalite } from '../support/in-process-dynalite';
 
@@ -10,7 +9,7 @@ let dynamo: InProcessDynalite;
 let client: DynamoDBClient;
 
 beforeAll(async () => {
-  dynamo = await startInProcessDynalite(TABLE, { patches: [COUNT_ITEM_SIZES_IN_UTF8] });
+  dynamo = await startInProcessDynalite(TABLE);
   client = dynamo.client;
 });
 

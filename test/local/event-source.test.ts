@@ -193,7 +193,8 @@ describe('the event-source emulation', () => {
     let calls = 0;
     start(async () => {
       calls += 1;
-      if (calls === 1) await new Promise((resolve) => setTimeout(resolve, 1500));
+      // the first invocation never returns: only the function timeout ends it
+      if (calls === 1) await new Promise(() => undefined);
     });
     // the visibility timeout equals the function timeout, so the message may come
     // back before the timed-out invocation is reported: wait for both
@@ -217,13 +218,20 @@ describe('the event-source emulation', () => {
 
   it('lets a batch in flight finish before stop resolves', async () => {
     let finished = false;
+    let stopCalled!: () => void;
+    const stopping = new Promise<void>((resolve) => (stopCalled = resolve));
     await sendBodies(['in-flight']);
     start(async () => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // the batch is still at work, a call to SQS, after stop() is called: a stop that did not wait
+      // for it would resolve while that call is on its way
+      await stopping;
+      await depth();
       finished = true;
     });
     await eventually(async () => received().length === 1, 5_000, 'the batch to start');
-    await source!.stop();
+    const stopped = source!.stop();
+    stopCalled();
+    await stopped;
     source = undefined;
     expect(finished).toBe(true);
     expect(await depth()).toBe(0);

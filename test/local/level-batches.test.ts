@@ -11,8 +11,7 @@ import {
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { JOB_TABLE } from '../../lambda/adapters/table-schema';
-import { WRITE_ITEMS_WITH_THEIR_INDEXES } from '../../local/level-batches';
-import { CLOSE_LEVEL_ITERATORS } from '../../local/level-iterators';
+import type { DynaliteStore } from '../../local/dynalite-patches';
 import { startInProcessDynalite, type InProcessDynalite } from '../support/in-process-dynalite';
 
 // dynalite as the local runtime's dynalite thread runs it, in this process, its LevelDB writes recorded
@@ -21,51 +20,44 @@ interface Operation {
   readonly type: 'put' | 'del';
   readonly key: string;
 }
+type Callback = (error?: Error | null) => void;
 interface MainDb {
-  put(key: string, value: unknown, callback: (error?: Error) => void): void;
-  del(key: string, callback: (error?: Error) => void): void;
-  batch(operations: Operation[], callback: (error?: Error) => void): void;
+  put(key: string, value: unknown, callback: Callback): void;
+  del(key: string, callback: Callback): void;
+  batch(operations: Operation[], callback: Callback): void;
 }
 
 const TABLE = 'jobs';
 const { stateIndex, failedByNameIndex } = JOB_TABLE;
 /** The item and index writes of one request, each as `put <sub-database>`, a batch as an array of them. */
 let writes: (string | string[])[] = [];
-// keys are `item-<table>~<key>` and `index-global~<table>~<index>~<key>`
+// keys are `item-<table>~<key>`, `index-global~<table>~<index>~<key>`, and for the table's stream
+// `stream~<table>~<sequence number>` and `stream-last~<table>`
 const describeOperation = (type: string, key: string) =>
-  `${type} ${key.split('~').slice(0, key.startsWith('item-') ? 1 : 3).join('~')}`;
+  `${type} ${key.split('~').slice(0, key.startsWith('item-') ? 1 : key.startsWith('stream~') ? 2 : 3).join('~')}`;
+/** The job table has a stream: each change's record is written in the change's batch. */
+const STREAM_RECORD = ['put stream~jobs', 'put stream-last~jobs'];
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'requeue-batches-'));
 let dynamo: InProcessDynalite;
 let client: DynamoDBClient;
 
-const recordLevelWrites = () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dbModule = require('dynalite/db') as { create: (options: unknown) => { db: MainDb } };
-  const create = dbModule.create;
-  dbModule.create = (options) => {
-    const store = create(options);
-    const { put, del, batch } = store.db;
-    const record = (type: string, key: string) => {
-      if (key.startsWith('item-') || key.startsWith('index-')) writes.push(describeOperation(type, key));
-    };
-    store.db.put = (key, value, callback) => (record('put', key), put.call(store.db, key, value, callback));
-    store.db.del = (key, callback) => (record('del', key), del.call(store.db, key, callback));
-    store.db.batch = (operations, callback) => {
-      writes.push(operations.map((o) => describeOperation(o.type, o.key)));
-      return batch.call(store.db, operations, callback);
-    };
-    return store;
+const recordLevelWrites = (store: DynaliteStore) => {
+  const db = store.db as unknown as MainDb;
+  const { put, del, batch } = db;
+  const record = (type: string, key: string) => {
+    if (/^(item-|index-|stream)/.test(key)) writes.push(describeOperation(type, key));
+  };
+  db.put = (key, value, callback) => (record('put', key), put.call(db, key, value, callback));
+  db.del = (key, callback) => (record('del', key), del.call(db, key, callback));
+  db.batch = (operations, callback) => {
+    writes.push(operations.map((o) => describeOperation(o.type, o.key)));
+    return batch.call(db, operations, callback);
   };
 };
 
 beforeAll(async () => {
-  // as the dynalite thread does before it loads dynalite
-  dynamo = await startInProcessDynalite(TABLE, {
-    path: dir,
-    patches: [CLOSE_LEVEL_ITERATORS, WRITE_ITEMS_WITH_THEIR_INDEXES],
-    beforeStart: recordLevelWrites,
-  });
+  dynamo = await startInProcessDynalite(TABLE, { path: dir, onStore: recordLevelWrites });
   client = dynamo.client;
 });
 
@@ -93,7 +85,7 @@ const inState = async (partition: string) =>
   ).Items?.map((item) => item.pk!.S);
 
 describe("dynalite's writes in the local runtime", () => {
-  it('put an item and its index entries in one batch', async () => {
+  it('put an item, its index entries and its stream record in one batch', async () => {
     await client.send(
       new PutItemCommand({
         TableName: TABLE,
@@ -108,7 +100,7 @@ describe("dynalite's writes in the local runtime", () => {
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
-    expect(writes).toEqual([['put index-global~jobs~byState', 'put index-global~jobs~failedByName', 'put item-jobs']]);
+    expect(writes).toEqual([['put index-global~jobs~byState', 'put index-global~jobs~failedByName', 'put item-jobs', ...STREAM_RECORD]]);
     expect(await inState('STATE#failed')).toEqual(['JOB#1']);
   });
 
@@ -130,7 +122,7 @@ describe("dynalite's writes in the local runtime", () => {
       }),
     );
     expect(writes).toEqual([
-      ['del index-global~jobs~byState', 'del index-global~jobs~failedByName', 'put index-global~jobs~byState', 'put item-jobs'],
+      ['del index-global~jobs~byState', 'del index-global~jobs~failedByName', 'put index-global~jobs~byState', 'put item-jobs', ...STREAM_RECORD],
     ]);
     const { Item } = await client.send(new GetItemCommand({ TableName: TABLE, Key: key }));
     expect(Item).toMatchObject({ state: { S: 'waiting' } });
@@ -156,9 +148,9 @@ describe("dynalite's writes in the local runtime", () => {
     expect(await inState('STATE#waiting')).toEqual(['JOB#1']);
   });
 
-  it('delete an item and its index entries in one batch', async () => {
+  it('delete an item, its index entries and its stream record in one batch', async () => {
     await client.send(new DeleteItemCommand({ TableName: TABLE, Key: key }));
-    expect(writes).toEqual([['del index-global~jobs~byState', 'del item-jobs']]);
+    expect(writes).toEqual([['del index-global~jobs~byState', 'del item-jobs', ...STREAM_RECORD]]);
     expect((await client.send(new GetItemCommand({ TableName: TABLE, Key: key }))).Item).toBeUndefined();
     expect(await inState('STATE#waiting')).toEqual([]);
   });
@@ -167,7 +159,7 @@ describe("dynalite's writes in the local runtime", () => {
     const plain = { pk: { S: 'PLAIN' }, sk: { S: 'X' } };
     await client.send(new PutItemCommand({ TableName: TABLE, Item: { ...plain, n: { N: '1' } } }));
     await client.send(new DeleteItemCommand({ TableName: TABLE, Key: { pk: { S: 'NONE' }, sk: { S: 'X' } } }));
-    expect(writes).toEqual([['put item-jobs'], 'del item-jobs']);
+    expect(writes).toEqual([['put item-jobs', ...STREAM_RECORD], 'del item-jobs']);
     expect((await client.send(new GetItemCommand({ TableName: TABLE, Key: plain }))).Item).toMatchObject({ n: { N: '1' } });
   });
 });

@@ -2,8 +2,9 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
-import { CLOSE_LEVEL_ITERATORS } from '../../local/level-iterators';
+import { patchDynalite } from '../../local/dynalite-patches';
 
 interface LevelIterator {
   next(): Promise<unknown>;
@@ -21,10 +22,10 @@ describe("dynalite's LevelDB iterators in the local runtime", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('are closed once a read stream ends or is destroyed', async () => {
-    // as the dynalite thread does before it loads dynalite
-    new Function('require', `return ${CLOSE_LEVEL_ITERATORS}`)(require)(require.resolve('dynalite'));
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const store = require('dynalite/db').create({ path: dir }) as DynaliteStore;
+    // as the dynalite thread does, with Node's own require
+    const dynalitePath = require.resolve('dynalite');
+    patchDynalite(dynalitePath);
+    const store = (createRequire(dynalitePath)('./db') as { create(options: unknown): DynaliteStore }).create({ path: dir });
     const opened: LevelIterator[] = [];
     const values = store.db.values.bind(store.db);
     store.db.values = (options) => {

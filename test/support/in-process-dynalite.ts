@@ -1,8 +1,8 @@
 import { once } from 'node:events';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { createTableInput } from '../../lambda/adapters/table-schema';
+import { patchDynalite, type DynaliteStore } from '../../local/dynalite-patches';
 
 export interface InProcessDynalite {
   readonly client: DynamoDBClient;
@@ -10,24 +10,19 @@ export interface InProcessDynalite {
 }
 
 /**
- * dynalite in this process, with the job table created: for tests that look
- * at what the local runtime's dynalite thread does, after `patches` (the
- * source texts local/ applies in that thread) are applied as it applies them.
+ * dynalite in this process, changed as the local runtime's dynalite thread
+ * changes it (local/dynalite-patches.ts), with the job table created: for
+ * tests that look at what that thread does. dynalite is loaded by Node's own
+ * require, as in the thread, not by jest's.
  */
 export const startInProcessDynalite = async (
   table: string,
-  {
-    path,
-    patches = [],
-    beforeStart,
-  }: { path?: string; patches?: readonly string[]; /** after the patches, before dynalite loads */ beforeStart?: () => void } = {},
+  { path, onStore }: { path?: string; /** told of dynalite's store before any request */ onStore?: (store: DynaliteStore) => void } = {},
 ): Promise<InProcessDynalite> => {
-  const dynalitePath = require.resolve('dynalite');
-  for (const patch of patches) new Function('require', `return ${patch}`)(require)(dynalitePath);
-  beforeStart?.();
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const dynalite = require('dynalite') as (options: unknown) => Server;
+  const { dynalite, serveStreams, store } = patchDynalite(require.resolve('dynalite'));
   const server = dynalite({ ...(path ? { path } : {}), createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  serveStreams(server);
+  onStore?.(store()!);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const client = new DynamoDBClient({

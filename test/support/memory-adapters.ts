@@ -1,6 +1,7 @@
 import { StateConflictError, DuplicateJobError } from '../../lambda/core/errors';
 import { JOB_STATES, stateChangedAt, toFailedJobSummary, toJobSummary, type FailedJobSummary, type Job, type JobMessage, type JobState, type JobSummary } from '../../lambda/core/job';
-import type { HiddenMessage, JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore } from '../../lambda/core/ports';
+import type { HiddenMessage, JobQueue, JobStore, MinuteThroughput, Page, QueueDepth, RetryTaskStore, TaskQueue } from '../../lambda/core/ports';
+import type { RecountStore, RecountTask } from '../../lambda/core/recount-jobs';
 import type { RetryTask, TaskStatus } from '../../lambda/core/retry-task';
 import { claim, isClaimRefusal, type Expectation } from '../../lambda/core/transitions';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
@@ -280,5 +281,42 @@ export class MemoryRetryTaskStore implements RetryTaskStore {
     const from = cursor === undefined ? 0 : Number(cursor);
     const items = all.slice(from, from + limit);
     return { items, cursor: from + limit < all.length ? String(from + limit) : undefined };
+  }
+}
+
+/** A tasks queue that keeps what it was sent: each message wakes a runner for the task it names. */
+export class MemoryTaskQueue implements TaskQueue {
+  readonly sent: { taskId: string; delayMs?: number }[] = [];
+
+  async sendTask(taskId: string, delayMs?: number): Promise<void> {
+    this.sent.push({ taskId, ...(delayMs === undefined ? {} : { delayMs }) });
+  }
+}
+
+/** RecountStore with the DynamoDB adapter's version check, in memory. */
+export class MemoryRecountStore implements RecountStore {
+  readonly recounts = new Map<string, string>();
+
+  async createRecount(task: RecountTask): Promise<void> {
+    if (this.recounts.has(task.id)) throw new StateConflictError(task.id, 'exists');
+    this.recounts.set(task.id, JSON.stringify(task));
+  }
+
+  async getRecount(id: string): Promise<RecountTask | undefined> {
+    const stored = this.recounts.get(id);
+    return stored === undefined ? undefined : (JSON.parse(stored) as RecountTask);
+  }
+
+  async saveRecount(next: RecountTask, expectVersion: number): Promise<void> {
+    const current = await this.getRecount(next.id);
+    if (!current || current.version !== expectVersion) throw new StateConflictError(next.id, 'changed');
+    this.recounts.set(next.id, JSON.stringify(next));
+  }
+
+  async listAbandonedRecounts(before: number): Promise<readonly RecountTask[]> {
+    const all = await Promise.all([...this.recounts.keys()].map((id) => this.getRecount(id)));
+    return all.filter(
+      (task): task is RecountTask => task?.status === 'RUNNING' && task.updatedAt < before && (task.leaseUntil ?? 0) < before,
+    );
   }
 }

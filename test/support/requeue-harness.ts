@@ -142,7 +142,10 @@ export const startHarness = async (options: { visibilityTimeoutSeconds?: number;
 
 export type Harness = Awaited<ReturnType<typeof startHarness>>;
 
-/** Poll `check` until it returns a value, failing after `timeoutMs` with the last value seen. */
+/**
+ * Poll `check` every 50 ms until it returns a truthy value, and resolve with that value; after `timeoutMs`,
+ * fail with an error naming `what` was waited for. An error `check` throws fails at once.
+ */
 export const eventually = async <T>(
   check: () => Promise<T | undefined | false>,
   timeoutMs = 10_000,

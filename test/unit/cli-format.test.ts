@@ -63,8 +63,11 @@ describe('a task as a progress bar', () => {
     );
   });
 
-  it('has no rate before the first job, and the status once finished', () => {
+  it('has no rate and no ETA before the first job', () => {
     expect(progressLine(task({}))).toMatch(/  0\/200 \(0 retried, 0 failed\) · rate - · ETA -$/);
+  });
+
+  it('ends with the status in place of the ETA once finished', () => {
     expect(progressLine(task({ status: 'CANCELLED', retried: 3, updatedAt: 1_001_000, finishedAt: 1_001_500 }))).toMatch(
       / 3\/200 \(3 retried, 0 failed\) · 2\.0 jobs\/s · CANCELLED$/,
     );

@@ -61,7 +61,7 @@ describe('counter shards', () => {
     expect(COUNTER_SHARDS).toBeGreaterThan(1);
   });
 
-  it('tally a batch as the store used to count each change: states, jobs that left failed, outcomes per minute', () => {
+  it('tally a batch change by change: states, jobs that left failed, outcomes per minute', () => {
     const minute = Date.UTC(2026, 0, 1, 10, 0);
     const tally = new ChangeTally('1');
     tally.add(undefined, 'waiting', minute);

@@ -1,4 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DependencyUnavailableError, JobWriteRefusedError } from '../../lambda/core/errors';
 import type { Job } from '../../lambda/core/job';
 import type { Expectation } from '../../lambda/core/transitions';
@@ -12,7 +11,8 @@ const setup = (processor: (...args: never[]) => Promise<unknown>) => memoryWorke
 
 describe('processJobMessage', () => {
   it('says so when the worker, not opts.timeout, cut an execution short', async () => {
-    const { store, deps, enqueue } = setup(() => sleep(1000));
+    // a processor that never returns: only the worker's own deadline ends the execution
+    const { store, deps, enqueue } = setup(() => new Promise(() => undefined));
     const job = await enqueue({ timeout: 60_000 });
     const outcome = await processJobMessage(deps, JSON.stringify({ jobId: job.id, generation: 0 }), 2_100);
     expect(outcome).toEqual({ kind: 'delete' });

@@ -1,9 +1,9 @@
+import { cancelRetryTask } from '../../lambda/core/cancel-retry-task';
 import type { JobMessage } from '../../lambda/core/job';
 import { resendPendingJobs } from '../../lambda/core/resend-pending-jobs';
 import { retryFailedJob } from '../../lambda/core/retry-failed-job';
 import { isRetriedByTask, type RetryTask } from '../../lambda/core/retry-task';
 import {
-  cancelRetryTask,
   resumeAbandonedTasks,
   runRetryTaskChunk,
   startRetryTask,
@@ -226,7 +226,7 @@ describe('a retry task killed at any write', () => {
     for (let at = 1; at <= writes; at++) {
       const end = await killAndResume(at, {
         meanwhile: async (w, task) => {
-          if (task.status === 'RUNNING') await cancelRetryTask(w.deps(), task);
+          if (task.status === 'RUNNING') await cancelRetryTask(w.deps(), task.id);
         },
       });
       const byTask = [...end.store.jobs.values()].filter((job) => isRetriedByTask(job, end.task.id));

@@ -2,20 +2,12 @@ import { api, type Task } from '../api';
 import { h, replace } from '../dom';
 import { duration, time } from '../format';
 import { busy, errorBox, loading, notify, poll } from '../ui';
+import { taskProgress } from '../task-progress';
 import { describeFilter } from './bulk';
 
 const REFRESH_MS = 1_000;
 const LIST_SIZE = 20;
 const OPEN = new Set(['RUNNING', 'CANCELLING']);
-
-const doneOf = (task: Task): number => (task.kind === 'remove' ? task.removed : task.retried) ?? 0;
-
-/** Jobs a second over the task's life so far: steady, where two samples a second apart would jump about. */
-const rateOf = (task: Task): number | undefined => {
-  const elapsedMs = (task.finishedAt ?? task.updatedAt) - task.startedAt;
-  const seen = doneOf(task) + task.failed;
-  return elapsedMs > 0 && seen > 0 ? (seen / elapsedMs) * 1000 : undefined;
-};
 
 interface Card {
   readonly element: HTMLElement;
@@ -43,10 +35,7 @@ const taskCard = (first: Task, onCancel: (task: Task, button: HTMLButtonElement)
   );
   const update = (task: Task) => {
     current = task;
-    const done = doneOf(task);
-    const seen = done + task.failed;
-    const rate = rateOf(task);
-    const left = task.total - seen;
+    const { done, seen, target, perSecond, remainingMs } = taskProgress(task);
     const verb = task.kind === 'remove' ? 'removed' : 'retried';
     element.dataset.status = task.status;
     element.className = `task ${task.status.toLowerCase()}`;
@@ -60,8 +49,8 @@ const taskCard = (first: Task, onCancel: (task: Task, button: HTMLButtonElement)
       counts,
       h('span', { 'data-done': done }, `${done} ${verb}`),
       `, ${task.failed} could not be, of ${task.total}`,
-      rate === undefined ? '' : ` — ${rate.toFixed(1)} jobs/s`,
-      rate !== undefined && OPEN.has(task.status) && left > 0 ? `, about ${duration(Math.round((left / rate) * 1000))} left` : '',
+      perSecond === undefined ? '' : ` — ${perSecond.toFixed(1)} jobs/s`,
+      remainingMs !== undefined && OPEN.has(task.status) && seen < target ? `, about ${duration(Math.round(remainingMs))} left` : '',
       task.maxPerSecond ? ` (at most ${task.maxPerSecond}/s)` : '',
     );
     replace(
