@@ -4,7 +4,7 @@
  * them, priced from one table. Pure: the test asserts it exactly.
  */
 import type { AttributeValue } from '@aws-sdk/client-dynamodb';
-import { jobKey } from '../lambda/adapters/dynamodb-job-store';
+import { jobKey } from '../lambda/adapters/dynamodb-job-item';
 import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
 import { itemSize } from '../test/support/dynamodb-item-size';

@@ -14,7 +14,7 @@
  */
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { DynamoDbDocuments } from '../lambda/adapters/dynamodb-documents';
-import { toItem } from '../lambda/adapters/dynamodb-job-store';
+import { toItem } from '../lambda/adapters/dynamodb-job-item';
 import { JOB_TABLE } from '../lambda/adapters/table-schema';
 import { now, perSecond, runConcurrently } from './load';
 import { failedJob, RETENTION_MS } from './seed';

@@ -10,7 +10,7 @@ import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Job, JobOptions } from '../lambda/core/job';
 import { claim, createJob, isClaimRefusal, moveAfterFailure, moveToCompleted } from '../lambda/core/transitions';
-import { toItem } from '../lambda/adapters/dynamodb-job-store';
+import { toItem } from '../lambda/adapters/dynamodb-job-item';
 import { encodeMessage } from '../lambda/adapters/sqs-job-queue';
 import { runConcurrently } from './load';
 

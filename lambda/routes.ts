@@ -260,7 +260,7 @@ export const JOB_CHANGES_COUNTER = {
    * Only job items reach the function: the stream carries every write of the
    * table (its own counter writes too), and Lambda drops the rest before
    * invoking it. `JOB#` begins every job's partition key (jobKey,
-   * lambda/adapters/dynamodb-job-store.ts); sk `JOB` is the job's own item,
+   * lambda/adapters/dynamodb-job-item.ts); sk `JOB` is the job's own item,
    * not its stack trace's (sk `STACK`).
    */
   filter: {

@@ -54,10 +54,12 @@ const fromAttributes = (attributes: Record<string, AttributeValue> | undefined):
 /**
  * The table's requests with plain JavaScript keys, items and values, as
  * lib-dynamodb's DocumentClient takes them, on a client that builds each
- * command's middleware once (`cacheMiddleware`) instead of on every request:
- * a handler sends the same five commands thousands of times, and rebuilding
- * the stack cost as much as a third of the SDK's time per request. The
- * DocumentClient refuses such a client, hence this adapter of our own.
+ * command's middleware once (`cacheMiddleware`) instead of on every request.
+ * Kept for CPU per request, which the DocumentClient cannot give: it throws
+ * on a client with cacheMiddleware (lib-dynamodb 3.1169.0). A GetItem and a
+ * conditional UpdateItem against canned responses take about 240 µs of CPU
+ * a request through this layer, 375 µs through the DocumentClient (Node 20);
+ * bundle size is no reason, 535 KB against 550 KB minified.
  */
 export class DynamoDbDocuments {
   private readonly client: DynamoDBClient;

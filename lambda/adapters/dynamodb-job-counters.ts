@@ -21,8 +21,6 @@ export const COUNTER_SHARDS = 16;
 
 const MINUTE = 60_000;
 const THROUGHPUT_RETENTION_S = 24 * 60 * 60;
-/** BatchGetItem takes at most this many keys. */
-const BATCH_GET_KEYS = 100;
 
 export const countsKey = (shard: number) => ({ [PK]: `COUNTS#${shard}`, [SK]: 'STATES' });
 /** Written by the reconciler alone, once a minute at most. */
@@ -165,10 +163,8 @@ export class DynamoDbJobCounters {
     const counts = Object.fromEntries(JOB_STATES.map((state) => [state, 0])) as Record<JobState, number>;
     const keys = Array.from({ length: this.shards }, (_, shard) => countsKey(shard));
     try {
-      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
-        for (const shard of await this.db.batchGet({ TableName: this.tableName, Keys: keys.slice(i, i + BATCH_GET_KEYS), ConsistentRead: true })) {
-          for (const state of JOB_STATES) counts[state] += Number(shard[state] ?? 0);
-        }
+      for (const shard of await this.db.batchGet({ TableName: this.tableName, Keys: keys, ConsistentRead: true })) {
+        for (const state of JOB_STATES) counts[state] += Number(shard[state] ?? 0);
       }
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
@@ -205,11 +201,9 @@ export class DynamoDbJobCounters {
     let made = 0;
     let swept = 0;
     try {
-      for (let i = 0; i < keys.length; i += BATCH_GET_KEYS) {
-        for (const item of await this.db.batchGet({ TableName: this.tableName, Keys: keys.slice(i, i + BATCH_GET_KEYS), ConsistentRead: true })) {
-          if (item[PK] === SWEPT_KEY[PK]) swept = Number(item.through ?? 0);
-          else made += Number(item[LEFT_FAILED] ?? 0);
-        }
+      for (const item of await this.db.batchGet({ TableName: this.tableName, Keys: keys, ConsistentRead: true })) {
+        if (item[PK] === SWEPT_KEY[PK]) swept = Number(item.through ?? 0);
+        else made += Number(item[LEFT_FAILED] ?? 0);
       }
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');

@@ -3,6 +3,7 @@ import { StateConflictError } from '../core/errors';
 import type { RecountStore, RecountTask } from '../core/recount-jobs';
 import { rethrowSdkError } from './dependency-errors';
 import { DynamoDbDocuments } from './dynamodb-documents';
+import { queryPages } from './dynamodb-query-pages';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, timeToLiveAttribute } = JOB_TABLE;
@@ -89,22 +90,19 @@ export class DynamoDbRecountStore implements RecountStore {
 
   async listAbandonedRecounts(before: number): Promise<readonly RecountTask[]> {
     const found: RecountTask[] = [];
-    let startKey: Record<string, unknown> | undefined;
+    const running = queryPages(this.db, {
+      TableName: this.props.tableName,
+      IndexName: stateIndex.name,
+      KeyConditionExpression: '#pk = :pk AND #sk < :before',
+      ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
+      ExpressionAttributeValues: { ':pk': RUNNING_PARTITION, ':before': updatedKey(before) },
+    });
     try {
-      do {
-        const page = await this.db.query({
-          TableName: this.props.tableName,
-          IndexName: stateIndex.name,
-          KeyConditionExpression: '#pk = :pk AND #sk < :before',
-          ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
-          ExpressionAttributeValues: { ':pk': RUNNING_PARTITION, ':before': updatedKey(before) },
-          ExclusiveStartKey: startKey,
-        });
+      for await (const page of running) {
         // the index holds keys only: read each recount (few run at once)
         const tasks = await Promise.all(page.Items.map((item) => this.getRecount(String(item[PK]).slice('RECOUNT#'.length))));
         for (const task of tasks) if (task && task.status === 'RUNNING' && (task.leaseUntil ?? 0) < before) found.push(task);
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
+      }
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');
     }

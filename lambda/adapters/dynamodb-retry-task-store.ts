@@ -4,6 +4,7 @@ import type { Page, RetryTaskStore } from '../core/ports';
 import type { RetryTask, TaskStatus } from '../core/retry-task';
 import { rethrowSdkError } from './dependency-errors';
 import { DynamoDbDocuments } from './dynamodb-documents';
+import { queryPages } from './dynamodb-query-pages';
 import { JOB_TABLE } from './table-schema';
 
 const { partitionKey: PK, sortKey: SK, stateIndex, failedByNameIndex: listIndex, timeToLiveAttribute } = JOB_TABLE;
@@ -147,21 +148,18 @@ export class DynamoDbRetryTaskStore implements RetryTaskStore {
     const found: RetryTask[] = [];
     try {
       for (const status of OPEN) {
-        let startKey: Record<string, unknown> | undefined;
-        do {
-          const page = await this.db.query({
-            TableName: this.props.tableName,
-            IndexName: stateIndex.name,
-            KeyConditionExpression: '#pk = :pk AND #sk < :before',
-            ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
-            ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': updatedKey(before) },
-            ExclusiveStartKey: startKey,
-          });
+        const open = queryPages(this.db, {
+          TableName: this.props.tableName,
+          IndexName: stateIndex.name,
+          KeyConditionExpression: '#pk = :pk AND #sk < :before',
+          ExpressionAttributeNames: { '#pk': stateIndex.partitionKey, '#sk': stateIndex.sortKey },
+          ExpressionAttributeValues: { ':pk': `TASK#${status}`, ':before': updatedKey(before) },
+        });
+        for await (const page of open) {
           // the index holds keys only: read each task (few are open at once)
           const tasks = await Promise.all(page.Items.map((item) => this.getTask(String(item[PK]).slice('TASK#'.length))));
           for (const task of tasks) if (task && OPEN.includes(task.status) && (task.leaseUntil ?? 0) < before) found.push(task);
-          startKey = page.LastEvaluatedKey;
-        } while (startKey);
+        }
       }
     } catch (error) {
       rethrowSdkError(error, 'DynamoDB');

@@ -50,10 +50,9 @@ export interface JobStore {
   countByState(): Promise<Record<JobState, number>>;
   /**
    * Count every job by reading them all (slow) and set the counters to the
-   * result; undefined, changing nothing, when jobs moved meanwhile. With
-   * `whenQuiet: false` (nothing else runs: a local start-up) it always corrects.
+   * result; undefined, changing nothing, when jobs moved meanwhile.
    */
-  recount(options?: { whenQuiet?: boolean }): Promise<Record<JobState, number> | undefined>;
+  recount(): Promise<Record<JobState, number> | undefined>;
   /**
    * Count one page of the jobs in `state` (a few thousand at most), from
    * `cursor` (from the page before); `cursor` in the answer is absent after the last page.

@@ -1,7 +1,7 @@
 import type { CfnElement } from 'aws-cdk-lib';
 import type { Template } from 'aws-cdk-lib/assertions';
 import { JOB_CHANGES_COUNTER } from '../../lambda/routes';
-import { jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { jobKey } from '../../lambda/adapters/dynamodb-job-item';
 import { matchesPattern } from '../../lambda/adapters/dynamodb-job-stream';
 import { JOB_TABLE } from '../../lambda/adapters/table-schema';
 import { actionsOf, allStatements, refTarget, synthRequeue, type Synthesized } from './synth-stack';

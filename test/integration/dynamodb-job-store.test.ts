@@ -1,7 +1,8 @@
 import { DuplicateJobError, StateConflictError, ValidationError } from '../../lambda/core/errors';
 import { toFailedJobSummary, type Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, type Transition } from '../../lambda/core/transitions';
-import { DynamoDbJobStore, jobKey, shardOf } from '../../lambda/adapters/dynamodb-job-store';
+import { jobKey, shardOf } from '../../lambda/adapters/dynamodb-job-item';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { JOB_TABLE } from '../../lambda/adapters/table-schema';
 import type { FailedJobFilter } from '../../lambda/core/failed-job-filter';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';

@@ -1,7 +1,8 @@
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
 import { readConfig } from '../../lambda/adapters/config';
-import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { jobKey } from '../../lambda/adapters/dynamodb-job-item';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { claimRetry } from '../../lambda/core/retry-failed-job';
 import { storeFailedJob } from '../support/job-fixtures';
 import { freshResources } from '../support/resources';

@@ -1,6 +1,7 @@
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { DynamoDbJobStore, toItem } from '../../lambda/adapters/dynamodb-job-store';
+import { toItem } from '../../lambda/adapters/dynamodb-job-item';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import type { HistoryEntry } from '../../lambda/core/job';
 import { createJob } from '../../lambda/core/transitions';
 import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';

@@ -1,4 +1,5 @@
-import { DynamoDbJobStore, MAX_PAGE_BYTES } from '../../lambda/adapters/dynamodb-job-store';
+import { MAX_PAGE_BYTES } from '../../lambda/adapters/dynamodb-job-projections';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { storeFailedJob } from '../support/job-fixtures';
 import { startHarness, type Harness } from '../support/requeue-harness';
 

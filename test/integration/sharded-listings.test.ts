@@ -1,6 +1,7 @@
 import { DynamoDBDocumentClient, GetCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { createDynamoDbClient } from '../../lambda/adapters/aws-clients';
-import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { jobKey } from '../../lambda/adapters/dynamodb-job-item';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import { StateConflictError } from '../../lambda/core/errors';
 import type { Job } from '../../lambda/core/job';
 import { claim, createJob, moveAfterFailure, moveToCompleted, type Transition } from '../../lambda/core/transitions';

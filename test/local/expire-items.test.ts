@@ -1,7 +1,8 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbDocuments } from '../../lambda/adapters/dynamodb-documents';
 import { ChangeTally, DynamoDbJobCounters, throughputKey } from '../../lambda/adapters/dynamodb-job-counters';
-import { DynamoDbJobStore, jobKey } from '../../lambda/adapters/dynamodb-job-store';
+import { jobKey } from '../../lambda/adapters/dynamodb-job-item';
+import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import type { Job } from '../../lambda/core/job';
 import { claim, createJob, moveToCompleted, type Transition } from '../../lambda/core/transitions';
 import { expireItems } from '../../local/expire-items';

@@ -1,5 +1,5 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { toItem } from '../../lambda/adapters/dynamodb-job-store';
+import { toItem } from '../../lambda/adapters/dynamodb-job-item';
 import { processJobMessage } from '../../lambda/core/process-job-message';
 import { memoryWorker } from '../support/memory-worker';
 

@@ -1,5 +1,5 @@
 import { marshall } from '@aws-sdk/util-dynamodb';
-import { toItem, toStackItem } from '../../lambda/adapters/dynamodb-job-store';
+import { toItem, toStackItem } from '../../lambda/adapters/dynamodb-job-item';
 import type { HistoryEntry, Job, RetryRecord } from '../../lambda/core/job';
 import { BUDGETS, LIMITS } from '../../lambda/core/limits';
 import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';

@@ -1,0 +1,209 @@
+import { stateChangedAt, type Job, type JobState } from '../core/job';
+import type { Page } from '../core/ports';
+import { rethrowSdkError } from './dependency-errors';
+import type { Document, DynamoDbDocuments } from './dynamodb-documents';
+import { encodeCursor, decodeCursor, queryDigest } from './dynamodb-job-cursor';
+import { MergedShards, shardQuery, sortKeyRange, stateListing, type IndexRange, type Listing } from './dynamodb-job-index';
+import { entryOf, fromItem, groupOf, jobKey, type Entry } from './dynamodb-job-item';
+import { bytesInResponse, WHOLE_JOB, type Projection } from './dynamodb-job-projections';
+import { queryPages } from './dynamodb-query-pages';
+import { JOB_TABLE } from './table-schema';
+
+const { stateIndex } = JOB_TABLE;
+
+/** Index entries a recount reads per page (a COUNT Query reads 1 MB at most anyway). */
+const COUNT_PAGE = 5_000;
+/** A recount's page of pending entries: their items are read by key, so it is kept to a few BatchGetItems. */
+const PENDING_COUNT_PAGE = 500;
+
+/**
+ * The job store's reads of its indexes: pages of a listing, and counts of
+ * its entries. Every shard of a partition is read, as ids hash over them.
+ */
+export class DynamoDbJobListings {
+  constructor(
+    private readonly db: DynamoDbDocuments,
+    private readonly tableName: string,
+    private readonly shards: number,
+  ) {}
+
+  /** Index entries of a listing, every shard counted in parallel, each up to `upTo`. */
+  async countEntries(listing: Listing, range: IndexRange, upTo = Number.POSITIVE_INFINITY): Promise<number> {
+    const [low, high] = sortKeyRange(range);
+    if (low > high) return 0;
+    const query = shardQuery(this.tableName, listing, range);
+    try {
+      const counts = await Promise.all(
+        Array.from({ length: this.shards }, async (_, shard) => {
+          let count = 0;
+          const pages = queryPages(
+            this.db,
+            {
+              ...query,
+              ProjectionExpression: undefined,
+              ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${shard}` },
+              Select: 'COUNT',
+            },
+            () => (Number.isFinite(upTo) ? upTo - count : undefined),
+          );
+          for await (const page of pages) {
+            count += page.Count;
+            if (count >= upTo) break;
+          }
+          return count;
+        }),
+      );
+      return counts.reduce((sum, n) => sum + n, 0);
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /**
+   * One page of a listing, newest first: its shards merged, the page's jobs
+   * then read by key (BatchGetItem, consistent) with only the attributes the
+   * page shows. An entry whose job is gone or no longer in the listed state
+   * (the index lags its items a little) is passed over, and so is a pending
+   * job of another pending state, or one that entered it after `until`.
+   */
+  async page<T = Job>(
+    listing: Listing,
+    limit: number,
+    cursor: string | undefined,
+    range: IndexRange,
+    projection: Projection<T> = WHOLE_JOB as unknown as Projection<T>,
+  ): Promise<Page<T>> {
+    const after = cursor === undefined ? undefined : decodeCursor(cursor, listing, range);
+    const [low, high] = sortKeyRange(range);
+    if (low > high) return { items: [] };
+    const merged = new MergedShards(this.db, shardQuery(this.tableName, listing, range, after), listing, this.shards, after);
+    const attributes = projection.attributes && [
+      ...new Set([...projection.attributes, 'id', 'state', 'failedAt', ...(range.name !== undefined ? ['name'] : [])]),
+    ];
+    const exact = listing.state !== 'failed' && listing.state !== 'completed' && range.until !== undefined;
+    const maxBytes = projection.maxPageBytes ?? Number.POSITIVE_INFINITY;
+    const items: T[] = [];
+    let bytes = 2; // the array's brackets
+    let last: Entry | undefined;
+    let cut = false;
+    try {
+      while (!cut && items.length < limit) {
+        const entries = await merged.take(limit - items.length);
+        if (entries.length === 0) break;
+        const found = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: entries.map((entry) => jobKey(entry.id)),
+          ConsistentRead: true,
+          ...(attributes
+            ? {
+                ProjectionExpression: attributes.map((_, i) => `#p${i}`).join(', '),
+                ExpressionAttributeNames: Object.fromEntries(attributes.map((a, i) => [`#p${i}`, a])),
+              }
+            : {}),
+        });
+        const byId = new Map(found.map((item) => [item.id as string, item]));
+        for (const entry of entries) {
+          const item = byId.get(entry.id);
+          const keep =
+            item !== undefined &&
+            item.state === listing.state &&
+            (range.name === undefined || item.name === range.name) &&
+            (!exact || stateChangedAt(fromItem(item)) <= (range.until as number));
+          if (!keep) {
+            last = entry;
+            continue;
+          }
+          const mapped = projection.map(item);
+          if (Number.isFinite(maxBytes)) {
+            bytes += bytesInResponse(mapped);
+            // one item always fits (data is far under the cut), so every page moves on
+            cut = items.length > 0 && bytes > maxBytes;
+            if (cut) break;
+          }
+          items.push(mapped);
+          last = entry;
+        }
+      }
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+    // cut short, the page continues after the last job it took, not after the last entry read
+    const more = cut || merged.mayHaveMore;
+    return { items, cursor: more && last ? encodeCursor(queryDigest(listing, range), last) : undefined };
+  }
+
+  /**
+   * One page of a recount of `state`: its shards in turn, up to COUNT_PAGE
+   * index entries a page. Completed and failed partitions hold one state
+   * each and are counted by DynamoDB (Select COUNT); the pending partitions
+   * hold three, told apart by the items' state, read by key. The cursor
+   * names the shard and where its Query goes on.
+   */
+  async countStatePage(state: JobState, cursor?: string): Promise<{ count: number; cursor?: string }> {
+    // cursors of this kind stay in the recount's own item: only the store reads them back
+    const at = cursor === undefined ? { shard: 0 } : (JSON.parse(cursor) as { shard: number; key?: Document });
+    const listing = stateListing(state);
+    const query = shardQuery(this.tableName, listing, {});
+    const pending = groupOf(state) !== state;
+    try {
+      const page = await this.db.query({
+        ...query,
+        ...(pending ? {} : { Select: 'COUNT', ProjectionExpression: undefined }),
+        ExpressionAttributeValues: { ...query.ExpressionAttributeValues, ':pk': `${listing.prefix}#${at.shard}` },
+        Limit: pending ? PENDING_COUNT_PAGE : COUNT_PAGE,
+        ExclusiveStartKey: at.key,
+      });
+      let count = page.Count;
+      if (pending) {
+        const items = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: page.Items.map((entry) => jobKey(entryOf(entry[stateIndex.sortKey] as string).id)),
+          ProjectionExpression: '#state',
+          ExpressionAttributeNames: { '#state': 'state' },
+        });
+        count = items.filter((item) => item.state === state).length;
+      }
+      const next = page.LastEvaluatedKey
+        ? { shard: at.shard, key: page.LastEvaluatedKey }
+        : at.shard + 1 < this.shards
+          ? { shard: at.shard + 1 }
+          : undefined;
+      return { count, cursor: next && JSON.stringify(next) };
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+  }
+
+  /** Every job counted by state, from the indexes and (for the pending states) the items. */
+  async countAll(): Promise<Record<JobState, number>> {
+    const [pending, completed, failed] = await Promise.all([
+      this.countPending(),
+      this.countEntries(stateListing('completed'), {}),
+      this.countEntries(stateListing('failed'), {}),
+    ]);
+    return { ...pending, completed, failed };
+  }
+
+  /** The pending jobs by state: their index entries do not tell the three apart, their items do. */
+  private async countPending(): Promise<Record<'waiting' | 'active' | 'delayed', number>> {
+    const counts = { waiting: 0, active: 0, delayed: 0 };
+    const listing = stateListing('waiting');
+    const merged = new MergedShards(this.db, shardQuery(this.tableName, listing, {}), listing, this.shards, undefined);
+    try {
+      for (;;) {
+        const entries = await merged.take(1000);
+        if (entries.length === 0) break;
+        const items = await this.db.batchGet({
+          TableName: this.tableName,
+          Keys: entries.map((entry) => jobKey(entry.id)),
+          ProjectionExpression: '#state',
+          ExpressionAttributeNames: { '#state': 'state' },
+        });
+        for (const item of items) if ((item.state as string) in counts) counts[item.state as keyof typeof counts]++;
+      }
+    } catch (error) {
+      return rethrowSdkError(error, 'DynamoDB');
+    }
+    return counts;
+  }
+}
