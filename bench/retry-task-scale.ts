@@ -31,7 +31,7 @@ import { GetQueueAttributesCommand, GetQueueUrlCommand, SQSClient } from '@aws-s
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
 import { JOB_TABLE } from '../lambda/adapters/table-schema';
-import { ROOT } from '../test/support/build';
+import { ROOT } from '../local/launcher';
 import {
   removeDataDir,
   signalGroup,
@@ -39,7 +39,7 @@ import {
   tempDataDir,
   type HttpAnswer,
   type LocalRuntime,
-} from '../test/support/local-runtime';
+} from '../local/launcher';
 import { describeMachine, type Machine } from './report';
 import { failedJob, SEEDED_JOB_NAME, seedJobs, type SeedTarget } from './seed';
 import { freePorts } from './load';
