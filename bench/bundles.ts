@@ -22,15 +22,12 @@ import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { PROJECT_ROOT, handlerEntry } from '../infra/project-root';
 import { BUNDLING } from '../infra/requeue-function';
 import { functionEnvironment } from '../infra/requeue-stack';
+import { summarize, type Latency } from './load';
 import { runBench } from './options';
 import { fixed, table } from './report';
 
-export interface ImportTiming {
-  /** Median time of `require()` of the bundle in a fresh process, in milliseconds. */
-  readonly medianMs: number;
-  readonly minMs: number;
-  readonly maxMs: number;
-}
+/** Times of `require()` of a bundle in a fresh process. */
+export type ImportTiming = Latency;
 
 export interface BundleFigures {
   readonly handler: string;
@@ -122,9 +119,7 @@ const timeImport = async (file: string, runs: number): Promise<ImportTiming> => 
     });
     samples.push(Number(stdout));
   }
-  samples.sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { medianMs: round(samples[Math.floor(samples.length / 2)]!), minMs: round(samples[0]!), maxMs: round(samples.at(-1)!) };
+  return summarize(samples);
 };
 
 const bundle = async (handler: string): Promise<string> => {

@@ -96,6 +96,8 @@ const benchClients = async (concurrency: number, ports: readonly [number, number
     AWS_ENDPOINT_URL_DYNAMODB: `http://127.0.0.1:${ports[0]}`,
     AWS_ENDPOINT_URL_SQS: `http://127.0.0.1:${ports[1]}`,
   });
+  // the SDK's notice about its future Node.js support is noise here, as in the runtime
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const client = createDynamoDbClient();
   const sqs = createSqsClient();
   const store = new DynamoDbJobStore({ tableName: TABLE_NAME, retentionMs: RETENTION_MS, client });
