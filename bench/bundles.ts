@@ -8,7 +8,7 @@
  * the same way is the floor: the difference is what our code and its
  * dependencies cost a cold start, before any network call.
  *
- * Run alone: `npm run bench:bundles` (add `-- --json` for machine-readable output).
+ * Run alone: `npm run bench:bundles` (add `-- --format=json` for machine-readable output).
  */
 import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -22,13 +22,12 @@ import { RECONCILER, ROUTES, TASK_RUNNER, WORKER } from '../lambda/routes';
 import { PROJECT_ROOT, handlerEntry } from '../infra/project-root';
 import { BUNDLING } from '../infra/requeue-function';
 import { functionEnvironment } from '../infra/requeue-stack';
+import { summarize, type Latency } from './load';
+import { runBench } from './options';
+import { fixed, table } from './report';
 
-export interface ImportTiming {
-  /** Median time of `require()` of the bundle in a fresh process, in milliseconds. */
-  readonly medianMs: number;
-  readonly minMs: number;
-  readonly maxMs: number;
-}
+/** Times of `require()` of a bundle in a fresh process. */
+export type ImportTiming = Latency;
 
 export interface BundleFigures {
   readonly handler: string;
@@ -120,9 +119,7 @@ const timeImport = async (file: string, runs: number): Promise<ImportTiming> => 
     });
     samples.push(Number(stdout));
   }
-  samples.sort((a, b) => a - b);
-  const round = (ms: number) => Math.round(ms * 10) / 10;
-  return { medianMs: round(samples[Math.floor(samples.length / 2)]!), minMs: round(samples[0]!), maxMs: round(samples.at(-1)!) };
+  return summarize(samples);
 };
 
 const bundle = async (handler: string): Promise<string> => {
@@ -157,35 +154,36 @@ export const measureBundles = async (options: { runs?: number } = {}): Promise<B
   return { node: process.version, runs, bare, handlers: figures };
 };
 
-const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
+const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`;
 
-export const formatReport = (report: BundleReport): string => {
-  const rows = [
-    ['handler', 'index.js', 'gzipped', 'source map', 'cold import (median)', 'min–max', 'over bare'],
-    ['(bare handler)', '', '', '', `${report.bare.medianMs} ms`, `${report.bare.minMs}–${report.bare.maxMs} ms`, ''],
-    ...report.handlers.map((h) => [
-      h.handler,
-      kb(h.bytes),
-      kb(h.gzipBytes),
-      kb(h.sourceMapBytes),
-      `${h.coldImport.medianMs} ms`,
-      `${h.coldImport.minMs}–${h.coldImport.maxMs} ms`,
-      `+${h.overBareMs} ms`,
-    ]),
-  ];
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  const lines = rows.map((r) => r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  '));
-  return [
+export const formatBundles = (report: BundleReport): string =>
+  [
     `Bundles as the stack builds them; require() in a fresh Node ${report.node} process with --enable-source-maps, median of ${report.runs}.`,
-    ...lines,
+    '',
+    ...table([
+      ['handler', 'index.js', 'gzipped', 'source map', 'cold import (median)', 'min–max', 'over bare'],
+      ['(bare handler)', '', '', '', `${report.bare.medianMs} ms`, `${report.bare.minMs}–${report.bare.maxMs} ms`, ''],
+      ...report.handlers.map((h) => [
+        h.handler,
+        kib(h.bytes),
+        kib(h.gzipBytes),
+        kib(h.sourceMapBytes),
+        `${h.coldImport.medianMs} ms`,
+        `${h.coldImport.minMs}–${h.coldImport.maxMs} ms`,
+        `+${h.overBareMs} ms`,
+      ]),
+    ]),
   ].join('\n');
+
+const KNOBS = {
+  runs: { env: 'BENCH_BUNDLE_RUNS', fallback: 7, help: 'cold imports per handler' },
+  format: { env: 'BENCH_BUNDLES_FORMAT', fallback: 'table', help: 'table, or json for machine-readable output' },
 };
 
+// `npm run bench` imports this module for measureBundles: it runs as a bench only when it is the entry point
 if (require.main === module) {
-  measureBundles()
-    .then((report) => console.log(process.argv.includes('--json') ? JSON.stringify(report, null, 2) : formatReport(report)))
-    .catch((error: unknown) => {
-      console.error(error);
-      process.exitCode = 1;
-    });
+  runBench('bench:bundles', KNOBS, async ({ runs, format }) => {
+    const report = await measureBundles({ runs });
+    process.stdout.write(`${format === 'json' ? JSON.stringify(report, null, 2) : formatBundles(report)}\n`);
+  });
 }

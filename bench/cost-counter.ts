@@ -12,7 +12,7 @@ import { appendFileSync } from 'node:fs';
 import { DynamoDBClient, GetItemCommand, QueryCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
 import { Client } from '@smithy/core/client';
 import { JOB_TABLE } from '../lambda/adapters/table-schema';
-import { itemSize } from '../test/support/dynamodb-item-size';
+import { itemSize } from '../lambda/adapters/dynamodb-item-size';
 
 type Item = Record<string, AttributeValue>;
 

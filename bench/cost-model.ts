@@ -7,7 +7,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
 import { jobKey } from '../lambda/adapters/dynamodb-job-item';
 import { COUNTER_SHARDS } from '../lambda/adapters/dynamodb-job-counters';
 import { createTableInput, JOB_TABLE } from '../lambda/adapters/table-schema';
-import { itemSize } from '../test/support/dynamodb-item-size';
+import { itemSize } from '../lambda/adapters/dynamodb-item-size';
 import { DEFAULT_SYSTEM_LOG_LEVEL } from '../infra/requeue-function';
 import { JOB_CHANGES_COUNTER } from '../lambda/routes';
 import type { CountedRequest } from './cost-counter';

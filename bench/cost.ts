@@ -4,17 +4,19 @@
  * (bench/cost-counter.ts), priced by bench/cost-model.ts. Jobs run one at a
  * time, so every count is the same run after run; it writes docs/COST.md.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { JOB_CHANGES_COUNTER } from '../lambda/routes';
-import { ROOT } from '../test/support/build';
-import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../test/support/local-runtime';
+import { ROOT } from '../local/launcher';
+import { removeDataDir, startLocalRuntime, type LocalRuntime } from '../local/launcher';
 import type { CountedRequest } from './cost-counter';
 import { QUEUE_SETTINGS } from '../lambda/adapters/settings';
 import { atBatchSize, STREAM_BATCH_AT_LOAD, ceiling, DEFAULT_SHARDS, floorUsage, LAMBDA, perMillionJobs, PRICES, tally, type Dollars, type Shards, type Tally, type Usage } from './cost-model';
 import { waitFor } from './load';
+import { runBench } from './options';
+import { table, writeReport } from './report';
 
 export interface CostWorkload {
   /** `demo.echo` jobs, completing at their first attempt. */
@@ -338,7 +340,7 @@ export const costReport = (
   const atMillion = small ? smallHour!.readUnits + growth * (1_000_000 - small.retained) : 0;
   const hours = scheduled.map(perHour);
   const scheduledRows = scheduled.map(
-    (p, i) => `| ${p.retained} | ${fixed(p.pass.readUnits)} | ${fixed(hours[i]!.readUnits)} | ${hours[i]!.requests} |`,
+    (p, i) => [String(p.retained), fixed(p.pass.readUnits), fixed(hours[i]!.readUnits), String(hours[i]!.requests)],
   );
   const grows = `${fixed(growth * 1000, 1)} read units an hour more per 1,000 retained jobs`;
   if (small) verdicts.push({ target: 'no scheduled work whose reads grow with the retained jobs', measured: grows, pass: growth === 0 });
@@ -424,9 +426,7 @@ export const costReport = (
     `${fixed(growth * 1000, 1)} per 1,000 retained jobs; extrapolated linearly from those two sizes, at 1,000,000 retained jobs the schedule`,
     `reads **${Math.round(atMillion).toLocaleString('en-US')} read units an hour** (${money((atMillion * 24 * 30 * PRICES.dynamoDbReadPerMillionUnits) / 1e6)} a month).`,
     '',
-    '| retained jobs | read units a pass | read units an hour, were every pass so | requests an hour |',
-    '|---|---|---|---|',
-    ...scheduledRows,
+    ...table([['retained jobs', 'read units a pass', 'read units an hour, were every pass so', 'requests an hour'], ...scheduledRows]),
     '',
     'A pass reads what the jobs still to run, the open tasks and the counters hold, never the retained jobs: the',
     "byState Queries of the pending shards, the open tasks and recounts, and two BatchGetItems of the counters' items.",
@@ -440,15 +440,16 @@ export const costReport = (
     '',
     `us-east-1, on-demand, list prices as of ${PRICES.asOf} (\`PRICES\` in bench/cost-model.ts):`,
     '',
-    '| item | US$ |',
-    '|---|---|',
-    `| DynamoDB, per million write request units | ${PRICES.dynamoDbWritePerMillionUnits} |`,
-    `| DynamoDB, per million read request units | ${PRICES.dynamoDbReadPerMillionUnits} |`,
-    `| SQS standard, per million requests (each 64 KiB of payload is one) | ${PRICES.sqsPerMillionRequests} |`,
-    `| API Gateway HTTP API, per million requests | ${PRICES.httpApiPerMillionRequests} |`,
-    `| Lambda, per million requests | ${PRICES.lambdaPerMillionRequests} |`,
-    `| Lambda arm64, per GB-second | ${PRICES.lambdaPerGbSecond} |`,
-    `| CloudWatch Logs, ingestion per GB | ${PRICES.logsIngestionPerGb} |`,
+    ...table([
+      ['item', 'US$'],
+      ['DynamoDB, per million write request units', String(PRICES.dynamoDbWritePerMillionUnits)],
+      ['DynamoDB, per million read request units', String(PRICES.dynamoDbReadPerMillionUnits)],
+      ['SQS standard, per million requests (each 64 KiB of payload is one)', String(PRICES.sqsPerMillionRequests)],
+      ['API Gateway HTTP API, per million requests', String(PRICES.httpApiPerMillionRequests)],
+      ['Lambda, per million requests', String(PRICES.lambdaPerMillionRequests)],
+      ['Lambda arm64, per GB-second', String(PRICES.lambdaPerGbSecond)],
+      ['CloudWatch Logs, ingestion per GB', String(PRICES.logsIngestionPerGb)],
+    ]),
     '',
     'DynamoDB on-demand from the price cut of November 2024 ($0.625 / $0.125, as third-party summaries of the AWS',
     'pricing page give them); the SQS, API Gateway, Lambda and CloudWatch Logs figures are the well-known list prices,',
@@ -473,13 +474,21 @@ export const costReport = (
   return { markdown: lines.join('\n'), verdicts };
 };
 
-const main = async () => {
-  const workload: CostWorkload = { succeeded: Number(process.env.COST_SUCCEEDED ?? 100), failing: Number(process.env.COST_FAILING ?? 100) };
-  const { phases, scheduled } = await runCostWorkload(workload, [0, 1_000, 1_000]);
-  const shards: Shards = { ...DEFAULT_SHARDS, index: Number(process.env.REQUEUE_INDEX_SHARDS ?? DEFAULT_SHARDS.index) };
-  const { markdown } = costReport(workload, phases, scheduled, 'npm run bench:cost', shards);
-  writeFileSync(path.join(ROOT, 'docs/COST.md'), markdown);
-  process.stdout.write(`${markdown}\nWrote docs/COST.md\n`);
+const KNOBS = {
+  succeeded: { env: 'COST_SUCCEEDED', fallback: 100, help: 'demo.echo jobs, completing at their first attempt' },
+  failing: { env: 'COST_FAILING', fallback: 100, help: 'demo.fail jobs of 3 attempts, then one retry-all of them' },
+  out: { env: 'COST_OUT', fallback: 'docs/COST.md', help: "the page's path" },
 };
 
-if (require.main === module) void main();
+// test/bench/cost.test.ts imports runCostWorkload: the bench runs only when this module is the entry point
+if (require.main === module) {
+  runBench('bench:cost', KNOBS, async ({ succeeded, failing, out }, command) => {
+    const workload: CostWorkload = { succeeded, failing };
+    const { phases, scheduled } = await runCostWorkload(workload, [0, 1_000, 1_000]);
+    // a setting of the runtime (it inherits this environment), not of the bench
+    const shards: Shards = { ...DEFAULT_SHARDS, index: Number(process.env.REQUEUE_INDEX_SHARDS ?? DEFAULT_SHARDS.index) };
+    const { markdown } = costReport(workload, phases, scheduled, command, shards);
+    writeReport(path.resolve(ROOT, out), markdown);
+    process.stdout.write(`${markdown}\nWrote ${out}\n`);
+  });
+}

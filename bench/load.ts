@@ -1,4 +1,5 @@
 /** Ways to put load on the runtime and time it. */
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -120,5 +121,54 @@ export const freePorts = async (): Promise<[number, number]> => {
   for (;;) {
     const [a, b] = [await freePort(), await freePort()];
     if (a !== b) return [a, b];
+  }
+};
+
+/** utime + stime of a process in ms, from /proc (Linux); undefined elsewhere. */
+const processCpuMs = (pid: number): number | undefined => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The node process running local/start.mjs with this dynalite port (other runtimes may run beside it); Linux only. */
+export const findRuntimePid = (dynamoDbPort: number): number | undefined => {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
+  } catch {
+    return undefined;
+  }
+  for (const pid of pids) {
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!/(^|\/)node$/.test(argv[0]!) || !argv.some((arg) => arg.endsWith('local/start.mjs'))) continue;
+      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`DYNAMODB_PORT=${dynamoDbPort}`)) return Number(pid);
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return undefined;
+};
+
+/**
+ * Wait until the runtime's process stays below a tenth of a core for a
+ * second, at most `maxMs`: after a bulk load LevelDB compacts on threads of
+ * its own, and a rate or latency timed meanwhile would be the compaction's.
+ * Resolves with the time waited.
+ */
+export const settle = async (pid: number | undefined, maxMs = 120_000): Promise<number> => {
+  const start = now();
+  if (pid === undefined) return 0;
+  let before = processCpuMs(pid);
+  for (;;) {
+    await sleep(1_000);
+    const after = processCpuMs(pid);
+    if (before === undefined || after === undefined || after - before < 100 || now() - start >= maxMs) return now() - start;
+    before = after;
   }
 };

@@ -4,7 +4,7 @@ import { toItem } from '../../lambda/adapters/dynamodb-job-item';
 import { DynamoDbJobStore } from '../../lambda/adapters/dynamodb-job-store';
 import type { HistoryEntry } from '../../lambda/core/job';
 import { createJob } from '../../lambda/core/transitions';
-import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
+import { itemSize, MAX_ITEM_BYTES } from '../../lambda/adapters/dynamodb-item-size';
 import { startHarness, type Harness } from '../support/requeue-harness';
 
 /**

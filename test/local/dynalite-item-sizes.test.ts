@@ -1,5 +1,5 @@
 import { type DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
-import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
+import { itemSize, MAX_ITEM_BYTES } from '../../lambda/adapters/dynamodb-item-size';
 import { startInProcessDynalite, type InProcessDynalite } from '../support/in-process-dynalite';
 
 // dynalite as the local runtime's dynalite thread runs it, in this process and in memory

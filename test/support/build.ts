@@ -1,7 +1,8 @@
 import { build } from 'esbuild';
 import path from 'node:path';
+import { ROOT } from '../../local/launcher';
 
-export const ROOT = path.resolve(__dirname, '../..');
+export { ROOT };
 
 /** Bundle a TypeScript entry to an ES module under dist/ (dependencies stay external). */
 export const bundleForNode = async (entry: string, outfile: string): Promise<string> => {

@@ -2,7 +2,7 @@ import { marshall } from '@aws-sdk/util-dynamodb';
 import { toItem, toStackItem } from '../../lambda/adapters/dynamodb-job-item';
 import type { HistoryEntry, Job, RetryRecord } from '../../lambda/core/job';
 import { BUDGETS, LIMITS } from '../../lambda/core/limits';
-import { itemSize, MAX_ITEM_BYTES } from '../support/dynamodb-item-size';
+import { itemSize, MAX_ITEM_BYTES } from '../../lambda/adapters/dynamodb-item-size';
 
 /** A string of `bytes` UTF-8 bytes, of 3-byte characters where they fit. */
 const text = (bytes: number) => '€'.repeat(Math.floor(bytes / 3)) + 'x'.repeat(bytes % 3);
