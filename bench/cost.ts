@@ -49,10 +49,12 @@ const STREAM_WINDOW_MS = 2_000;
 /** Requests a user's call does not make: the runtime starting, the bench looking, requests of no awaited chain. */
 const NOT_THE_WORKLOAD = /^(local:(main|provision)|bench:.*|unknown|get-job|get-metrics|list-failed-jobs|get-retry-task)$/;
 
+// the runtime appends while the bench reads: a last line without its newline is still being written
 const readLog = (file: string): CountedRequest[] =>
   existsSync(file)
     ? readFileSync(file, 'utf8')
         .split('\n')
+        .slice(0, -1)
         .filter(Boolean)
         .map((line) => JSON.parse(line) as CountedRequest)
     : [];
