@@ -15,6 +15,17 @@ const { stateIndex } = JOB_TABLE;
 const COUNT_PAGE = 5_000;
 /** A recount's page of pending entries: their items are read by key, so it is kept to a few BatchGetItems. */
 const PENDING_COUNT_PAGE = 500;
+/**
+ * Index entries one page examines at most. Each costs a read of its item,
+ * and a listing whose state is rare among the pending jobs passes over many
+ * for each it keeps: a page must answer within API Gateway's 29 s and read a
+ * bounded number of units, so it stops here and hands back a cursor, short
+ * or empty, as DynamoDB's own Query with a filter does. maxListLimit is no
+ * more, so a page whose entries all match can always fill.
+ */
+export const PAGE_ENTRY_BUDGET = 1_000;
+/** BatchGetItem's keys a request: the most entries a batch reads beyond what the page still wants. */
+const BATCH_GET_KEYS = 100;
 
 /**
  * The job store's reads of its indexes: pages of a listing, and counts of
@@ -65,6 +76,11 @@ export class DynamoDbJobListings {
    * page shows. An entry whose job is gone or no longer in the listed state
    * (the index lags its items a little) is passed over, and so is a pending
    * job of another pending state, or one that entered it after `until`.
+   * At most PAGE_ENTRY_BUDGET entries are examined: past that the page ends
+   * with what it found, its cursor after the last entry examined. A batch
+   * that keeps fewer than it read makes the next one wider (the listed state
+   * is rare), so a page reads the entries it needs in few round trips while
+   * a listing whose entries all match reads no more than it shows.
    */
   async page<T = Job>(
     listing: Listing,
@@ -86,10 +102,17 @@ export class DynamoDbJobListings {
     let bytes = 2; // the array's brackets
     let last: Entry | undefined;
     let cut = false;
+    // entries read but not examined: the page filled in the middle of a batch
+    let unused = false;
+    let examined = 0;
+    let wider = 0;
+    const budget = Math.max(limit, PAGE_ENTRY_BUDGET);
     try {
-      while (!cut && items.length < limit) {
-        const entries = await merged.take(limit - items.length);
+      while (!cut && items.length < limit && examined < budget) {
+        const want = limit - items.length;
+        const entries = await merged.take(Math.min(Math.max(want, wider), budget - examined));
         if (entries.length === 0) break;
+        const keptBefore = items.length;
         const found = await this.db.batchGet({
           TableName: this.tableName,
           Keys: entries.map((entry) => jobKey(entry.id)),
@@ -103,6 +126,11 @@ export class DynamoDbJobListings {
         });
         const byId = new Map(found.map((item) => [item.id as string, item]));
         for (const entry of entries) {
+          if (items.length === limit) {
+            unused = true;
+            break;
+          }
+          examined++;
           const item = byId.get(entry.id);
           const keep =
             item !== undefined &&
@@ -123,12 +151,18 @@ export class DynamoDbJobListings {
           items.push(mapped);
           last = entry;
         }
+        // widen at the match rate seen so far, doubling while nothing matched
+        if (items.length - keptBefore < entries.length) {
+          const rest = limit - items.length;
+          const guess = items.length === 0 ? 2 * Math.max(wider, entries.length) : Math.ceil((rest * examined) / items.length);
+          wider = Math.min(BATCH_GET_KEYS, guess);
+        }
       }
     } catch (error) {
       return rethrowSdkError(error, 'DynamoDB');
     }
-    // cut short, the page continues after the last job it took, not after the last entry read
-    const more = cut || merged.mayHaveMore;
+    // cut short or full mid-batch, the page continues after the last entry it used, not after the last one read
+    const more = cut || unused || merged.mayHaveMore;
     return { items, cursor: more && last ? encodeCursor(queryDigest(listing, range), last) : undefined };
   }
 

@@ -45,7 +45,9 @@ export const statePage = (main: HTMLElement, state: JobState, params: URLSearchP
   let cursor: string | undefined;
   const load = async () => {
     try {
-      const page = await api.jobs(state, name || undefined, PAGE_SIZE, cursor);
+      let page = await api.jobs(state, name || undefined, PAGE_SIZE, cursor);
+      // a page of a state rare among the pending jobs may come back empty with a cursor: read on to its jobs
+      while (page.items.length === 0 && page.cursor !== undefined) page = await api.jobs(state, name || undefined, PAGE_SIZE, page.cursor);
       const cols = columns(state);
       const newer = h('button', { type: 'button', disabled: before.length === 0 }, '← Newer');
       const older = h('button', { type: 'button', disabled: page.cursor === undefined }, 'Older →');
