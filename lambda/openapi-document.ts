@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { version } from '../package.json';
 import { errorBodySchema, gatewayMessageSchema } from './core/api-schemas';
 import { PATH_PARAMETERS } from './core/request-parameters';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { JOB_STATES } from './job';
 import { RECOUNT_STATUSES } from './recount-jobs';
 import { TASK_STATUSES } from './retry-task';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { PayloadTooLargeError, ValidationError } from './errors';
 import type { JobOptions } from './job';
 import { utf8Bytes } from './byte-budget';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from './errors';
 import { describeIssues } from './enqueue-request';
 import { NAME_PATTERN } from './limits';

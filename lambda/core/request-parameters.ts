@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { queryInteger } from './failed-job-filter';
 import { JOB_ID_PATTERN, LIMITS } from './limits';
 
