@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { bundleForNode } from './build';
 
 /**
  * Integration tests run against whatever endpoint AWS_ENDPOINT_URL names
  * (LocalStack, say). Without one, start dynalite and fauxqs in a child
  * process and point the SDK at them.
  */
+// npm start's own bundler. Global set-up runs outside jest's module registry, as plain
+// Node, which requires an ES module from CommonJS from 20.19 on (package.json's engines).
+const { bundleOnDemand } = require('../../local/bundle-on-demand.mjs') as typeof import('../../local/bundle-on-demand.mjs');
+
 export default async function globalSetup(): Promise<void> {
   process.env.AWS_REGION ??= 'us-east-1';
   process.env.AWS_ACCESS_KEY_ID ??= 'test';
@@ -15,7 +18,7 @@ export default async function globalSetup(): Promise<void> {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   if (process.env.AWS_ENDPOINT_URL) return;
 
-  const script = await bundleForNode('test/support/emulator-process.ts', 'dist/test/emulator-process.mjs');
+  const script = await bundleOnDemand('test/support/emulator-process.ts', 'dist/test/emulator-process.mjs');
   const child = spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const first = await new Promise<string>((resolve, reject) => {
     child.once('exit', (code) => reject(new Error(`emulators exited with code ${code} before starting`)));
