@@ -24,7 +24,7 @@ import { createDynamoDbClient, createSqsClient } from '../lambda/adapters/aws-cl
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
 import type { Job } from '../lambda/core/job';
 import { removeDataDir, ROOT, signalGroup, startLocalRuntime, type LocalRuntime } from '../local/launcher';
-import { measureBundles, type BundleReport } from './bundles';
+import { formatBundles, measureBundles, type BundleReport } from './bundles';
 import { findRuntimePid, freePorts, now, perSecond, runConcurrently, settle, timeCalls, waitFor, type Latency } from './load';
 import { runBench, type Values } from './options';
 import { measureJobWrites, measureRetryWrites, type OwnWrites } from './own-writes';
@@ -366,7 +366,6 @@ const formatPage = (r: Results): string => {
   const o = r.options;
   const row = (what: string, f: Rate) => [what, fixed(f.jobs), `${fixed(f.ms / 1000, 2)} s`, perS(f)];
   const latencyRow = (what: string, l: Latency) => [what, `${l.medianMs} ms`, `${l.p90Ms} ms`, `${l.minMs}–${l.maxMs} ms`];
-  const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`;
   const changes = r.code.uncommitted.length > 0 ? ` with uncommitted changes to ${r.code.uncommitted.map((f) => `\`${f}\``).join(', ')}` : '';
   return [
     '# Benchmarks',
@@ -413,14 +412,7 @@ const formatPage = (r: Results): string => {
     '',
     '## Bundles',
     '',
-    `Each function bundled as the stack bundles it, then \`require()\`d in a fresh Node.js process, median of ${r.bundles.runs}`,
-    '(also `npm run bench:bundles`).',
-    '',
-    ...table([
-      ['handler', 'index.js', 'gzipped', 'cold import (median)', 'over a bare handler'],
-      ['(bare handler)', '', '', `${r.bundles.bare.medianMs} ms`, ''],
-      ...r.bundles.handlers.map((h) => [h.handler, kib(h.bytes), kib(h.gzipBytes), `${h.coldImport.medianMs} ms`, `+${h.overBareMs} ms`]),
-    ]),
+    ...formatBundles(r.bundles),
     '',
     '## Machine',
     '',
@@ -440,7 +432,7 @@ runBench('bench', KNOBS, async ({ out, ...sizes }, command) => {
   log('starting a second runtime, its worker paused');
   const paused = await withRuntime({ REQUEUE_WORKER_CONCURRENCY: '0' }, (runtime, ports, pid) => runPaused(sizes, runtime, ports, pid));
   log(`bundles: ${sizes.bundleRuns} cold import(s) per handler`);
-  const bundles = await measureBundles({ runs: sizes.bundleRuns });
+  const bundles = await measureBundles(sizes.bundleRuns);
   machine.loadAtEnd = describeMachine().loadAtStart;
   const figures: Figures = { ...first.figures, ...paused.figures };
   const targets = evaluateTargets(figures);
