@@ -1,17 +1,12 @@
-/**
- * Jobs written straight into the table, as the worker would have left them:
- * each is built by the core transitions (createJob, claim, moveAfterFailure,
- * moveToCompleted) and stored with the adapter's own `toItem`, and a failed
- * one gets the dead-letter copy the worker sends. Much faster than running
- * 100,000 jobs through the worker, and the same items.
- */
+// Jobs written straight into the table as the worker would have left them (the core's transitions, the adapter's
+// `toItem`, a failed one's dead-letter copy): the items of 100,000 jobs run through the worker, far faster.
 import { randomUUID } from 'node:crypto';
 import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { BatchWriteCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { Job, JobOptions } from '../lambda/core/job';
-import { claim, createJob, isClaimRefusal, moveAfterFailure, moveToCompleted } from '../lambda/core/transitions';
 import { toItem } from '../lambda/adapters/dynamodb-job-item';
 import { encodeMessage } from '../lambda/adapters/sqs-job-queue';
+import type { Job, JobOptions } from '../lambda/core/job';
+import { claim, createJob, isClaimRefusal, moveAfterFailure, moveToCompleted } from '../lambda/core/transitions';
 import { runConcurrently } from './load';
 
 /** The processor of every seeded job: a retried one completes at once. */
@@ -21,17 +16,13 @@ const DEFAULT_OPTS: JobOptions = { attempts: 3, backoff: { type: 'fixed', delay:
 /** The runtime's defaults: REQUEUE_VISIBILITY_TIMEOUT 30 s, REQUEUE_RETENTION_DAYS 7. */
 export const LEASE_MS = 30_000;
 export const RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
-const BATCH_WRITE = 25;
-const SEND_BATCH = 10;
 
-export const SEEDED_ERROR = 'ECONNRESET: socket hang up';
-const SEEDED_STACK = [
-  `Error: ${SEEDED_ERROR}`,
-  '    at TLSSocket.socketOnEnd (node:_http_client:524:23)',
-  '    at TLSSocket.emit (node:events:530:35)',
-  '    at endReadableNT (node:internal/streams/readable:1698:12)',
-  '    at process.processTicksAndRejections (node:internal/process/task_queues:90:21)',
-].join('\n');
+const MESSAGE = 'ECONNRESET: socket hang up';
+const SEEDED_ERROR = { message: MESSAGE, stack: `Error: ${MESSAGE}
+    at TLSSocket.socketOnEnd (node:_http_client:524:23)
+    at TLSSocket.emit (node:events:530:35)
+    at endReadableNT (node:internal/streams/readable:1698:12)
+    at process.processTicksAndRejections (node:internal/process/task_queues:90:21)` };
 
 const start = (job: Job, at: number): Job => {
   const decision = claim(job, job.generation, at, LEASE_MS);
@@ -39,75 +30,43 @@ const start = (job: Job, at: number): Job => {
   return decision.next;
 };
 
-/** A job as `POST /jobs` records it, waiting for its first attempt. */
 export const newJob = (n: number, createdAt: number): Job =>
   createJob({ id: randomUUID(), name: SEEDED_JOB_NAME, data: { to: `customer-${n}@example.com`, n }, opts: DEFAULT_OPTS }, createdAt);
 
-/** A job that failed all its attempts, the last one ending at `failedAt`. */
+/** Failed on all its attempts, the last one ending at `failedAt`. */
 export const failedJob = (n: number, failedAt: number): Job => {
   let job = newJob(n, failedAt - 15);
-  for (let attempt = 1; ; attempt++) {
+  for (let attempt = 1; job.state !== 'failed'; attempt++) {
     const begin = failedAt - (DEFAULT_OPTS.attempts - attempt) * 5 - 2;
-    job = moveAfterFailure(start(job, begin), begin, begin + 2, { message: SEEDED_ERROR, stack: SEEDED_STACK }).next;
-    if (job.state === 'failed') return job;
+    job = moveAfterFailure(start(job, begin), begin, begin + 2, SEEDED_ERROR).next;
   }
+  return job;
 };
 
-/** A job that completed on its first attempt at `finishedAt`. */
 export const completedJob = (n: number, finishedAt: number): Job => {
   const job = start(newJob(n, finishedAt - 10), finishedAt - 5);
   return moveToCompleted(job, finishedAt - 5, finishedAt, job.data).next;
 };
 
-export interface SeedTarget {
-  readonly doc: DynamoDBDocumentClient;
-  readonly tableName: string;
-  readonly sqs: SQSClient;
-  readonly deadLetterQueueUrl: string;
-  /** BatchWriteItem / SendMessageBatch calls in flight at once. */
-  readonly concurrency: number;
-}
+/** `concurrency`: BatchWriteItem / SendMessageBatch calls in flight at once. */
+export type SeedTarget = Readonly<{ doc: DynamoDBDocumentClient; tableName: string; sqs: SQSClient; deadLetterQueueUrl: string; concurrency: number }>;
 
-export interface SeededJob {
-  readonly id: string;
-  readonly generation: number;
-  readonly state: Job['state'];
-}
-
-const writeBatch = async ({ doc, tableName }: SeedTarget, items: Record<string, unknown>[]): Promise<void> => {
-  let requests = items.map((Item) => ({ PutRequest: { Item } }));
-  while (requests.length > 0) {
-    const { UnprocessedItems } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
-    requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
-  }
-};
-
-/** `count` jobs made by `make(i)`, in BatchWriteItems of 25; failed ones get their dead-letter copy. */
-export const seedJobs = async (
-  target: SeedTarget,
-  count: number,
-  make: (i: number) => Job,
-): Promise<SeededJob[]> => {
-  const seeded: SeededJob[] = new Array(count);
-  await runConcurrently(Math.ceil(count / BATCH_WRITE), target.concurrency, async (b) => {
-    const jobs: Job[] = [];
-    for (let i = b * BATCH_WRITE; i < Math.min(count, (b + 1) * BATCH_WRITE); i++) jobs.push(make(i));
-    await writeBatch(target, jobs.map((job) => toItem(job, RETENTION_MS)));
-    jobs.forEach((job, k) => (seeded[b * BATCH_WRITE + k] = { id: job.id, generation: job.generation, state: job.state }));
+/** `count` jobs made by `make(i)`, in BatchWriteItems of 25, then the failed ones' dead-letter copies; resolves with the jobs. */
+export const seedJobs = async (target: SeedTarget, count: number, make: (i: number) => Job): Promise<Job[]> => {
+  const { doc, tableName, sqs, deadLetterQueueUrl, concurrency } = target;
+  const jobs = Array.from({ length: count }, (_, i) => make(i));
+  const inBatches = (all: readonly Job[], size: number, send: (batch: readonly Job[]) => Promise<void>) =>
+    runConcurrently(Math.ceil(all.length / size), concurrency, (b) => send(all.slice(b * size, (b + 1) * size)));
+  await inBatches(jobs, 25, async (batch) => {
+    for (let requests = batch.map((job) => ({ PutRequest: { Item: toItem(job, RETENTION_MS) } })); requests.length > 0; ) {
+      const { UnprocessedItems } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
+      requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
+    }
   });
-  const failed = seeded.filter((job) => job.state === 'failed');
-  await runConcurrently(Math.ceil(failed.length / SEND_BATCH), target.concurrency, async (b) => {
-    const chunk = failed.slice(b * SEND_BATCH, (b + 1) * SEND_BATCH);
-    const { Failed = [] } = await target.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: target.deadLetterQueueUrl,
-        Entries: chunk.map((job, i) => ({
-          Id: String(i),
-          MessageBody: encodeMessage({ jobId: job.id, generation: job.generation, deadLettered: true }),
-        })),
-      }),
-    );
+  await inBatches(jobs.filter((job) => job.state === 'failed'), 10, async (batch) => {
+    const Entries = batch.map((job, i) => ({ Id: String(i), MessageBody: encodeMessage({ jobId: job.id, generation: job.generation, deadLettered: true }) }));
+    const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries }));
     if (Failed.length > 0) throw new Error(`seeding: ${Failed.length} dead-letter copies not sent: ${Failed[0]!.Message}`);
   });
-  return seeded;
+  return jobs;
 };
