@@ -18,16 +18,34 @@ import { fixed, table } from './report';
 const { forceDockerBundling: _where, format, target, minify, sourceMap, sourcesContent, externalModules, mainFields, ...unmapped } = BUNDLING;
 if (Object.keys(unmapped).length > 0) throw new Error(`bench/bundles.ts does not reproduce bundling option(s) ${Object.keys(unmapped).join(', ')}`);
 const ESBUILD: BuildOptions = {
-  bundle: true, platform: 'node', logLevel: 'warning', target, minify, sourcesContent, mainFields,
-  format: format as BuildOptions['format'], sourcemap: sourceMap ? 'linked' : false, external: externalModules,
+  bundle: true,
+  platform: 'node',
+  logLevel: 'warning',
+  target,
+  minify,
+  sourcesContent,
+  mainFields,
+  format: format as BuildOptions['format'],
+  sourcemap: sourceMap ? 'linked' : false,
+  external: externalModules,
 };
 
 /** The environment the stack gives its functions, and what Lambda adds: nothing is called at import, so values only need to parse. */
 const queue = (name: string) => `https://sqs.us-east-1.amazonaws.com/000000000000/${name}`;
 const COLD_START_ENV = {
-  PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench', POWERTOOLS_SERVICE_NAME: 'requeue',
-  ...functionEnvironment({ tableName: 'bench-jobs', queueUrl: queue('bench'), deadLetterQueueUrl: queue('bench-dlq'), taskQueueUrl: queue('bench-tasks'),
-    visibilityTimeout: Duration.minutes(30), workerMappingUuid: '00000000-0000-4000-8000-000000000000' }),
+  PATH: process.env.PATH,
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  POWERTOOLS_SERVICE_NAME: 'requeue',
+  ...functionEnvironment({
+    tableName: 'bench-jobs',
+    queueUrl: queue('bench'),
+    deadLetterQueueUrl: queue('bench-dlq'),
+    taskQueueUrl: queue('bench-tasks'),
+    visibilityTimeout: Duration.minutes(30),
+    workerMappingUuid: '00000000-0000-4000-8000-000000000000',
+  }),
 };
 const IMPORT_ONCE = `const start = performance.now(); const mod = require(process.argv[1]); const ms = performance.now() - start;
 if (typeof mod.handler !== 'function') throw new Error(process.argv[1] + ' exports no handler');
@@ -37,7 +55,8 @@ const OUT_DIR = path.join(PROJECT_ROOT, 'dist', 'bench', 'bundles');
 const timeImport = (file: string, runs: number) =>
   summarize(Array.from({ length: runs }, () => {
     try {
-      return Number(execFileSync(process.execPath, ['--enable-source-maps', '-e', IMPORT_ONCE, file], { env: COLD_START_ENV, encoding: 'utf8', stdio: 'pipe' }));
+      const args = ['--enable-source-maps', '-e', IMPORT_ONCE, file];
+      return Number(execFileSync(process.execPath, args, { env: COLD_START_ENV, encoding: 'utf8', stdio: 'pipe' }));
     } catch (error) {
       const { stderr = String(error) } = error as { stderr?: string };
       throw new Error(`${path.relative(PROJECT_ROOT, file)} failed to import: ${stderr.split('\n').find((line) => /Error\b/.test(line)) ?? stderr}`);

@@ -39,7 +39,13 @@ export const timeCalls = async (samples: number, fn: () => Promise<unknown>): Pr
 };
 
 /** `probe` every `intervalMs` until `done` accepts its reading, which it resolves with; fails past `timeoutMs`, naming the last one. */
-export const waitFor = async <T>(probe: () => Promise<T>, done: (reading: T) => boolean, what: string, timeoutMs: number, intervalMs = 100): Promise<T> => {
+export const waitFor = async <T>(
+  probe: () => Promise<T>,
+  done: (reading: T) => boolean,
+  what: string,
+  timeoutMs: number,
+  intervalMs = 100,
+): Promise<T> => {
   const deadline = now() + timeoutMs;
   for (;; await sleep(intervalMs)) {
     let reading: T;
@@ -73,8 +79,14 @@ export const settle = async (pgid: number, maxMs = 120_000): Promise<void> => {
       return []; // not a process, or gone since the listing
     }
   };
-  const cpuMs = () =>
-    (existsSync('/proc') ? readdirSync('/proc') : []).map(stat).reduce((ms, f) => (Number(f[2]) === pgid ? ms + (Number(f[11]) + Number(f[12])) * 10 : ms), 0);
+  // utime + stime, in clock ticks of 10 ms, of every process whose group is the runtime's
+  const cpuMs = () => {
+    let ms = 0;
+    for (const fields of (existsSync('/proc') ? readdirSync('/proc') : []).map(stat)) {
+      if (Number(fields[2]) === pgid) ms += (Number(fields[11]) + Number(fields[12])) * 10;
+    }
+    return ms;
+  };
   let cpu = cpuMs();
   for (const deadline = now() + maxMs; now() < deadline; ) {
     await sleep(1_000);

@@ -25,14 +25,24 @@ export const machineTable = (m: Machine): string[] =>
     [m.cpu, String(m.cores), `${m.memoryGiB} GiB`, m.node, m.os, `${m.loadAtStart} → ${m.loadAtEnd ?? '?'}`],
   ]);
 
-/** `atLeast`: the ratio must reach the threshold, else stay at or below it; `short`: the name on the chart. */
-export type Target = Readonly<Record<'name' | 'short' | 'target' | 'measured', string> & Record<'ratio' | 'threshold', number>> &
-  Readonly<Record<'atLeast' | 'pass', boolean>>;
+export interface Target {
+  readonly name: string;
+  /** The name on the chart. */
+  readonly short: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly ratio: number;
+  readonly threshold: number;
+  /** The ratio must reach the threshold (else stay at or below it). */
+  readonly atLeast: boolean;
+  readonly pass: boolean;
+}
 
 /** One bar a target, its measured ratio, with a line at its threshold; each row on its own scale. */
 export const targetChart = (targets: readonly Target[]): string => {
   const [width, left, right, height] = [760, 230, 130, 40 + targets.length * 40];
-  const text = (x: number, y: number, s: string, end = '') => `<text x="${x}" y="${y}"${end}>${s.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</text>`;
+  const escaped = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  const text = (x: number, y: number, s: string, end = '') => `<text x="${x}" y="${y}"${end}>${escaped(s)}</text>`;
   const rows = targets.map((t, i) => {
     const [scale, y] = [(width - left - right) / (1.15 * Math.max(t.ratio, t.threshold)), 30 + i * 40];
     const at = (left + t.threshold * scale).toFixed(1);

@@ -39,7 +39,8 @@ const rate = (jobs: number, ms: number) => ({ jobs, ms, perSecond: perSecond(job
 const budgetFor = (jobs: number) => Math.max(60_000, jobs * 50); // generous: no phase should run slower than 20 jobs a second
 
 const benchOn = async (runtime: LocalRuntime, [dynamoDbPort, sqsPort]: readonly number[], o: Options) => {
-  const config = (port: number) => ({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials: { accessKeyId: 'l', secretAccessKey: 'l' } });
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const config = (port: number) => ({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials });
   // on a client with cached middleware, as the handlers' store is; lib-dynamodb's DocumentClient refuses one
   const client = new DynamoDBClient({ ...config(dynamoDbPort), cacheMiddleware: true });
   const store = new DynamoDbJobStore({ tableName: TABLE_NAME, retentionMs: RETENTION_MS, client });
@@ -49,7 +50,8 @@ const benchOn = async (runtime: LocalRuntime, [dynamoDbPort, sqsPort]: readonly 
   const target = { doc, sqs, tableName: TABLE_NAME, deadLetterQueueUrl: QueueUrl!, concurrency: o.concurrency };
   const call = async (method: string, route: string, expected: number, body?: unknown) => {
     const answer = await runtime.request(method, route, body);
-    if (answer.status !== expected) throw new Error(`${method} ${route} answered ${answer.status} (expected ${expected}): ${answer.text.slice(0, 500)}`);
+    if (answer.status === expected) return answer.body;
+    throw new Error(`${method} ${route} answered ${answer.status} (expected ${expected}): ${answer.text.slice(0, 500)}`);
     return answer.body;
   };
   const listed = async (state: 'waiting' | 'active' | 'delayed' | 'failed') => (await store.listByState(state, 1)).items.length > 0;
@@ -63,8 +65,10 @@ const benchOn = async (runtime: LocalRuntime, [dynamoDbPort, sqsPort]: readonly 
     return waitFor(read, (t) => !t.pending && (!swept || (!t.failed && t.deadLetters === 0)), what, budgetFor(jobs));
   };
   const seed = async ({ failed = 0, completed = 0 }, firstN: number) => {
-    const [base, start] = [Date.now() - failed - completed - 60_000, now()];
-    const jobs = (await seedJobs(target, completed + failed, (i) => (i < completed ? completedJob : failedJob)(firstN + i, base + i))).slice(completed);
+    const base = Date.now() - failed - completed - 60_000;
+    const start = now();
+    const make = (i: number) => (i < completed ? completedJob : failedJob)(firstN + i, base + i);
+    const jobs = (await seedJobs(target, completed + failed, make)).slice(completed);
     const ms = now() - start;
     // the stream counts the seeded items as they land: the recount waits until the counters stay put for 2 s, or both count them
     for (let [last, since] = ['', now()]; now() - since < 2_000; await sleep(250)) {
@@ -72,7 +76,8 @@ const benchOn = async (runtime: LocalRuntime, [dynamoDbPort, sqsPort]: readonly 
       if (counts !== last) [last, since] = [counts, now()];
     }
     // a recount declines while jobs move: try again
-    await waitFor(() => store.recount(), (counts) => counts !== undefined, 'the jobs to stop moving for a recount', budgetFor(failed + completed), 500);
+    const counted = (counts: unknown) => counts !== undefined;
+    await waitFor(() => store.recount(), counted, 'the jobs to stop moving for a recount', budgetFor(failed + completed), 500);
     return { seeding: { jobs: failed + completed, failed, completed, ms }, jobs };
   };
   /** `POST /jobs/retry-all-failed`, its task (if it made one) followed until COMPLETED: from the request to the end. */
@@ -124,7 +129,8 @@ const runWithWorker = async (b: Bench, o: Options) => {
   // every job so far is retained: the table is filled up to seedTotal
   const completed = Math.max(0, o.seedTotal - o.seedFailed - (PAGE + o.jobs + retryJobs));
   const { seeding: seedingForLatency } = await b.seed({ failed: o.seedFailed, completed }, o.jobs + retryJobs);
-  return { enqueue, endToEnd, seedingForRetries, singleRetries, retryAll, seedingForLatency, latencyEmpty, latencyOnePage, latencyFull: await b.latency() };
+  const latencyFull = await b.latency();
+  return { enqueue, endToEnd, seedingForRetries, singleRetries, retryAll, seedingForLatency, latencyEmpty, latencyOnePage, latencyFull };
 };
 
 const runPaused = async (b: Bench, o: Options) => {
@@ -160,7 +166,12 @@ const runPaused = async (b: Bench, o: Options) => {
 let running: LocalRuntime | undefined;
 const killRunning = () => running && signalGroup(running.pgid, 'SIGKILL');
 process.on('exit', killRunning);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => (killRunning(), process.exit(signal === 'SIGINT' ? 130 : 143)));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, () => {
+    killRunning();
+    process.exit(signal === 'SIGINT' ? 130 : 143);
+  });
+}
 
 const withRuntime = async <T>(env: Record<string, string>, o: Options, work: (bench: Bench, o: Options) => Promise<T>) => {
   log(`starting a local runtime${env.REQUEUE_WORKER_CONCURRENCY === '0' ? ', its worker paused' : ''}`);
@@ -184,16 +195,21 @@ type Figures = Awaited<ReturnType<typeof runWithWorker>> & Awaited<ReturnType<ty
 const perS = (perSecond: number) => `${fixed(perSecond)}/s`;
 
 const evaluateTargets = (r: Figures): Target[] => {
-  const [pct, times] = [(n: number) => `${fixed(n * 100, 1)}%`, (n: number) => `${fixed(n, 2)}×`];
+  const pct = (n: number) => `${fixed(n * 100, 1)}%`;
+  const times = (n: number) => `${fixed(n, 2)}×`;
   // a rate must reach its threshold, a latency stay at or below it
-  const check = (name: string, short: string, target: string, threshold: number, [a, b]: number[], shown: (n: number) => string, rates = true): Target => {
-    const [ratio, value] = [a! / b!, (n: number) => (rates ? perS(n) : `${n} ms`)];
+  type Shown = (n: number) => string;
+  const check = (name: string, short: string, target: string, threshold: number, [a, b]: number[], shown: Shown, rates = true): Target => {
+    const ratio = a! / b!;
+    const value = (n: number) => (rates ? perS(n) : `${n} ms`);
     const pass = rates ? ratio >= threshold : ratio <= threshold;
     return { name, short, target, measured: `${value(a!)} / ${value(b!)} = ${shown(ratio)}`, ratio, threshold, atLeast: rates, pass };
   };
   const [full, empty] = [r.latencyFull, r.latencyEmpty];
-  const flat = (k: keyof typeof TIMED, short: string) =>
-    check(`GET ${TIMED[k]} at ${fixed(full.jobs)} jobs vs at ${fixed(empty.jobs)}`, short, '≤ 1.5×', 1.5, [full[k].medianMs, empty[k].medianMs], times, false);
+  const flat = (k: keyof typeof TIMED, short: string) => {
+    const name = `GET ${TIMED[k]} at ${fixed(full.jobs)} jobs vs at ${fixed(empty.jobs)}`;
+    return check(name, short, '≤ 1.5×', 1.5, [full[k].medianMs, empty[k].medianMs], times, false);
+  };
   return [
     check(`retry-all of ${fixed(r.retryAllPaused.jobs)} failed jobs (the worker paused) vs a retry's write alone`, "retry-all / a retry's write",
       "≥ 90% of a retry's write alone", 0.9, [r.retryAllPaused.perSecond, r.ownWrites.retry.perSecond], pct),
@@ -213,20 +229,26 @@ const measure = async (o: Options, command: string) => {
   const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
   const uncommitted = git('status', '--porcelain', '--', 'lambda', 'local').split('\n').filter(Boolean).map((line) => line.slice(3));
   const code = { commit: git('rev-parse', 'HEAD').trim(), uncommitted };
-  const [began, machine, date] = [now(), describeMachine(), new Date().toISOString()];
-  const [first, paused] = [await withRuntime({}, o, runWithWorker), await withRuntime({ REQUEUE_WORKER_CONCURRENCY: '0' }, o, runPaused)];
+  const began = now();
+  const machine = describeMachine();
+  const date = new Date().toISOString();
+  const first = await withRuntime({}, o, runWithWorker);
+  const paused = await withRuntime({ REQUEUE_WORKER_CONCURRENCY: '0' }, o, runPaused);
   const bundles = await measureBundles(o.bundleRuns);
   machine.loadAtEnd = describeMachine().loadAtStart;
   const figures: Figures = { ...first.figures, ...paused.figures };
   const runtime = { startupMs: first.startupMs, workerConcurrency: process.env.REQUEUE_WORKER_CONCURRENCY ?? '2 (the runtime default)' };
-  return { command, code, date, durationS: (now() - began) / 1000, machine, options: o, runtime, ...figures, bundles, targets: evaluateTargets(figures) };
+  const durationS = (now() - began) / 1000;
+  return { command, code, date, durationS, machine, options: o, runtime, ...figures, bundles, targets: evaluateTargets(figures) };
 };
 
 const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
-  const [o, { commit, uncommitted }] = [r.options, r.code];
+  const o = r.options;
+  const { commit, uncommitted } = r.code;
   const changes = uncommitted.length > 0 ? ` with uncommitted changes to ${uncommitted.map((f) => `\`${f}\``).join(', ')}` : '';
   const row = (what: string, f: ReturnType<typeof rate>) => [what, fixed(f.jobs), `${fixed(f.ms / 1000, 2)} s`, perS(f.perSecond)];
-  const [until, C] = [(f: { mode: string }) => (f.mode === 'task' ? 'task COMPLETED' : '200'), `C = ${o.concurrency}`];
+  const until = (f: { mode: string }) => (f.mode === 'task' ? 'task COMPLETED' : '200');
+  const C = `C = ${o.concurrency}`;
   const latencies = (['metrics', 'failedPage'] as const).flatMap((k) =>
     [r.latencyEmpty, r.latencyOnePage, r.latencyFull].map(({ jobs, [k]: l }) => [
       `\`GET ${TIMED[k]}\`, ${fixed(jobs)} jobs`, `${l.medianMs} ms`, `${l.p90Ms} ms`, `${l.minMs}–${l.maxMs} ms`]),
@@ -234,8 +256,8 @@ const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
   return [
     '# Benchmarks\n',
     `Made by \`${r.command}\` on ${r.date} (${fixed(r.durationS)} s), at commit \`${commit.slice(0, 10)}\`${changes}, on the machine below.`,
-    `Sizes: ${fixed(o.jobs)} jobs enqueued, ${fixed(o.singleRetries)} single retries, ${fixed(o.retryAll)} jobs a retry-all, ${fixed(o.seedTotal)} jobs`,
-    `(${fixed(o.seedFailed)} failed) for the second latency figures, ${C} (\`npm run bench -- --help\` lists the flags).`,
+    `Sizes: ${fixed(o.jobs)} jobs enqueued, ${fixed(o.singleRetries)} single retries, ${fixed(o.retryAll)} jobs a retry-all,`,
+    `${fixed(o.seedTotal)} jobs (${fixed(o.seedFailed)} failed) for the second latency figures, ${C} (\`npm run bench -- --help\` lists the flags).`,
     `\n## Targets: ${r.targets.filter((t) => t.pass).length} of ${r.targets.length} pass\n`,
     ...table([['what', 'target', 'measured', 'result'], ...r.targets.map((t) => [t.name, t.target, t.measured, t.pass ? '**PASS**' : '**FAIL**'])]),
     '\n![each target: its measured ratio and its threshold](benchmarks.svg)\n\n## Figures\n',
@@ -252,12 +274,14 @@ const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
     '',
     ...table([['call', `median of ${o.samples} (after 5 untimed)`, 'p90', 'min–max'], ...latencies]),
     '\n## Bundles\n', ...formatBundles(r.bundles), '\n## Machine\n', ...machineTable(r.machine),
-    `\nWorker pollers: ${r.runtime.workerConcurrency}; runtime ready in ${fixed(r.runtime.startupMs)} ms. Raw figures: [benchmarks.json](benchmarks.json).\n`,
+    `\nWorker pollers: ${r.runtime.workerConcurrency}; runtime ready in ${fixed(r.runtime.startupMs)} ms.`,
+    'Raw figures: [benchmarks.json](benchmarks.json).\n',
   ].join('\n');
 };
 
 runBench('bench', KNOBS, async ({ out, ...options }, command) => {
-  const [results, file] = [await measure(options, command), path.resolve(ROOT, out)];
+  const results = await measure(options, command);
+  const file = path.resolve(ROOT, out);
   const beside = { 'benchmarks.json': `${JSON.stringify(results, null, 2)}\n`, 'benchmarks.svg': targetChart(results.targets) };
   writeReport(file, formatPage(results), { keep: true, beside });
   for (const t of results.targets) log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.measured} (target ${t.target})`);

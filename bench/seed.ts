@@ -49,7 +49,13 @@ export const completedJob = (n: number, finishedAt: number): Job => {
 };
 
 /** `concurrency`: BatchWriteItem / SendMessageBatch calls in flight at once. */
-export type SeedTarget = Readonly<{ doc: DynamoDBDocumentClient; tableName: string; sqs: SQSClient; deadLetterQueueUrl: string; concurrency: number }>;
+export interface SeedTarget {
+  readonly doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+  readonly sqs: SQSClient;
+  readonly deadLetterQueueUrl: string;
+  readonly concurrency: number;
+}
 
 /** `count` jobs made by `make(i)`, in BatchWriteItems of 25, then the failed ones' dead-letter copies; resolves with the jobs. */
 export const seedJobs = async (target: SeedTarget, count: number, make: (i: number) => Job): Promise<Job[]> => {
@@ -58,13 +64,15 @@ export const seedJobs = async (target: SeedTarget, count: number, make: (i: numb
   const inBatches = (all: readonly Job[], size: number, send: (batch: readonly Job[]) => Promise<void>) =>
     runConcurrently(Math.ceil(all.length / size), concurrency, (b) => send(all.slice(b * size, (b + 1) * size)));
   await inBatches(jobs, 25, async (batch) => {
-    for (let requests = batch.map((job) => ({ PutRequest: { Item: toItem(job, RETENTION_MS) } })); requests.length > 0; ) {
+    let requests = batch.map((job) => ({ PutRequest: { Item: toItem(job, RETENTION_MS) } }));
+    while (requests.length > 0) {
       const { UnprocessedItems } = await doc.send(new BatchWriteCommand({ RequestItems: { [tableName]: requests } }));
       requests = (UnprocessedItems?.[tableName] ?? []) as typeof requests;
     }
   });
   await inBatches(jobs.filter((job) => job.state === 'failed'), 10, async (batch) => {
-    const Entries = batch.map((job, i) => ({ Id: String(i), MessageBody: encodeMessage({ jobId: job.id, generation: job.generation, deadLettered: true }) }));
+    const copy = (job: Job) => encodeMessage({ jobId: job.id, generation: job.generation, deadLettered: true });
+    const Entries = batch.map((job, i) => ({ Id: String(i), MessageBody: copy(job) }));
     const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries }));
     if (Failed.length > 0) throw new Error(`seeding: ${Failed.length} dead-letter copies not sent: ${Failed[0]!.Message}`);
   });
