@@ -17,6 +17,7 @@ import {
 } from '../core/errors';
 import { checkJsonText } from '../core/json-text';
 import { LIMITS } from '../core/limits';
+import type { ResponseBody, taskStartedSchema } from '../core/api-schemas';
 import { LIMIT_MESSAGE, limitSchema, noOptionsBodySchema, PATH_PARAMETERS } from '../core/request-parameters';
 import {
   toHttpRequest,
@@ -36,6 +37,14 @@ export const json = (statusCode: number, body: unknown, headers: Record<string, 
   headers: { 'content-type': 'application/json', ...headers },
   body: JSON.stringify(body),
 });
+
+/** 202 for a bulk operation started as a background task: `doing` is its verb, as `Retrying`. */
+export const taskStarted = (doing: string, { id: taskId, total }: { readonly id: string; readonly total: number }): HttpResponse =>
+  json(202, {
+    message: `${doing} ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${taskId}`,
+    taskId,
+    total,
+  } satisfies ResponseBody<typeof taskStartedSchema>);
 
 type RequeueErrorClass = abstract new (...args: never[]) => RequeueError;
 

@@ -1,8 +1,8 @@
-import type { removeAllResultSchema, ResponseBody, taskStartedSchema } from '../core/api-schemas';
+import type { removeAllResultSchema, ResponseBody } from '../core/api-schemas';
 import { removeAllFailed } from '../core/bulk-operation';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { services } from '../adapters/services';
-import { callerOf, httpHandler, json, parseJsonBody, queryParams } from './http';
+import { callerOf, httpHandler, json, parseJsonBody, queryParams, taskStarted } from './http';
 import { logger } from './logger';
 
 const { store, tasks, taskQueue } = services();
@@ -20,11 +20,7 @@ export const handler = httpHandler(async (req) => {
     case 'task': {
       const { id: taskId, total } = outcome.task;
       logger.info('Started a remove task', { taskId, filter: request.filter, total, by: outcome.task.by });
-      return json(202, {
-        message: `Removing ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${taskId}`,
-        taskId,
-        total,
-      } satisfies ResponseBody<typeof taskStartedSchema>);
+      return taskStarted('Removing', outcome.task);
     }
     case 'now':
       logger.info('Removed failed jobs', { filter: request.filter, ...outcome.result, by });

@@ -1,8 +1,8 @@
-import type { retryAllResultSchema, ResponseBody, taskStartedSchema } from '../core/api-schemas';
+import type { retryAllResultSchema, ResponseBody } from '../core/api-schemas';
 import { retryAllFailed } from '../core/bulk-operation';
 import { parseRetryAllRequest } from '../core/retry-all-request';
 import { services } from '../adapters/services';
-import { callerOf, httpHandler, json, parseJsonBody, queryParams } from './http';
+import { callerOf, httpHandler, json, parseJsonBody, queryParams, taskStarted } from './http';
 
 const { store, queue, tasks, taskQueue } = services();
 
@@ -18,14 +18,8 @@ export const handler = httpHandler(async (req) => {
         failedCount: 0,
         total: outcome.total,
       } satisfies ResponseBody<typeof retryAllResultSchema>);
-    case 'task': {
-      const { id: taskId, total } = outcome.task;
-      return json(202, {
-        message: `Retrying ${total} failed job(s) in the background; follow GET /jobs/retry-tasks/${taskId}`,
-        taskId,
-        total,
-      } satisfies ResponseBody<typeof taskStartedSchema>);
-    }
+    case 'task':
+      return taskStarted('Retrying', outcome.task);
     case 'now':
       return json(200, { message: 'Retry operation complete', ...outcome.result } satisfies ResponseBody<typeof retryAllResultSchema>);
   }
