@@ -23,7 +23,15 @@ export const MAX_PAGE_BYTES = 5_000_000;
 /** An item's bytes in the page as Lambda returns it, its separating comma included. */
 export const bytesInResponse = (item: unknown): number => Buffer.byteLength(JSON.stringify(JSON.stringify(item))) - 2 + 1;
 
-export const WHOLE_JOB: Projection<Job> = { map: fromItem };
+/**
+ * Whole jobs are read to act on them, never returned: a page of them stops
+ * at 16 MB counted as above (a job's item may hold some 320 KB), so that a
+ * function of 512 MB holding one page while it reads the next stays within
+ * its memory whatever the jobs' size.
+ */
+export const MAX_WHOLE_JOB_PAGE_BYTES = 16 * 1024 * 1024;
+
+export const WHOLE_JOB: Projection<Job> = { map: fromItem, maxPageBytes: MAX_WHOLE_JOB_PAGE_BYTES };
 
 export const SUMMARY: Projection<FailedJobSummary> = {
   attributes: ['id', 'name', 'data', 'error', 'failedAt', 'attempts', 'maxAttempts'],
