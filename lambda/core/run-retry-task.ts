@@ -21,8 +21,14 @@ export interface TaskDeps {
   readonly wait?: (ms: number) => Promise<unknown>;
 }
 
-/** Jobs read and retried per step (also the most a step overshoots `maxPerSecond` in its first second). */
-const PAGE = 100;
+/**
+ * Jobs read and retried per step. Each step pays a Query of every index
+ * shard and a save of the task whatever its size, so an unpaced task takes
+ * large steps; a paced one no larger than PACED_PAGE, which is also the most
+ * a step overshoots `maxPerSecond` in its first second.
+ */
+const PAGE = 500;
+const PACED_PAGE = 100;
 /** A chunk's lease outlasts its time budget by this much, for the last page's writes. */
 const LEASE_MARGIN_MS = 30_000;
 
@@ -127,7 +133,8 @@ export const runRetryTaskChunk = async (deps: TaskDeps, taskId: string, budgetMs
 
   const { filter, maxPerSecond } = task;
   const limit = task.limit ?? Number.POSITIVE_INFINITY;
-  const pageSize = (left: number) => Math.max(0, Math.min(PAGE, maxPerSecond ?? PAGE, left));
+  const pageSize = (left: number) =>
+    Math.max(0, Math.min(maxPerSecond === undefined ? PAGE : Math.min(PACED_PAGE, maxPerSecond), left));
   const read = (size: number, cursor: string | undefined): Promise<Page<Job> | undefined> =>
     size > 0 ? readAhead(store.listFailed(filter, size, cursor)) : Promise.resolve(undefined);
 
