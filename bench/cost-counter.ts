@@ -59,7 +59,9 @@ const callerOfStack = (stack: string): string | undefined => {
 const sqsFields = (operation: string, input: any, output: any): Partial<CountedRequest> => {
   const received = operation === 'ReceiveMessage';
   const sent = operation.startsWith('SendMessage') ? (input.Entries ?? [input]) : [];
-  const bodies: string[] = received ? (output?.Messages ?? []).map((m: any) => m.Body) : sent.map((e: any) => e.MessageBody);
+  const bodies: string[] = received
+    ? (output?.Messages ?? []).map((m: any) => m.Body)
+    : sent.map((e: any) => e.MessageBody);
   return {
     queue: String(input.QueueUrl ?? '').split('/').pop(),
     messages: received ? bodies.length : (input.Entries?.length ?? 1),
@@ -117,8 +119,9 @@ export const installCostCounter = (logFile: string): void => {
     }
     const result = await next(args);
     if (operation === 'GetRecords') {
-      const records = (result.output?.Records ?? []).filter((r: any) => r.dynamodb?.Keys?.[JOB_TABLE.sortKey]?.S === 'JOB');
-      log({ service: 'dynamodb-streams', operation, caller: by, records: records.length });
+      const isJob = (r: any) => r.dynamodb?.Keys?.[JOB_TABLE.sortKey]?.S === 'JOB';
+      const records = (result.output?.Records ?? []).filter(isJob).length;
+      log({ service: 'dynamodb-streams', operation, caller: by, records });
     } else if (operation === 'BatchGetItem') {
       // dynalite bills no BatchGetItem; AWS bills each key as a GetItem of the whole item
       const requests = input.RequestItems as Record<string, { Keys: Item[]; ConsistentRead?: boolean }>;
@@ -143,7 +146,8 @@ export const installCostCounter = (logFile: string): void => {
     if (this === reader) return (send as any).apply(this, args);
     // a document client shares its client's stack: one counter a stack
     if (!counted.has(this.middlewareStack)) {
-      this.middlewareStack.add(middleware as any, { step: 'deserialize', priority: 'high', name: 'requeueCostCounter' });
+      const options = { step: 'deserialize', priority: 'high', name: 'requeueCostCounter' } as const;
+      this.middlewareStack.add(middleware as any, options);
       counted.add(this.middlewareStack);
     }
     const limit = Error.stackTraceLimit;

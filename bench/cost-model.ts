@@ -26,8 +26,9 @@ export const PRICES_AS_OF = '2026-12-02';
 const price = (item: keyof typeof PRICE_ROWS): number => PRICE_ROWS[item][0];
 
 /**
- * Durations are timings, so each invocation is billed an assumed time, at every function's memory in infra/; Lambda's
- * own START, END and REPORT records are some 300 bytes an invocation at the system log level INFO (the functions' is WARN).
+ * Durations are timings, so each invocation is billed an assumed time, at every function's memory in infra/.
+ * Lambda's own START, END and REPORT records: some 300 bytes an invocation at the system log level INFO, none at
+ * the functions' WARN.
  */
 export const LAMBDA = {
   memoryGb: 0.5,
@@ -36,6 +37,9 @@ export const LAMBDA = {
 } as const;
 
 type LambdaFunction = keyof typeof LAMBDA.billedMs;
+
+/** A busy stream's batches: the counting function's BatchSize. */
+const STREAM_BATCH = JOB_CHANGES_COUNTER.batchSize;
 
 /** A partition's write units a second. */
 export const PARTITION_WCU_PER_SECOND = 1_000;
@@ -59,7 +63,7 @@ const indexEntry = (item: Item | null, { keys, kept }: (typeof INDEXES)[number])
   return kept ? Object.fromEntries(Object.entries(item).filter(([name]) => kept.has(name))) : item;
 };
 
-/** What an index entry's change costs: a changed entry under the same key its units, a moved one a delete plus a put. */
+/** What an index entry's change costs: a changed entry under the same key its units, a moved one a delete and a put. */
 const entryCharges = (old: Item | undefined, next: Item | undefined, keys: readonly string[]) => {
   if (old && next && keys.every((k) => same(old[k], next[k]))) {
     return same(old, next) ? [] : [[next, units(Math.max(size(old), size(next)))] as const];
@@ -87,7 +91,7 @@ export const writeUnits = (request: CountedRequest) => {
   return { table, indexes: sum(partitions.slice(1).map(([, n]) => n)), partitions };
 };
 
-/** AWS bills each key as a GetItem of the whole item, per 4 KB (a missing item as one), half if eventually consistent. */
+/** AWS bills each key as a GetItem of the whole item, per 4 KB (a missing one as 1), half if eventually consistent. */
 export const batchGetReadUnits = (request: CountedRequest): number =>
   sum((request.itemBytes ?? []).map((bytes) => Math.max(1, Math.ceil(bytes / 4096)))) * (request.consistent ? 1 : 0.5);
 
@@ -156,7 +160,8 @@ const TASK_QUEUE = 'requeue-jobs-tasks';
 export const fromEventSource = (r: CountedRequest, operation: string, queue = MAIN_QUEUE): boolean =>
   r.caller === 'local:event-source' && r.operation === operation && r.queue === queue;
 
-const isCounterWrite = (r: CountedRequest) => /^(COUNTS|THROUGHPUT)#/.test((r.after ?? r.before ?? r.offered)?.pk?.S ?? '');
+const isCounterWrite = (r: CountedRequest) =>
+  /^(COUNTS|THROUGHPUT)#/.test((r.after ?? r.before ?? r.offered)?.[JOB_TABLE.partitionKey]?.S ?? '');
 
 /**
  * The function a request is paid once an invocation by, whatever the batch
@@ -187,8 +192,8 @@ export const usageOf = (rs: readonly CountedRequest[], apiRequests: number, logB
   return { requests, tally: tally(requests), invocations, logBytes, received, streamRecords };
 };
 
-/** The same work with every worker batch of `batchSize` messages and every stream batch of `streamBatchSize` changes. */
-export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize: number = JOB_CHANGES_COUNTER.batchSize) => {
+/** The same work with every worker batch of `batchSize` messages, every stream batch of `streamBatchSize` changes. */
+export const atBatchSize = (usage: Usage, batchSize: number, streamBatchSize: number = STREAM_BATCH) => {
   const full = { worker: usage.received / batchSize, counter: usage.streamRecords / streamBatchSize };
   // what a batch pays once is then paid once a full batch instead of once a batch of the run
   const weight = (r: CountedRequest) => {
@@ -205,11 +210,12 @@ export const perMillionJobs = ({ tally: t, invocations: inv, logBytes }: Billabl
   const invocations = sum(functions.map((f) => inv[f]));
   const gbSeconds = (LAMBDA.memoryGb * sum(functions.map((f) => inv[f] * LAMBDA.billedMs[f]))) / 1000;
   const perMillion = (usd: number) => (usd / jobs) * 1e6;
-  const units = t.writeUnits * price('dynamoDbWritePerMillionUnits') + t.readUnits * price('dynamoDbReadPerMillionUnits');
-  const dynamoDb = perMillion(units / 1e6);
+  const writes = t.writeUnits * price('dynamoDbWritePerMillionUnits');
+  const dynamoDb = perMillion((writes + t.readUnits * price('dynamoDbReadPerMillionUnits')) / 1e6);
   const sqs = perMillion((t.sqsBilled * price('sqsPerMillionRequests')) / 1e6);
   const apiGateway = perMillion((inv.api * price('httpApiPerMillionRequests')) / 1e6);
-  const lambda = perMillion((invocations * price('lambdaPerMillionRequests')) / 1e6 + gbSeconds * price('lambdaPerGbSecond'));
+  const compute = gbSeconds * price('lambdaPerGbSecond');
+  const lambda = perMillion((invocations * price('lambdaPerMillionRequests')) / 1e6 + compute);
   const logs = perMillion(((logBytes + invocations * LAMBDA.platformLogBytes) / 1e9) * price('logsIngestionPerGb'));
   return { dynamoDb, sqs, apiGateway, lambda, logs, total: sum([dynamoDb, sqs, apiGateway, lambda, logs]) };
 };
@@ -256,9 +262,13 @@ export const ceiling = (t: Tally, jobs: number, shards: Shards = DEFAULT_SHARDS)
   };
 };
 
-/** The floor of this design, per job, as docs/COST.md states it; receives, deletes and invocations shared by `batchSize`. */
+/** The floor of this design, per job, as docs/COST.md states it: receives, deletes, invocations shared by a batch. */
 export const floorUsage = (attempts: number, deadLettered: boolean, batchSize: number): Billable => ({
-  tally: { ...tally([]), writeUnits: 1 + 2 * attempts, sqsBilled: attempts * (1 + 2 / batchSize) + (deadLettered ? 1 : 0) },
+  tally: {
+    ...tally([]),
+    writeUnits: 1 + 2 * attempts,
+    sqsBilled: attempts * (1 + 2 / batchSize) + (deadLettered ? 1 : 0),
+  },
   invocations: { api: 1, worker: attempts / batchSize, taskRunner: 0, counter: 0 },
   logBytes: 0,
 });

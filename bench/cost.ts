@@ -39,13 +39,6 @@ export interface Phase {
   readonly unattributed: number;
 }
 
-/** One pass of the reconciler, the schedule's only work (a recount runs on demand), at `retained` jobs. */
-interface ScheduledPass {
-  readonly retained: number;
-  readonly readUnits: number;
-  readonly requests: number;
-}
-
 /** As local/main.ts provisions them. */
 const TABLE = 'requeue-jobs';
 const QUEUES = { queueUrl: 'requeue-jobs', deadLetterQueueUrl: 'requeue-jobs-dlq', taskQueueUrl: 'requeue-jobs-tasks' };
@@ -65,9 +58,13 @@ const readLog = (file: string): CountedRequest[] => {
 const isIdleReceive = (r: CountedRequest) =>
   r.caller === 'local:event-source' && r.operation === 'ReceiveMessage' && r.messages === 0;
 
-/** One pass of the reconcile handler in this process, on the runtime's table, after each of `seeds` completed jobs more. */
+/**
+ * One pass of the reconcile handler, the schedule's only work (a recount runs on demand), in this process on the
+ * runtime's table, after each of `seeds` completed jobs more.
+ */
 const measureScheduled = async (output: string, logFile: string, retained: number, seeds: readonly number[]) => {
-  const [, dynamoDb, sqsEndpoint] = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(output) ?? [];
+  if (seeds.length === 0) return [];
+  const [, dynamoDb, sqsEndpoint] = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(output)!;
   const credentials = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
   Object.assign(process.env, credentials, { AWS_ENDPOINT_URL_DYNAMODB: dynamoDb, AWS_ENDPOINT_URL_SQS: sqsEndpoint });
   const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
@@ -81,8 +78,9 @@ const measureScheduled = async (output: string, logFile: string, retained: numbe
   const { handler } = await import('../lambda/handlers/reconcile');
   const { completedJob, seedJobs } = await import('./seed');
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const target = { doc, tableName: TABLE, sqs, deadLetterQueueUrl: process.env[FUNCTION_ENV.deadLetterQueueUrl]!, concurrency: 4 };
-  const passes: ScheduledPass[] = [];
+  const deadLetterQueueUrl = process.env[FUNCTION_ENV.deadLetterQueueUrl]!;
+  const target = { doc, tableName: TABLE, sqs, deadLetterQueueUrl, concurrency: 4 };
+  const passes: Array<{ retained: number; readUnits: number; requests: number }> = [];
   for (const count of seeds) {
     await seedJobs(target, count, (i) => completedJob(retained + i, Date.now()));
     retained += count;
@@ -98,14 +96,15 @@ const measureScheduled = async (output: string, logFile: string, retained: numbe
 export const runCostWorkload = async (workload: CostWorkload, seeds: readonly number[] = []) => {
   // the counter, bundled for `node --require`
   const counter = path.join(ROOT, 'dist/bench/cost-counter.cjs');
-  const bundle = { bundle: true, platform: 'node', target: 'node20', packages: 'external', logLevel: 'warning' } as const;
-  await build({ ...bundle, entryPoints: [path.join(ROOT, 'bench/cost-counter.ts')], outfile: counter });
+  const entryPoints = [path.join(ROOT, 'bench/cost-counter.ts')];
+  const options = { bundle: true, platform: 'node', target: 'node20', packages: 'external' } as const;
+  await build({ ...options, entryPoints, outfile: counter, logLevel: 'warning' });
   const logFile = path.join(tmpdir(), `requeue-cost-${process.pid}-${Date.now()}.jsonl`);
   const stackLimit = workload.stackFrames === undefined ? [] : [`--stack-trace-limit=${workload.stackFrames}`];
   const env = {
     REQUEUE_COST_LOG: logFile,
-    // a job runs well within the stream's window from its enqueue, and the next starts once it is counted: each job's
-    // changes come to the counting function as one batch, run after run, as a busy stream's do on AWS (hundreds a batch)
+    // a job runs well within the stream's window from its enqueue, and the next starts once it is counted: each
+    // job's changes come to the counting function as one batch, run after run, as a busy stream's do on AWS
     REQUEUE_STREAM_WINDOW_MS: '2000',
     NODE_OPTIONS: [`--require ${counter}`, '--enable-source-maps', ...stackLimit].join(' '),
   };
@@ -116,7 +115,7 @@ export const runCostWorkload = async (workload: CostWorkload, seeds: readonly nu
     return answer.body;
   };
   // settled: the event source deleted every message sent (then each request of its job has been sent) and the
-  // counters, which follow the table's stream, have every outcome, so that the counting function's work lands in its phase
+  // counters, which follow the table's stream, have every outcome: the counting function's work lands in its phase
   const expected = { deleted: 0, completed: 0, failed: 0 };
   const seen = async () => {
     const metrics = await runtime.request('GET', '/jobs/metrics');
@@ -142,7 +141,8 @@ export const runCostWorkload = async (workload: CostWorkload, seeds: readonly nu
     await run();
     const rs = readLog(logFile).slice(from);
     const logBytes = Buffer.byteLength(runtime.output(), 'utf8') - outputFrom;
-    const usage = model.usageOf(rs.filter((r) => !isIdleReceive(r) && !NOT_THE_WORKLOAD.test(r.caller)), apiRequests, logBytes);
+    const workload = rs.filter((r) => !isIdleReceive(r) && !NOT_THE_WORKLOAD.test(r.caller));
+    const usage = model.usageOf(workload, apiRequests, logBytes);
     const unattributed = rs.filter((r) => r.caller === 'unknown').length;
     phases.push({ name, jobs, usage, unattributed });
   };
@@ -164,7 +164,7 @@ export const runCostWorkload = async (workload: CostWorkload, seeds: readonly nu
       if (answer.retriedCount !== failing) throw new Error(`retry-all retried ${JSON.stringify(answer)}`);
       await settle(failing, 'failed');
     });
-    const passes = seeds.length > 0 ? await measureScheduled(runtime.output(), `${logFile}.scheduled`, succeeded + failing, seeds) : [];
+    const passes = await measureScheduled(runtime.output(), `${logFile}.scheduled`, succeeded + failing, seeds);
     return { phases, passes };
   } finally {
     await runtime.kill();
@@ -184,7 +184,9 @@ const dollars = (label: string, d: ReturnType<typeof model.perMillionJobs>) =>
 const verdict = (target: string, measured: string, pass: boolean) => [target, measured, pass ? 'PASS' : 'FAIL'];
 
 /** docs/COST.md's generated part, every figure at full batches; the page's hand-written part says how they are made. */
-const costReport = (phases: readonly Phase[], passes: readonly ScheduledPass[], command: string, shards: Shards) => {
+type Passes = Awaited<ReturnType<typeof measureScheduled>>;
+
+const costReport = (phases: readonly Phase[], passes: Passes, command: string, shards: Shards) => {
   const batch = QUEUE_SETTINGS.batchSize;
   const doubled = { index: 2 * shards.index, counters: 2 * shards.counters };
   const [succeeded, failing, retry] = phases.map((p) => {
@@ -199,12 +201,15 @@ const costReport = (phases: readonly Phase[], passes: readonly ScheduledPass[], 
   const large = passes.at(-1)!;
   const growth = (PASSES_AN_HOUR * (large.readUnits - small.readUnits)) / (large.retained - small.retained);
   const atMillion = PASSES_AN_HOUR * small.readUnits + growth * (1_000_000 - small.retained);
+  const success = succeeded.usd.total;
+  const failure = failing.usd.total;
   const targets = [
-    verdict(`a successful job ≤ $6.00 per million (${batch} a batch)`, money(succeeded.usd.total), succeeded.usd.total <= 6),
-    verdict(`a job failing 3 attempts ≤ $12.40 per million (${batch} a batch)`, money(failing.usd.total), failing.usd.total <= 12.4),
+    verdict(`a successful job ≤ $6.00 per million (${batch} a batch)`, money(success), success <= 6),
+    verdict(`a job failing 3 attempts ≤ $12.40 per million (${batch} a batch)`, money(failure), failure <= 12.4),
     verdict(
       `throughput ceiling ≥ 10,000 jobs/s (${shards.index} index shards, ${shards.counters} counter shards)`,
-      `${rate(hot.jobsPerSecond)} (${keys(hot)})`,
+      `${rate(hot.jobsPerSecond)}: ${keys(hot)}, ${num(hot.unitsPerJob)} write units a job over ${hot.shards} shards` +
+        ` (${hot.shardsSeen} touched), ${num(hot.unitsPerJobPerShard, 4)} on one`,
       hot.jobsPerSecond >= 10_000,
     ),
     verdict(
@@ -218,28 +223,21 @@ const costReport = (phases: readonly Phase[], passes: readonly ScheduledPass[], 
       growth === 0,
     ),
   ];
-  const floor = (attempts: number, deadLettered: boolean) => model.perMillionJobs(model.floorUsage(attempts, deadLettered, batch), 1);
+  const floor = (attempts: number, dead: boolean) => model.perMillionJobs(model.floorUsage(attempts, dead, batch), 1);
   const columns = [succeeded, failing, retry];
   const perJob = (label: string, cell: (p: (typeof columns)[number]) => number, digits = 2) =>
     [label, ...columns.map((p) => num(cell(p) / p.jobs, digits))];
   const operations = [...new Set(columns.flatMap((p) => Object.keys(p.tally.requests)))].sort();
   const indexShare = (p: (typeof columns)[number]) =>
     `${num(p.tally.indexWriteUnits / p.jobs)} (${Math.round((100 * p.tally.indexWriteUnits) / p.tally.writeUnits)}%)`;
-  const hottest = (label: string, p: (typeof columns)[number]) => {
-    const c = model.ceiling(p.tally, p.jobs, shards);
-    const twice = model.ceiling(p.tally, p.jobs, doubled).jobsPerSecond;
-    const units = `${num(c.unitsPerJob)} / ${num(c.unitsPerJobPerShard, 4)}`;
-    return [label, keys(c), `${c.shards} (${c.shardsSeen})`, units, rate(c.jobsPerSecond), rate(twice)];
-  };
   const monthOfReads = money((atMillion * 24 * 30 * model.PRICE_ROWS.dynamoDbReadPerMillionUnits[0]) / 1e6);
   const hour = (n: number) => String(PASSES_AN_HOUR * n);
-  const twice = `with twice the shards (${doubled.index} and ${doubled.counters})`;
 
   return [
     '# What requeue costs on AWS\n',
-    `Made by \`${command}\`: ${succeeded.jobs} successful jobs, ${failing.jobs} jobs failing 3 attempts, one retry-all` +
-      ` of them that fail 3 attempts again; every figure at full batches, ${batch} messages a worker batch and` +
-      ` ${JOB_CHANGES_COUNTER.batchSize} changes a stream batch ("The run", below).`,
+    `Made by \`${command}\`: ${succeeded.jobs} successful jobs, ${failing.jobs} jobs failing 3 attempts, one` +
+      ` retry-all of them that fail 3 attempts again; every figure at full batches, ${batch} messages a worker` +
+      ` batch and ${JOB_CHANGES_COUNTER.batchSize} changes a stream batch ("The run", below).`,
     ...section('Targets', ...table([['target', 'measured', 'result'], ...targets])),
     ...section(
       'US$ per million jobs',
@@ -265,14 +263,6 @@ const costReport = (phases: readonly Phase[], passes: readonly ScheduledPass[], 
         perJob('worker invocations', (p) => p.invocations.worker),
         perJob('stream counter invocations', (p) => p.invocations.counter, 3),
         perJob('log bytes written by the handlers', (p) => p.logBytes, 0),
-      ]),
-    ),
-    ...section(
-      'The hottest partition key',
-      ...table([
-        ['jobs', 'hottest key families', 'shards (touched in this run)', 'write units per job, family / one shard', 'ceiling', twice],
-        hottest('successful', succeeded),
-        hottest('failing 3 attempts', failing),
       ]),
     ),
     ...section(
@@ -305,8 +295,8 @@ if (require.main === module) {
   runBench('bench:cost', KNOBS, async ({ succeeded, failing, out }, command) => {
     const { phases, passes } = await runCostWorkload({ succeeded, failing }, [0, 1_000, 1_000]);
     // a setting of the runtime (it inherits this environment), not of the bench
-    const shards = { ...model.DEFAULT_SHARDS, index: Number(process.env.REQUEUE_INDEX_SHARDS ?? model.DEFAULT_SHARDS.index) };
-    const markdown = costReport(phases, passes, command, shards);
+    const index = Number(process.env.REQUEUE_INDEX_SHARDS ?? model.DEFAULT_SHARDS.index);
+    const markdown = costReport(phases, passes, command, { ...model.DEFAULT_SHARDS, index });
     writeReport(path.resolve(ROOT, out), markdown, { keep: true });
     process.stdout.write(`${markdown}\nWrote ${out}\n`);
   });
