@@ -52,7 +52,8 @@ const COLD_START_ENV = {
   }),
 };
 
-const IMPORT_ONCE = `const start = performance.now(); const mod = require(process.argv[1]); const ms = performance.now() - start;
+const IMPORT_ONCE = `const start = performance.now(); const mod = require(process.argv[1]);
+const ms = performance.now() - start;
 if (typeof mod.handler !== 'function') throw new Error(process.argv[1] + ' exports no handler');
 process.stdout.write(String(ms));`;
 

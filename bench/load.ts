@@ -26,7 +26,7 @@ export const runConcurrently = async (count: number, concurrency: number, fn: (i
   return rate(count, now() - start);
 };
 
-export type Latency = { readonly [K in 'medianMs' | 'p90Ms' | 'minMs' | 'maxMs' | 'samples']: number };
+type Latency = { readonly [K in 'medianMs' | 'p90Ms' | 'minMs' | 'maxMs' | 'samples']: number };
 
 export const summarize = (samples: readonly number[]): Latency => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -100,22 +100,20 @@ export const settle = async (pgid: number, maxMs = 120_000): Promise<void> => {
 /** As local/main.ts provisions it. */
 export const TABLE_NAME = 'requeue-jobs';
 
-// a runtime runs in a process group of its own, which no Ctrl-C reaches: it goes when the bench does
 let runtimeGroup: number | undefined;
 
-const killWithTheBench = () => {
-  process.on('exit', () => runtimeGroup !== undefined && signalGroup(runtimeGroup, 'SIGKILL'));
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => process.exit(128 + constants.signals[signal]));
-  }
-};
-
 /**
- * `npm start` with `options`, and what a bench needs of it: its DynamoDB client settings, where to seed jobs (16 batches
- * in flight) and `call`, an API call that must answer `expected`. The endpoints are read from what it prints.
+ * `npm start` with `options`, and what a bench needs of it: its DynamoDB client settings, where to seed jobs (16
+ * batches in flight) and `call`, an API call that must answer `expected`. The endpoints are read from what it prints.
  */
 export const startRuntime = async (options: Parameters<typeof startLocalRuntime>[0] = {}) => {
-  if (runtimeGroup === undefined) killWithTheBench();
+  // a runtime runs in a process group of its own, which no Ctrl-C reaches: it goes when the bench does
+  if (runtimeGroup === undefined) {
+    process.on('exit', () => runtimeGroup !== undefined && signalGroup(runtimeGroup, 'SIGKILL'));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => process.exit(128 + constants.signals[signal]));
+    }
+  }
   // the SDK's notice of its future Node.js support is noise here, in the bench's clients and in the runtime's
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const local = await startLocalRuntime({ ...options, onSpawn: (pgid) => (runtimeGroup = pgid) });

@@ -24,10 +24,9 @@ const readOptions = (script: string, knobs: Knobs, argv: string[]) => {
     if (flags[flagOf(key)] === undefined && variable) variables.push(`${knob.env}=${variable}`);
     const raw = flags[flagOf(key)] ?? variable;
     const n = Number(raw?.replace(/_/g, ''));
-    values[key] = !raw || typeof knob.fallback === 'string' ? raw || knob.fallback : n;
-    if (values[key] === n && !(Number.isInteger(n) && n >= 1)) {
-      throw new BenchOptionsError(`--${flagOf(key)} (${knob.env}) must be a whole number, 1 or more; got '${raw}'.`);
-    }
+    if (!raw || typeof knob.fallback === 'string') values[key] = raw || knob.fallback;
+    else if (Number.isInteger(n) && n >= 1) values[key] = n;
+    else throw new BenchOptionsError(`--${flagOf(key)} (${knob.env}) must be a whole number, 1 or more; got '${raw}'.`);
   }
   const command = [...variables, `npm run ${script}`, ...(argv.length > 0 ? ['--', ...argv] : [])].join(' ');
   return { values, command };

@@ -20,20 +20,17 @@ export const describeMachine = () => ({
 });
 export type Machine = ReturnType<typeof describeMachine>;
 
-export const fixed = (n: number, digits = 0): string => {
-  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-};
+export const fixed = (n: number, digits = 0): string =>
+  n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 export const verdict = (pass: boolean): string => (pass ? 'PASS' : 'FAIL');
 
-export const commitMeasured = (): string => {
-  return execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
-};
+export const commitMeasured = (): string =>
+  execFileSync('git', ['rev-parse', 'HEAD'], { cwd: PROJECT_ROOT, encoding: 'utf8' }).trim();
 
 /** A page's first sentence: the command, when and how long it ran, and the commit it measured. */
-export const madeBy = (command: string, date: string, seconds: number): string => {
-  return `Made by \`${command}\` on ${date} (${fixed(seconds)} s), at commit \`${commitMeasured().slice(0, 10)}\``;
-};
+export const madeBy = (command: string, date: string, seconds: number): string =>
+  `Made by \`${command}\` on ${date} (${fixed(seconds)} s), at commit \`${commitMeasured().slice(0, 10)}\``;
 
 export const table = (rows: readonly (readonly string[])[]): string[] => {
   const [head, ...body] = rows.map((row) => `| ${row.join(' | ')} |`);
@@ -48,7 +45,8 @@ export const machineTable = (m: Machine): string[] =>
 
 /** `a / b` against `threshold`: rates (per second) must reach it, latencies (ms) stay at or below it; `short` names
  * it on the chart. */
-export const target = (name: string, short: string, goal: string, threshold: number, [a, b]: number[], rates = true) => {
+export const target = (name: string, short: string, goal: string, threshold: number, pair: number[], rates = true) => {
+  const [a, b] = pair;
   const ratio = a! / b!;
   const value = (n: number) => (rates ? `${fixed(n)}/s` : `${n} ms`);
   const shown = goal.includes('%') ? `${fixed(ratio * 100, 1)}%` : `${fixed(ratio, 2)}×`;
@@ -86,7 +84,11 @@ export const targetChart = (targets: readonly Target[]): string => {
 };
 
 /** `body` to `file`, each of `beside` (name → text) into its folder; with `keep`, what followed KEEP_BELOW stays. */
-export const writeReport = (file: string, body: string, options: { keep: boolean; beside?: Record<string, string> }) => {
+export const writeReport = (
+  file: string,
+  body: string,
+  options: { keep: boolean; beside?: Record<string, string> },
+): void => {
   const old = options.keep && existsSync(file) ? readFileSync(file, 'utf8') : '';
   const kept = old.split(KEEP_BELOW).slice(1).join(KEEP_BELOW).replace(/^\n/, '');
   mkdirSync(path.dirname(file), { recursive: true });

@@ -17,9 +17,8 @@ const KNOBS = {
 
 type Options = Values<typeof KNOBS>;
 
-const KILL_AT = 0.4;
-
-const CANCEL_AT = 0.3;
+/** How far each task runs before its kill, or its cancel. */
+const AT = { kill: 0.4, cancel: 0.3 };
 
 const PAGE = 'docs/RETRY-TASK-AT-SCALE.md';
 
@@ -48,9 +47,7 @@ const check = (name: string, pass: boolean, measured: string) => {
 };
 
 /** GET the task about once a second, each reading stamped with the middle of its request, until `stop` accepts one. */
-type Stop = (s: Sample) => boolean;
-
-const follow = async (rt: BenchRuntime, run: number, taskId: string, stop: Stop) => {
+const follow = async (rt: BenchRuntime, run: number, taskId: string, stop: (s: Sample) => boolean) => {
   const samples = (series[taskId] ??= []);
   const read = async () => {
     const before = Date.now();
@@ -141,7 +138,7 @@ const progress = (samples: readonly Sample[]) => {
 
 const killedTask = async (o: Options, dataDir: string, first: BenchRuntime) => {
   const body = { maxPerSecond: o.maxPerSecond };
-  const { ids, taskId, at: atKill } = await startTask(first, o.jobs, failedJob, body, KILL_AT);
+  const { ids, taskId, at: atKill } = await startTask(first, o.jobs, failedJob, body, AT.kill);
   const samples = series[taskId]!;
   await first.local.kill();
   const killedAt = Date.now();
@@ -179,7 +176,7 @@ const cancelledTask = async (o: Options, rt: BenchRuntime) => {
     return { ...failedJob(1_000_000_000 + i, failedAt), name: CANCEL_JOB_NAME, data: { ms: 0, n: i } };
   };
   const body = { maxPerSecond: o.cancelMaxPerSecond, name: CANCEL_JOB_NAME };
-  const { ids, taskId, at: atCancel } = await startTask(rt, o.cancelJobs, make, body, CANCEL_AT);
+  const { ids, taskId, at: atCancel } = await startTask(rt, o.cancelJobs, make, body, AT.cancel);
   const cancel = await rt.local.request('POST', `/jobs/retry-tasks/${taskId}/cancel`);
   const accepted = cancel.status === 200 && cancel.body?.status === 'CANCELLING';
   check('the cancel is accepted (200, CANCELLING)', accepted, `${cancel.status} ${cancel.body?.status}`);
@@ -225,8 +222,8 @@ void runBench('bench:task', KNOBS, async (o, command) => {
     '<!-- written by `npm run bench:task` (bench/retry-task-scale.ts); its readings: retry-task-at-scale.json -->\n',
     'What issue 5 asks of a retry task, measured against `npm start` with its worker on (the retried',
     `${SEEDED_JOB_NAME} and ${CANCEL_JOB_NAME} jobs run). ${madeBy(command, date, (Date.now() - began) / 1000)},`,
-    `on the machine below. Sizes: ${fixed(o.jobs)} jobs at maxPerSecond ${o.maxPerSecond}, killed at ${KILL_AT * 100}%;`,
-    `${fixed(o.cancelJobs)} at ${o.cancelMaxPerSecond}, cancelled at ${CANCEL_AT * 100}%.\n`,
+    `on the machine below. Sizes: ${fixed(o.jobs)} jobs at maxPerSecond ${o.maxPerSecond}, killed at`,
+    `${AT.kill * 100}%; ${fixed(o.cancelJobs)} at ${o.cancelMaxPerSecond}, cancelled at ${AT.cancel * 100}%.\n`,
     `**${checks.length - failed} of ${checks.length} checks pass${failed ? `, ${failed} FAIL` : ''}.**`,
     ...(error ? [`Stopped early: \`${error.split('\n')[0]}\``] : []),
     '',

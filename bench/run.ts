@@ -209,7 +209,7 @@ const evaluateTargets = (r: Figures): Target[] => {
 };
 
 const measure = async (o: Options, command: string) => {
-  if (o.seedFailed > o.seedTotal) throw new Error(`--seed-failed (${o.seedFailed}) is over --seed-total (${o.seedTotal})`);
+  if (o.seedFailed > o.seedTotal) throw new Error(`--seed-failed ${o.seedFailed} is over --seed-total ${o.seedTotal}`);
   // the runtime runs the working tree: the files under lambda/ and local/ that differ from the commit measured
   const status = execFileSync('git', ['status', '--porcelain', 'lambda', 'local'], { cwd: ROOT, encoding: 'utf8' });
   const uncommitted = status.split('\n').filter(Boolean).map((line) => line.slice(3));
@@ -238,11 +238,10 @@ const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
     return [what, fixed(f.jobs), `${fixed(f.ms / 1000, 2)} s, ${fixed(f.perSecond)}/s`];
   };
   const until = (f: { mode: string }) => (f.mode === 'task' ? 'task COMPLETED' : '200');
-  const latencies = (['metrics', 'failedPage'] as const).flatMap((k) =>
-    [r.latencyEmpty, r.latencyOnePage, r.latencyFull].map(({ jobs, [k]: l }) => {
-      return [`\`GET ${TIMED[k]}\``, fixed(jobs), `median ${l.medianMs} ms, p90 ${l.p90Ms}, ${l.minMs}–${l.maxMs}`];
-    }),
-  );
+  const onePage = (k: keyof typeof TIMED) => {
+    const l = r.latencyOnePage[k];
+    return [`\`GET ${TIMED[k]}\`, median`, fixed(r.latencyOnePage.jobs), `${l.medianMs} ms (p90 ${l.p90Ms} ms)`];
+  };
   const sizes = Object.entries(o).map(([key, value]) => `${key} ${fixed(value)}`);
   return [
     '# Benchmarks\n',
@@ -255,7 +254,7 @@ const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
     ]),
     '\n![each target: its measured ratio and its threshold](benchmarks.svg)\n\n## Figures\n',
     ...table([
-      ['figure', 'jobs', `time and rate; latency of ${o.samples} calls (after 5 untimed)`],
+      ['figure', 'jobs', `time and rate; a call's latency over ${o.samples} calls (after 5 untimed)`],
       rated(`enqueue: \`POST /jobs\` (\`${JOB_NAME}\`), ${C}, the worker running`, r.enqueue),
       rated('end-to-end: first enqueue → no job left to run in the table', r.endToEnd),
       rated(`single retries: \`POST /jobs/retry/{id}\`, ${C}, the worker running`, r.singleRetries),
@@ -263,7 +262,8 @@ const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
       rated(`retry-all, the worker paused (second runtime): request → ${until(r.retryAllPaused)}`, r.retryAllPaused),
       rated(`a retry's write alone: \`claimRetry\`'s conditional UpdateItem, ${C}`, r.ownWrites.retry),
       rated(`a job's three writes alone: its PutItem, the claim, the completion, ${C}`, r.ownWrites.job),
-      ...latencies,
+      onePage('metrics'),
+      onePage('failedPage'),
     ]),
     '\n## Bundles\n',
     ...formatBundles(r.bundles),
