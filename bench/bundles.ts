@@ -14,9 +14,11 @@ import { summarize } from './load';
 import { runBench } from './options';
 import { fixed, table } from './report';
 
-// the options NodejsFunction hands esbuild (forceDockerBundling says where it runs); one not mapped here would bundle otherwise
-const { forceDockerBundling: _where, format, target, minify, sourceMap, sourcesContent, externalModules, mainFields, ...unmapped } = BUNDLING;
-if (Object.keys(unmapped).length > 0) throw new Error(`bench/bundles.ts does not reproduce bundling option(s) ${Object.keys(unmapped).join(', ')}`);
+// the options NodejsFunction hands esbuild (forceDockerBundling says where it runs); one not mapped here would bundle
+// otherwise
+const { forceDockerBundling: _where, format, sourceMap, externalModules, ...sameNames } = BUNDLING;
+const { target, minify, sourcesContent, mainFields, ...unmapped } = sameNames;
+if (Object.keys(unmapped).length > 0) throw new Error(`bench/bundles.ts misses option(s) ${Object.keys(unmapped)}`);
 const ESBUILD: BuildOptions = {
   bundle: true,
   platform: 'node',
@@ -30,8 +32,10 @@ const ESBUILD: BuildOptions = {
   external: externalModules,
 };
 
-/** The environment the stack gives its functions, and what Lambda adds: nothing is called at import, so values only need to parse. */
+/** The environment the stack gives its functions, and what Lambda adds: nothing is called at import, so values only
+ * need to parse. */
 const queue = (name: string) => `https://sqs.us-east-1.amazonaws.com/000000000000/${name}`;
+
 const COLD_START_ENV = {
   PATH: process.env.PATH,
   AWS_REGION: 'us-east-1',
@@ -47,9 +51,12 @@ const COLD_START_ENV = {
     workerMappingUuid: '00000000-0000-4000-8000-000000000000',
   }),
 };
-const IMPORT_ONCE = `const start = performance.now(); const mod = require(process.argv[1]); const ms = performance.now() - start;
+
+const IMPORT_ONCE = `const start = performance.now(); const mod = require(process.argv[1]);
+const ms = performance.now() - start;
 if (typeof mod.handler !== 'function') throw new Error(process.argv[1] + ' exports no handler');
 process.stdout.write(String(ms));`;
+
 const OUT_DIR = path.join(PROJECT_ROOT, 'dist', 'bench', 'bundles');
 
 const timeImport = (file: string, runs: number) =>
@@ -59,7 +66,8 @@ const timeImport = (file: string, runs: number) =>
       return Number(execFileSync(process.execPath, args, { env: COLD_START_ENV, encoding: 'utf8', stdio: 'pipe' }));
     } catch (error) {
       const { stderr = String(error) } = error as { stderr?: string };
-      throw new Error(`${path.relative(PROJECT_ROOT, file)} failed to import: ${stderr.split('\n').find((line) => /Error\b/.test(line)) ?? stderr}`);
+      const message = stderr.split('\n').find((line) => /Error\b/.test(line)) ?? stderr;
+      throw new Error(`${path.relative(PROJECT_ROOT, file)} failed to import: ${message}`);
     }
   }));
 
@@ -73,8 +81,9 @@ export const measureBundles = async (runs: number) => {
     const file = path.join(OUT_DIR, handler, 'index.js');
     await build({ ...ESBUILD, entryPoints: [handlerEntry(handler)], outfile: file });
     const coldImport = timeImport(file, runs);
-    const [bytes, gzipBytes, sourceMapBytes] = [statSync(file).size, gzipSync(readFileSync(file)).length, statSync(`${file}.map`).size];
-    handlers.push({ handler, bytes, gzipBytes, sourceMapBytes, coldImport, overBareMs: Math.round((coldImport.medianMs - bare.medianMs) * 10) / 10 });
+    const sizes = { bytes: statSync(file).size, gzipBytes: gzipSync(readFileSync(file)).length };
+    const overBareMs = Math.round((coldImport.medianMs - bare.medianMs) * 10) / 10;
+    handlers.push({ handler, ...sizes, sourceMapBytes: statSync(`${file}.map`).size, coldImport, overBareMs });
   }
   return { node: process.version, runs, bare, handlers };
 };
@@ -83,11 +92,14 @@ export type BundleReport = Awaited<ReturnType<typeof measureBundles>>;
 export const formatBundles = (r: BundleReport): string[] => {
   const kib = (bytes: number) => `${fixed(bytes / 1024, 1)} KiB`;
   return [
-    `Each function bundled as the stack bundles it, then \`require()\`d in a fresh Node ${r.node} process, median of ${r.runs}.\n`,
+    `Each function bundled as the stack bundles it, then \`require()\`d in a fresh Node ${r.node} process, median of`,
+    `${r.runs}.\n`,
     ...table([
       ['handler', 'index.js', 'gzipped', 'cold import (median)', 'over a bare handler'],
       ['(bare handler)', '', '', `${r.bare.medianMs} ms`, ''],
-      ...r.handlers.map((h) => [h.handler, kib(h.bytes), kib(h.gzipBytes), `${h.coldImport.medianMs} ms`, `+${h.overBareMs} ms`]),
+      ...r.handlers.map((h) => {
+        return [h.handler, kib(h.bytes), kib(h.gzipBytes), `${h.coldImport.medianMs} ms`, `+${h.overBareMs} ms`];
+      }),
     ]),
   ];
 };
@@ -98,8 +110,9 @@ if (require.main === module) {
     runs: { env: 'BENCH_BUNDLE_RUNS', fallback: 7, help: 'cold imports per handler' },
     format: { env: 'BENCH_BUNDLES_FORMAT', fallback: 'table', help: 'table, or json for machine-readable output' },
   };
-  runBench('bench:bundles', KNOBS, async ({ runs, format }) => {
+  void runBench('bench:bundles', KNOBS, async ({ runs, format }) => {
     const report = await measureBundles(runs);
-    process.stdout.write(`${format === 'json' ? JSON.stringify(report, null, 2) : formatBundles(report).join('\n')}\n`);
+    const text = format === 'json' ? JSON.stringify(report, null, 2) : formatBundles(report).join('\n');
+    process.stdout.write(`${text}\n`);
   });
 }

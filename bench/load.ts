@@ -1,26 +1,32 @@
-import { once } from 'node:events';
+// What the benches share: a local runtime with clients of its emulators, loads at a concurrency, timed calls, waits.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { constants } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
+import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DependencyUnavailableError } from '../lambda/core/errors';
+import { signalGroup, startLocalRuntime } from '../local/launcher';
+import type { SeedTarget } from './seed';
 
 export const now = (): number => performance.now();
-export const perSecond = (count: number, ms: number): number => (ms > 0 ? (count * 1000) / ms : Number.POSITIVE_INFINITY);
 
-/** `fn(0 … count-1)`, at most `concurrency` calls in flight; resolves with the wall time in ms. The first error stops the run. */
-export const runConcurrently = async (count: number, concurrency: number, fn: (i: number) => Promise<unknown>): Promise<number> => {
-  const [start, failures]: [number, unknown[]] = [now(), []];
+/** `jobs` done in `ms`, and their rate. */
+export const rate = (jobs: number, ms: number) => ({ jobs, ms, perSecond: ms > 0 ? (jobs * 1000) / ms : Infinity });
+
+/** `fn(0 … count-1)`, at most `concurrency` calls in flight; resolves with their rate. */
+export const runConcurrently = async (count: number, concurrency: number, fn: (i: number) => Promise<unknown>) => {
+  const start = now();
   let next = 0;
   const lane = async () => {
-    while (next < count && failures.length === 0) await fn(next++).catch((error: unknown) => void failures.push(error));
+    while (next < count) await fn(next++);
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, lane));
-  if (failures.length > 0) throw failures[0];
-  return now() - start;
+  return rate(count, now() - start);
 };
 
-export type Latency = { readonly [K in 'medianMs' | 'p90Ms' | 'minMs' | 'maxMs' | 'samples']: number };
+type Latency = { readonly [K in 'medianMs' | 'p90Ms' | 'minMs' | 'maxMs' | 'samples']: number };
 
 export const summarize = (samples: readonly number[]): Latency => {
   const sorted = [...samples].sort((a, b) => a - b);
@@ -28,6 +34,7 @@ export const summarize = (samples: readonly number[]): Latency => {
   return { medianMs: at(0.5), p90Ms: at(0.9), minMs: at(0), maxMs: at(1), samples: sorted.length };
 };
 
+/** `samples` calls of `fn`, one after the other, after 5 untimed ones. */
 export const timeCalls = async (samples: number, fn: () => Promise<unknown>): Promise<Latency> => {
   const times: number[] = [];
   for (let i = -5; i < samples; i++) {
@@ -38,7 +45,7 @@ export const timeCalls = async (samples: number, fn: () => Promise<unknown>): Pr
   return summarize(times);
 };
 
-/** `probe` every `intervalMs` until `done` accepts its reading, which it resolves with; fails past `timeoutMs`, naming the last one. */
+/** `probe` every `intervalMs` until `done` accepts its reading, which it resolves with; fails past `timeoutMs`. */
 export const waitFor = async <T>(
   probe: () => Promise<T>,
   done: (reading: T) => boolean,
@@ -57,20 +64,14 @@ export const waitFor = async <T>(
       throw error;
     }
     if (done(reading)) return reading;
-    if (now() > deadline) throw new Error(`Waited ${Math.round(timeoutMs / 1000)} s for ${what}; last seen: ${JSON.stringify(reading)}`);
+    if (now() > deadline) {
+      throw new Error(`Waited ${Math.round(timeoutMs / 1000)} s for ${what}; last seen: ${JSON.stringify(reading)}`);
+    }
   }
 };
 
-export const freePorts = async (): Promise<[number, number]> => {
-  const servers = [createServer(), createServer()];
-  await Promise.all(servers.map((server) => once(server.listen(0, '127.0.0.1'), 'listening')));
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((closed) => server.close(closed))));
-  return [ports[0]!, ports[1]!];
-};
-
 // Resolves once the runtime's process group (npm and the runtime) stays below a tenth of a core for a second (Linux's
-// /proc; at once elsewhere), at most `maxMs`: LevelDB compacts after a bulk load, and a figure timed meanwhile would be its.
+// /proc; at once elsewhere), at most `maxMs`: LevelDB compacts after a bulk load, and a figure timed then would be its.
 export const settle = async (pgid: number, maxMs = 120_000): Promise<void> => {
   const stat = (pid: string) => {
     try {
@@ -95,3 +96,42 @@ export const settle = async (pgid: number, maxMs = 120_000): Promise<void> => {
     if (cpu - before < 100) return;
   }
 };
+
+/** As local/main.ts provisions it. */
+export const TABLE_NAME = 'requeue-jobs';
+
+let runtimeGroup: number | undefined;
+
+/**
+ * `npm start` with `options`, and what a bench needs of it: its DynamoDB client settings, where to seed jobs (16
+ * batches in flight) and `call`, an API call that must answer `expected`. The endpoints are read from what it prints.
+ */
+export const startRuntime = async (options: Parameters<typeof startLocalRuntime>[0] = {}) => {
+  // a runtime runs in a process group of its own, which no Ctrl-C reaches: it goes when the bench does
+  if (runtimeGroup === undefined) {
+    process.on('exit', () => runtimeGroup !== undefined && signalGroup(runtimeGroup, 'SIGKILL'));
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+      process.on(signal, () => process.exit(128 + constants.signals[signal]));
+    }
+  }
+  // the SDK's notice of its future Node.js support is noise here, in the bench's clients and in the runtime's
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const local = await startLocalRuntime({ ...options, onSpawn: (pgid) => (runtimeGroup = pgid) });
+  const endpoints = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(local.output());
+  if (!endpoints) throw new Error(`the runtime printed no emulator endpoints:\n${local.output()}`);
+  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+  const dynamoDb: DynamoDBClientConfig = { region: 'us-east-1', endpoint: endpoints[1]!, credentials };
+  const marshallOptions = { removeUndefinedValues: true };
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(dynamoDb), { marshallOptions });
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: endpoints[2], credentials, useQueueUrlAsEndpoint: false });
+  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'requeue-jobs-dlq' }));
+  const seedTarget: SeedTarget = { doc, sqs, tableName: TABLE_NAME, deadLetterQueueUrl: QueueUrl!, concurrency: 16 };
+  const call = async (method: string, route: string, expected = 200, body?: unknown): Promise<any> => {
+    const answer = await local.request(method, route, body);
+    if (answer.status === expected) return answer.body;
+    throw new Error(`${method} ${route} answered ${answer.status}, not ${expected}: ${answer.text.slice(0, 500)}`);
+  };
+  return { local, dynamoDb, seedTarget, call };
+};
+
+export type BenchRuntime = Awaited<ReturnType<typeof startRuntime>>;

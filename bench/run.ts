@@ -1,20 +1,21 @@
-// `npm run bench`: five speed targets, each a ratio of two figures of one run. A local runtime with its worker running
-// times the API's latency at three table sizes, enqueue to completion, single retries and a retry-all; a second one, its
-// worker paused, a retry-all and the writes a retry and a job cannot do without, sent alone from the bench. Then bundles.
+// `npm run bench`: five speed targets, each a ratio of two figures of one run. A local runtime with its worker
+// running times the API's latency at three table sizes, enqueue to completion, single retries and a retry-all; a
+// second one, its worker paused, a retry-all and the writes a retry and a job cannot do without, sent alone from the
+// bench. Then bundles.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoDbJobStore } from '../lambda/adapters/dynamodb-job-store';
+import type { JobState } from '../lambda/core/job';
 import { claimRetry } from '../lambda/core/retry-failed-job';
 import { moveToCompleted } from '../lambda/core/transitions';
-import { removeDataDir, ROOT, signalGroup, startLocalRuntime, type LocalRuntime } from '../local/launcher';
+import { removeDataDir, ROOT } from '../local/launcher';
 import { formatBundles, measureBundles } from './bundles';
-import { freePorts, now, perSecond, runConcurrently, settle, timeCalls, waitFor } from './load';
+import { now, rate, runConcurrently, settle, startRuntime, TABLE_NAME, timeCalls, waitFor } from './load';
+import type { BenchRuntime } from './load';
 import { runBench, type Values } from './options';
-import { describeMachine, fixed, machineTable, table, targetChart, writeReport, type Target } from './report';
+import { commitMeasured, describeMachine, fixed, machineTable, madeBy, table, targetChart, verdict } from './report';
+import { target, writeReport, type Target } from './report';
 import { completedJob, failedJob, LEASE_MS, newJob, RETENTION_MS, SEEDED_JOB_NAME as JOB_NAME, seedJobs } from './seed';
 
 const KNOBS = {
@@ -28,109 +29,111 @@ const KNOBS = {
   bundleRuns: { env: 'BENCH_BUNDLE_RUNS', fallback: 7, help: 'cold imports per handler' },
   out: { env: 'BENCH_OUT', fallback: 'docs/BENCHMARKS.md', help: "the page's path; the JSON and SVG go beside it" },
 };
+
 type Options = Omit<Values<typeof KNOBS>, 'out'>;
-/** As local/main.ts provisions them; the failed page timed is GET /jobs/failed?limit=50. */
-const [TABLE_NAME, DEAD_LETTER_QUEUE_NAME, PAGE] = ['requeue-jobs', 'requeue-jobs-dlq', 50];
+
+const PAGE = 50;
+
+const STATES = ['waiting', 'active', 'delayed', 'failed'] as const;
+
 const TIMED = { metrics: '/jobs/metrics', failedPage: `/jobs/failed?limit=${PAGE}` } as const;
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'; // the SDK's notice of its future Node.js support is noise here
 
 const log = (message: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
-const rate = (jobs: number, ms: number) => ({ jobs, ms, perSecond: perSecond(jobs, ms) });
-const budgetFor = (jobs: number) => Math.max(60_000, jobs * 50); // generous: no phase should run slower than 20 jobs a second
 
-const benchOn = async (runtime: LocalRuntime, [dynamoDbPort, sqsPort]: readonly number[], o: Options) => {
-  const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const config = (port: number) => ({ region: 'us-east-1', endpoint: `http://127.0.0.1:${port}`, credentials });
+// generous: no phase should run slower than 20 jobs a second
+const budgetFor = (jobs: number) => Math.max(60_000, jobs * 50);
+
+/** The phases' steps on one runtime; `seed` and `retryAll` resolve with what they did and how long it took. */
+const benchOn = (rt: BenchRuntime, o: Options) => {
   // on a client with cached middleware, as the handlers' store is; lib-dynamodb's DocumentClient refuses one
-  const client = new DynamoDBClient({ ...config(dynamoDbPort), cacheMiddleware: true });
+  const client = new DynamoDBClient({ ...rt.dynamoDb, cacheMiddleware: true });
   const store = new DynamoDbJobStore({ tableName: TABLE_NAME, retentionMs: RETENTION_MS, client });
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient(config(dynamoDbPort)), { marshallOptions: { removeUndefinedValues: true } });
-  const sqs = new SQSClient({ ...config(sqsPort), useQueueUrlAsEndpoint: false });
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: DEAD_LETTER_QUEUE_NAME }));
-  const target = { doc, sqs, tableName: TABLE_NAME, deadLetterQueueUrl: QueueUrl!, concurrency: o.concurrency };
-  const call = async (method: string, route: string, expected: number, body?: unknown) => {
-    const answer = await runtime.request(method, route, body);
-    if (answer.status === expected) return answer.body;
-    throw new Error(`${method} ${route} answered ${answer.status} (expected ${expected}): ${answer.text.slice(0, 500)}`);
-    return answer.body;
-  };
-  const listed = async (state: 'waiting' | 'active' | 'delayed' | 'failed') => (await store.listByState(state, 1)).items.length > 0;
-  /** No job left to run (with `swept`, none failed and no dead letter either), read from one-item listings, not the counters. */
+  const listed = async (state: JobState) => (await store.listByState(state, 1)).items.length > 0;
+  /** No job left to run (with `swept`, none failed and no dead letter either), read from listings, not the counters. */
   const drained = (what: string, jobs: number, swept = true) => {
     const read = async () => {
-      const [waiting, active, delayed, failed] = await Promise.all([listed('waiting'), listed('active'), listed('delayed'), listed('failed')]);
-      const dead = swept ? (await call('GET', '/jobs/metrics', 200)).queues.deadLetter : {};
-      return { pending: waiting || active || delayed, failed, deadLetters: Object.values<number>(dead).reduce((sum, n) => sum + n, 0) };
+      const [waiting, active, delayed, failed] = await Promise.all(STATES.map(listed));
+      const dead: Record<string, number> = swept ? (await rt.call('GET', '/jobs/metrics')).queues.deadLetter : {};
+      return { pending: waiting || active || delayed, failed, deadLetters: Object.values(dead).some((n) => n > 0) };
     };
-    return waitFor(read, (t) => !t.pending && (!swept || (!t.failed && t.deadLetters === 0)), what, budgetFor(jobs));
+    return waitFor(read, (t) => !t.pending && (!swept || !(t.failed || t.deadLetters)), what, budgetFor(jobs));
   };
-  const seed = async ({ failed = 0, completed = 0 }, firstN: number) => {
-    const base = Date.now() - failed - completed - 60_000;
+  /** Jobs written straight into the table, which holds `before` jobs; once the stream has counted them, a recount. */
+  const seed = async ({ failed = 0, completed = 0 }, before: number) => {
+    const count = failed + completed;
     const start = now();
-    const make = (i: number) => (i < completed ? completedJob : failedJob)(firstN + i, base + i);
-    const jobs = (await seedJobs(target, completed + failed, make)).slice(completed);
+    const base = Date.now() - count - 60_000;
+    const make = (i: number) => (i < completed ? completedJob : failedJob)(before + i, base + i);
+    const jobs = (await seedJobs({ ...rt.seedTarget, concurrency: o.concurrency }, count, make)).slice(completed);
     const ms = now() - start;
-    // the stream counts the seeded items as they land: the recount waits until the counters stay put for 2 s, or both count them
-    for (let [last, since] = ['', now()]; now() - since < 2_000; await sleep(250)) {
-      const counts = JSON.stringify(await store.countByState());
-      if (counts !== last) [last, since] = [counts, now()];
-    }
-    // a recount declines while jobs move: try again
-    const counted = (counts: unknown) => counts !== undefined;
-    await waitFor(() => store.recount(), counted, 'the jobs to stop moving for a recount', budgetFor(failed + completed), 500);
-    return { seeding: { jobs: failed + completed, failed, completed, ms }, jobs };
+    const total = async () => (await rt.call('GET', '/jobs/metrics')).total;
+    await waitFor(total, (n) => n >= before + count, 'the stream to count the seeded jobs', budgetFor(count), 250);
+    // a recount corrects what the counters made of moves, and declines while jobs move: it is tried again
+    await waitFor(() => store.recount(), (counts) => counts !== undefined, 'a recount', budgetFor(count), 500);
+    return { seeding: { jobs: count, failed, completed, ms }, jobs };
   };
   /** `POST /jobs/retry-all-failed`, its task (if it made one) followed until COMPLETED: from the request to the end. */
   const retryAll = async (jobs: number) => {
-    const [start, { status, body, text }] = [now(), await runtime.request('POST', '/jobs/retry-all-failed')];
-    if (status === 200) return { ...rate(body.retriedCount, now() - start), mode: 'sync', total: body.total, failed: body.failedCount };
-    if (status !== 202) throw new Error(`POST /jobs/retry-all-failed answered ${status}: ${text.slice(0, 500)}`);
-    const route = `/jobs/retry-tasks/${body.taskId}`;
-    const task = await waitFor(() => call('GET', route, 200), (t) => t.status !== 'RUNNING', `${route} to finish`, budgetFor(jobs));
+    const start = now();
+    const answer = await rt.local.request('POST', '/jobs/retry-all-failed');
+    if (answer.status === 200) {
+      const { retriedCount, total, failedCount } = answer.body;
+      return { ...rate(retriedCount, now() - start), mode: 'sync', total, failed: failedCount };
+    }
+    if (answer.status !== 202) throw new Error(`POST /jobs/retry-all-failed answered ${answer.status}: ${answer.text}`);
+    const route = `/jobs/retry-tasks/${answer.body.taskId}`;
+    const running = (task: { status: string }) => task.status === 'RUNNING';
+    const task = await waitFor(() => rt.call('GET', route), (t) => !running(t), `${route} to end`, budgetFor(jobs));
     if (task.status !== 'COMPLETED') throw new Error(`retry task ended ${task.status}: ${JSON.stringify(task)}`);
     return { ...rate(task.retried, now() - start), mode: 'task', total: task.total, failed: task.failed };
   };
-  /** Metrics and a failed page, `samples` calls each, once the runtime has fallen idle; `jobs`: metrics' total meanwhile. */
+  /** Metrics and a failed page, `samples` calls each, once the runtime has fallen idle; `jobs`: metrics' total. */
   const latency = async () => {
-    await settle(runtime.pgid);
-    const jobs: number = (await call('GET', TIMED.metrics, 200)).total;
-    const timed = (route: string) => timeCalls(o.samples, () => call('GET', route, 200));
+    await settle(rt.local.pgid);
+    const jobs: number = (await rt.call('GET', TIMED.metrics)).total;
+    const timed = (route: string) => timeCalls(o.samples, () => rt.call('GET', route));
     return { metrics: await timed(TIMED.metrics), failedPage: await timed(TIMED.failedPage), jobs };
   };
-  const phase = (what: string) => settle(runtime.pgid).then(() => log(what));
-  const concurrently = (count: number, fn: (i: number) => Promise<unknown>) => runConcurrently(count, o.concurrency, fn);
-  return { store, call, listed, drained, seed, retryAll, latency, phase, concurrently };
+  const phase = async (what: string) => {
+    await settle(rt.local.pgid);
+    log(what);
+  };
+  const atC = (count: number, fn: (i: number) => Promise<unknown>) => runConcurrently(count, o.concurrency, fn);
+  return { store, call: rt.call, listed, drained, seed, retryAll, latency, phase, atC };
 };
-type Bench = Awaited<ReturnType<typeof benchOn>>;
+
+type Bench = ReturnType<typeof benchOn>;
 
 const runWithWorker = async (b: Bench, o: Options) => {
   const latencyEmpty = await b.latency();
   // at 0 jobs the page is empty; a full page on a small table tells the cost of its 50 jobs from that of a large table
   await b.seed({ failed: PAGE }, 0);
   const latencyOnePage = await b.latency();
-  await b.call('POST', '/jobs/retry-all-failed', 200);
+  await b.call('POST', '/jobs/retry-all-failed');
   await b.drained(`the ${PAGE} jobs of the page to be retried and complete`, PAGE);
 
   await b.phase(`enqueue ${o.jobs} ${JOB_NAME} jobs at C = ${o.concurrency}; end-to-end until all completed`);
   const start = now();
-  const enqueue = rate(o.jobs, await b.concurrently(o.jobs, (i) => b.call('POST', '/jobs', 201, { name: JOB_NAME, data: { n: i } })));
+  const enqueue = await b.atC(o.jobs, (i) => b.call('POST', '/jobs', 201, { name: JOB_NAME, data: { n: i } }));
   if ((await b.drained(`${o.jobs} jobs to finish`, o.jobs, false)).failed) throw new Error(`a ${JOB_NAME} job failed`);
   const endToEnd = rate(o.jobs, now() - start);
 
   const retryJobs = o.singleRetries + o.retryAll;
-  const { seeding: seedingForRetries, jobs } = await b.seed({ failed: retryJobs }, o.jobs);
+  const { seeding: seedingForRetries, jobs } = await b.seed({ failed: retryJobs }, PAGE + o.jobs);
   await b.phase(`${o.singleRetries} single retries of ${retryJobs} failed jobs at C = ${o.concurrency}`);
-  const singleRetries = rate(o.singleRetries, await b.concurrently(o.singleRetries, (i) => b.call('POST', `/jobs/retry/${jobs[i]!.id}`, 200)));
+  const singleRetries = await b.atC(o.singleRetries, (i) => b.call('POST', `/jobs/retry/${jobs[i]!.id}`));
   await b.drained('the single retries to complete', o.singleRetries, false);
   await b.phase(`retry-all over ${o.retryAll} failed jobs, the worker running the retried jobs beside it`);
   const retryAll = await b.retryAll(o.retryAll);
   await b.drained('the retried jobs to complete and the dead-letter queue to be swept', o.retryAll);
 
   // every job so far is retained: the table is filled up to seedTotal
-  const completed = Math.max(0, o.seedTotal - o.seedFailed - (PAGE + o.jobs + retryJobs));
-  const { seeding: seedingForLatency } = await b.seed({ failed: o.seedFailed, completed }, o.jobs + retryJobs);
+  const before = PAGE + o.jobs + retryJobs;
+  const completed = Math.max(0, o.seedTotal - o.seedFailed - before);
+  const { seeding: seedingForLatency } = await b.seed({ failed: o.seedFailed, completed }, before);
   const latencyFull = await b.latency();
-  return { enqueue, endToEnd, seedingForRetries, singleRetries, retryAll, seedingForLatency, latencyEmpty, latencyOnePage, latencyFull };
+  const latencies = { latencyEmpty, latencyOnePage, latencyFull };
+  return { enqueue, endToEnd, seedingForRetries, singleRetries, retryAll, seedingForLatency, ...latencies };
 };
 
 const runPaused = async (b: Bench, o: Options) => {
@@ -141,17 +144,17 @@ const runPaused = async (b: Bench, o: Options) => {
   const { seeding: seedingForPaused } = await b.seed({ failed: o.retryAll }, warmUp);
   await b.phase(`retry-all over ${o.retryAll} failed jobs, the worker paused`);
   const retryAllPaused = await b.retryAll(o.retryAll);
-  if ((await b.listed('failed')) || !(await b.listed('waiting'))) throw new Error('the paused retry-all left a job failed, or none waiting');
+  if ((await b.listed('failed')) || !(await b.listed('waiting'))) {
+    throw new Error('the paused retry-all left a job failed, or none waiting');
+  }
 
   const { jobs: failed } = await b.seed({ failed: o.retryAll }, warmUp + o.retryAll);
-  const alone = async (what: string, jobs: number, writes: number, write: (i: number) => Promise<unknown>) => {
-    await b.phase(`${what}, each alone from the bench`);
-    return { ...rate(jobs, await b.concurrently(jobs, write)), writes, concurrency: o.concurrency };
-  };
-  // a retry's write: the conditional UpdateItem claimRetry makes of a failed job (state, generation, history; both index entries moved)
-  const retry = await alone("a retry's write", failed.length, failed.length, (i) => claimRetry(b.store, failed[i]!, Date.now(), 'api'));
-  // a job's three writes, one after the other: its conditional PutItem as POST /jobs makes it, the worker's claim, its completion
-  const job = await alone("a job's three writes", o.jobs, 3 * o.jobs, async (i) => {
+  // a retry's write: claimRetry's conditional UpdateItem of a failed job (state, generation, history, index entries)
+  await b.phase("a retry's write, each alone from the bench");
+  const retry = await b.atC(failed.length, (i) => claimRetry(b.store, failed[i]!, Date.now(), 'api'));
+  // a job's three writes in turn: its conditional PutItem as POST /jobs makes it, the worker's claim, its completion
+  await b.phase("a job's three writes, each alone from the bench");
+  const job = await b.atC(o.jobs, async (i) => {
     const created = newJob(warmUp + 2 * o.retryAll + i, Date.now());
     await b.store.create(created);
     const claimed = await b.store.claim(created.id, created.generation, Date.now(), LEASE_MS);
@@ -159,76 +162,58 @@ const runPaused = async (b: Bench, o: Options) => {
     const { next, expect } = moveToCompleted(claimed, Date.now(), Date.now(), claimed.data);
     await b.store.save(next, expect, claimed);
   });
-  return { retryAllPaused, seedingForPaused, ownWrites: { retry, job } };
+  const ownWrites = {
+    retry: { ...retry, writes: retry.jobs, concurrency: o.concurrency },
+    job: { ...job, writes: 3 * job.jobs, concurrency: o.concurrency },
+  };
+  return { retryAllPaused, seedingForPaused, ownWrites };
 };
 
-// a runtime's process group outlives the bench unless killed with it
-let running: LocalRuntime | undefined;
-const killRunning = () => running && signalGroup(running.pgid, 'SIGKILL');
-process.on('exit', killRunning);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(signal, () => {
-    killRunning();
-    process.exit(signal === 'SIGINT' ? 130 : 143);
-  });
-}
-
-const withRuntime = async <T>(env: Record<string, string>, o: Options, work: (bench: Bench, o: Options) => Promise<T>) => {
+const withRuntime = async <T>(env: Record<string, string>, o: Options, work: (b: Bench, o: Options) => Promise<T>) => {
   log(`starting a local runtime${env.REQUEUE_WORKER_CONCURRENCY === '0' ? ', its worker paused' : ''}`);
-  const ports = await freePorts();
-  const runtime = (running = await startLocalRuntime({ env: { DYNAMODB_PORT: String(ports[0]), SQS_PORT: String(ports[1]), ...env } }));
+  const rt = await startRuntime({ env });
   try {
-    const figures = await work(await benchOn(runtime, ports, o), o);
-    await runtime.interrupt();
-    return { figures, startupMs: runtime.startupMs };
+    const figures = await work(benchOn(rt, o), o);
+    await rt.local.interrupt();
+    return { figures, startupMs: rt.local.startupMs };
   } catch (error) {
-    await runtime.kill().catch(() => undefined);
-    process.stderr.write(`The runtime's last output:\n${runtime.output().slice(-4000)}\n`);
+    await rt.local.kill().catch(() => undefined);
+    process.stderr.write(`The runtime's last output:\n${rt.local.output().slice(-4000)}\n`);
     throw error;
   } finally {
-    running = undefined;
-    removeDataDir(runtime.dataDir);
+    removeDataDir(rt.local.dataDir);
   }
 };
 
 type Figures = Awaited<ReturnType<typeof runWithWorker>> & Awaited<ReturnType<typeof runPaused>>;
-const perS = (perSecond: number) => `${fixed(perSecond)}/s`;
 
 const evaluateTargets = (r: Figures): Target[] => {
-  const pct = (n: number) => `${fixed(n * 100, 1)}%`;
-  const times = (n: number) => `${fixed(n, 2)}×`;
-  // a rate must reach its threshold, a latency stay at or below it
-  type Shown = (n: number) => string;
-  const check = (name: string, short: string, target: string, threshold: number, [a, b]: number[], shown: Shown, rates = true): Target => {
-    const ratio = a! / b!;
-    const value = (n: number) => (rates ? perS(n) : `${n} ms`);
-    const pass = rates ? ratio >= threshold : ratio <= threshold;
-    return { name, short, target, measured: `${value(a!)} / ${value(b!)} = ${shown(ratio)}`, ratio, threshold, atLeast: rates, pass };
-  };
-  const [full, empty] = [r.latencyFull, r.latencyEmpty];
   const flat = (k: keyof typeof TIMED, short: string) => {
-    const name = `GET ${TIMED[k]} at ${fixed(full.jobs)} jobs vs at ${fixed(empty.jobs)}`;
-    return check(name, short, '≤ 1.5×', 1.5, [full[k].medianMs, empty[k].medianMs], times, false);
+    const name = `GET ${TIMED[k]} at ${fixed(r.latencyFull.jobs)} jobs vs at ${fixed(r.latencyEmpty.jobs)}`;
+    return target(name, short, '≤ 1.5×', 1.5, [r.latencyFull[k].medianMs, r.latencyEmpty[k].medianMs], false);
   };
+  const paused = `retry-all of ${fixed(r.retryAllPaused.jobs)} failed jobs (the worker paused)`;
+  const perSecond = (a: { perSecond: number }, b: { perSecond: number }) => [a.perSecond, b.perSecond];
+  const write = "a retry's write alone";
+  const writes = "a job's three writes alone";
   return [
-    check(`retry-all of ${fixed(r.retryAllPaused.jobs)} failed jobs (the worker paused) vs a retry's write alone`, "retry-all / a retry's write",
-      "≥ 90% of a retry's write alone", 0.9, [r.retryAllPaused.perSecond, r.ownWrites.retry.perSecond], pct),
-    check("end-to-end (enqueue → completed) vs a job's three writes alone", "end-to-end / a job's writes",
-      "≥ 85% of a job's three writes alone", 0.85, [r.endToEnd.perSecond, r.ownWrites.job.perSecond], pct),
-    check('loop of single retries vs retry-all (the worker running in both)', 'retry-all / single retries',
-      'loop ≥ 3× slower', 3, [r.retryAll.perSecond, r.singleRetries.perSecond], times),
+    target(`${paused} vs ${write}`, "retry-all / a retry's write", `≥ 90% of ${write}`, 0.9,
+      perSecond(r.retryAllPaused, r.ownWrites.retry)),
+    target(`end-to-end (enqueue → completed) vs ${writes}`, "end-to-end / a job's writes", `≥ 85% of ${writes}`,
+      0.85, perSecond(r.endToEnd, r.ownWrites.job)),
+    target('loop of single retries vs retry-all (the worker running in both)', 'retry-all / single retries',
+      'loop ≥ 3× slower', 3, perSecond(r.retryAll, r.singleRetries)),
     flat('metrics', 'metrics, full / empty'),
     flat('failedPage', 'failed page, full / empty'),
   ];
 };
 
 const measure = async (o: Options, command: string) => {
-  if (o.seedFailed > o.seedTotal) throw new Error(`--seed-failed (${o.seedFailed}) cannot exceed --seed-total (${o.seedTotal}).`);
-  // the commit measured, and the files under lambda/ and local/ that differ from it (the runtime runs the working tree);
-  // a porcelain line is two status columns, a space and the path
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' });
-  const uncommitted = git('status', '--porcelain', '--', 'lambda', 'local').split('\n').filter(Boolean).map((line) => line.slice(3));
-  const code = { commit: git('rev-parse', 'HEAD').trim(), uncommitted };
+  if (o.seedFailed > o.seedTotal) throw new Error(`--seed-failed ${o.seedFailed} is over --seed-total ${o.seedTotal}`);
+  // the runtime runs the working tree: the files under lambda/ and local/ that differ from the commit measured
+  const status = execFileSync('git', ['status', '--porcelain', 'lambda', 'local'], { cwd: ROOT, encoding: 'utf8' });
+  const uncommitted = status.split('\n').filter(Boolean).map((line) => line.slice(3));
+  const code = { commit: commitMeasured(), uncommitted };
   const began = now();
   const machine = describeMachine();
   const date = new Date().toISOString();
@@ -237,53 +222,64 @@ const measure = async (o: Options, command: string) => {
   const bundles = await measureBundles(o.bundleRuns);
   machine.loadAtEnd = describeMachine().loadAtStart;
   const figures: Figures = { ...first.figures, ...paused.figures };
-  const runtime = { startupMs: first.startupMs, workerConcurrency: process.env.REQUEUE_WORKER_CONCURRENCY ?? '2 (the runtime default)' };
+  const workerConcurrency = process.env.REQUEUE_WORKER_CONCURRENCY ?? '2 (the runtime default)';
+  const runtime = { startupMs: first.startupMs, workerConcurrency };
   const durationS = (now() - began) / 1000;
-  return { command, code, date, durationS, machine, options: o, runtime, ...figures, bundles, targets: evaluateTargets(figures) };
+  const targets = evaluateTargets(figures);
+  return { command, code, date, durationS, machine, options: o, runtime, ...figures, bundles, targets };
 };
 
 const formatPage = (r: Awaited<ReturnType<typeof measure>>): string => {
   const o = r.options;
-  const { commit, uncommitted } = r.code;
-  const changes = uncommitted.length > 0 ? ` with uncommitted changes to ${uncommitted.map((f) => `\`${f}\``).join(', ')}` : '';
-  const row = (what: string, f: ReturnType<typeof rate>) => [what, fixed(f.jobs), `${fixed(f.ms / 1000, 2)} s`, perS(f.perSecond)];
-  const until = (f: { mode: string }) => (f.mode === 'task' ? 'task COMPLETED' : '200');
+  const files = r.code.uncommitted.map((f) => `\`${f}\``).join(', ');
+  const changes = files ? ` with uncommitted changes to ${files}` : '';
   const C = `C = ${o.concurrency}`;
-  const latencies = (['metrics', 'failedPage'] as const).flatMap((k) =>
-    [r.latencyEmpty, r.latencyOnePage, r.latencyFull].map(({ jobs, [k]: l }) => [
-      `\`GET ${TIMED[k]}\`, ${fixed(jobs)} jobs`, `${l.medianMs} ms`, `${l.p90Ms} ms`, `${l.minMs}–${l.maxMs} ms`]),
-  );
+  const rated = (what: string, f: ReturnType<typeof rate>) => {
+    return [what, fixed(f.jobs), `${fixed(f.ms / 1000, 2)} s, ${fixed(f.perSecond)}/s`];
+  };
+  const until = (f: { mode: string }) => (f.mode === 'task' ? 'task COMPLETED' : '200');
+  const onePage = (k: keyof typeof TIMED) => {
+    const l = r.latencyOnePage[k];
+    return [`\`GET ${TIMED[k]}\`, median`, fixed(r.latencyOnePage.jobs), `${l.medianMs} ms (p90 ${l.p90Ms} ms)`];
+  };
+  const sizes = Object.entries(o).map(([key, value]) => `${key} ${fixed(value)}`);
   return [
     '# Benchmarks\n',
-    `Made by \`${r.command}\` on ${r.date} (${fixed(r.durationS)} s), at commit \`${commit.slice(0, 10)}\`${changes}, on the machine below.`,
-    `Sizes: ${fixed(o.jobs)} jobs enqueued, ${fixed(o.singleRetries)} single retries, ${fixed(o.retryAll)} jobs a retry-all,`,
-    `${fixed(o.seedTotal)} jobs (${fixed(o.seedFailed)} failed) for the second latency figures, ${C} (\`npm run bench -- --help\` lists the flags).`,
+    `${madeBy(r.command, r.date, r.durationS)}${changes}, on the machine below.`,
+    `Sizes (\`npm run bench -- --help\` lists the flags): ${sizes.join(', ')}.`,
     `\n## Targets: ${r.targets.filter((t) => t.pass).length} of ${r.targets.length} pass\n`,
-    ...table([['what', 'target', 'measured', 'result'], ...r.targets.map((t) => [t.name, t.target, t.measured, t.pass ? '**PASS**' : '**FAIL**'])]),
+    ...table([
+      ['what', 'target', 'measured', 'result'],
+      ...r.targets.map((t) => [t.name, t.target, t.measured, `**${verdict(t.pass)}**`]),
+    ]),
     '\n![each target: its measured ratio and its threshold](benchmarks.svg)\n\n## Figures\n',
     ...table([
-      ['figure', 'jobs', 'time', 'rate'],
-      row(`enqueue: \`POST /jobs\` (\`${JOB_NAME}\`), ${C}, the worker running`, r.enqueue),
-      row('end-to-end: first enqueue → no job left to run in the table', r.endToEnd),
-      row(`single retries: \`POST /jobs/retry/{id}\`, ${C}, the worker running`, r.singleRetries),
-      row(`retry-all, the worker running: request → ${until(r.retryAll)}`, r.retryAll),
-      row(`retry-all, the worker paused (second runtime): request → ${until(r.retryAllPaused)}`, r.retryAllPaused),
-      row(`a retry's write alone: \`claimRetry\`'s conditional UpdateItem, ${C}`, r.ownWrites.retry),
-      row(`a job's three writes alone: its PutItem, the claim, the completion, ${C}`, r.ownWrites.job),
+      ['figure', 'jobs', `time and rate; a call's latency over ${o.samples} calls (after 5 untimed)`],
+      rated(`enqueue: \`POST /jobs\` (\`${JOB_NAME}\`), ${C}, the worker running`, r.enqueue),
+      rated('end-to-end: first enqueue → no job left to run in the table', r.endToEnd),
+      rated(`single retries: \`POST /jobs/retry/{id}\`, ${C}, the worker running`, r.singleRetries),
+      rated(`retry-all, the worker running: request → ${until(r.retryAll)}`, r.retryAll),
+      rated(`retry-all, the worker paused (second runtime): request → ${until(r.retryAllPaused)}`, r.retryAllPaused),
+      rated(`a retry's write alone: \`claimRetry\`'s conditional UpdateItem, ${C}`, r.ownWrites.retry),
+      rated(`a job's three writes alone: its PutItem, the claim, the completion, ${C}`, r.ownWrites.job),
+      onePage('metrics'),
+      onePage('failedPage'),
     ]),
-    '',
-    ...table([['call', `median of ${o.samples} (after 5 untimed)`, 'p90', 'min–max'], ...latencies]),
-    '\n## Bundles\n', ...formatBundles(r.bundles), '\n## Machine\n', ...machineTable(r.machine),
+    '\n## Bundles\n',
+    ...formatBundles(r.bundles),
+    '\n## Machine\n',
+    ...machineTable(r.machine),
     `\nWorker pollers: ${r.runtime.workerConcurrency}; runtime ready in ${fixed(r.runtime.startupMs)} ms.`,
     'Raw figures: [benchmarks.json](benchmarks.json).\n',
   ].join('\n');
 };
 
-runBench('bench', KNOBS, async ({ out, ...options }, command) => {
+void runBench('bench', KNOBS, async ({ out, ...options }, command) => {
   const results = await measure(options, command);
   const file = path.resolve(ROOT, out);
-  const beside = { 'benchmarks.json': `${JSON.stringify(results, null, 2)}\n`, 'benchmarks.svg': targetChart(results.targets) };
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const beside = { 'benchmarks.json': json, 'benchmarks.svg': targetChart(results.targets) };
   writeReport(file, formatPage(results), { keep: true, beside });
-  for (const t of results.targets) log(`${t.pass ? 'PASS' : 'FAIL'}  ${t.name}: ${t.measured} (target ${t.target})`);
+  for (const t of results.targets) log(`${verdict(t.pass)}  ${t.name}: ${t.measured} (target ${t.target})`);
   log(`report written to ${path.relative(process.cwd(), file) || file}`);
 });

@@ -30,8 +30,10 @@ const start = (job: Job, at: number): Job => {
   return decision.next;
 };
 
-export const newJob = (n: number, createdAt: number): Job =>
-  createJob({ id: randomUUID(), name: SEEDED_JOB_NAME, data: { to: `customer-${n}@example.com`, n }, opts: DEFAULT_OPTS }, createdAt);
+export const newJob = (n: number, createdAt: number): Job => {
+  const data = { to: `customer-${n}@example.com`, n };
+  return createJob({ id: randomUUID(), name: SEEDED_JOB_NAME, data, opts: DEFAULT_OPTS }, createdAt);
+};
 
 /** Failed on all its attempts, the last one ending at `failedAt`. */
 export const failedJob = (n: number, failedAt: number): Job => {
@@ -57,7 +59,7 @@ export interface SeedTarget {
   readonly concurrency: number;
 }
 
-/** `count` jobs made by `make(i)`, in BatchWriteItems of 25, then the failed ones' dead-letter copies; resolves with the jobs. */
+/** `count` jobs made by `make(i)`, in BatchWriteItems of 25, then the failed ones' dead-letter copies. */
 export const seedJobs = async (target: SeedTarget, count: number, make: (i: number) => Job): Promise<Job[]> => {
   const { doc, tableName, sqs, deadLetterQueueUrl, concurrency } = target;
   const jobs = Array.from({ length: count }, (_, i) => make(i));
@@ -74,7 +76,7 @@ export const seedJobs = async (target: SeedTarget, count: number, make: (i: numb
     const copy = (job: Job) => encodeMessage({ jobId: job.id, generation: job.generation, deadLettered: true });
     const Entries = batch.map((job, i) => ({ Id: String(i), MessageBody: copy(job) }));
     const { Failed = [] } = await sqs.send(new SendMessageBatchCommand({ QueueUrl: deadLetterQueueUrl, Entries }));
-    if (Failed.length > 0) throw new Error(`seeding: ${Failed.length} dead-letter copies not sent: ${Failed[0]!.Message}`);
+    if (Failed.length > 0) throw new Error(`seeding: ${Failed.length} dead letters unsent: ${Failed[0]!.Message}`);
   });
   return jobs;
 };
