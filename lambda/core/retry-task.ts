@@ -58,8 +58,9 @@ export interface RetryTask {
 }
 
 /**
- * One page of a task, as it was listed: at most 100 jobs, a few KB of the
- * task's item (an id is at most 128 characters), far under DynamoDB's 400 KB.
+ * One page of a task, as it was listed: at most 500 jobs, some 25 KB of the
+ * task's item with UUIDs and 80 KB at most (an id is at most 128
+ * characters), under DynamoDB's 400 KB.
  */
 export interface TaskPage {
   /** Each job's id and the generation it was listed failed in. */
