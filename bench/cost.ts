@@ -7,18 +7,16 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetQueueUrlCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetQueueUrlCommand } from '@aws-sdk/client-sqs';
 import { build } from 'esbuild';
 import { JOB_CHANGES_COUNTER, RECONCILER } from '../lambda/routes';
 import { FUNCTION_ENV, QUEUE_SETTINGS } from '../lambda/adapters/settings';
-import { removeDataDir, ROOT, startLocalRuntime } from '../local/launcher';
+import { removeDataDir, ROOT } from '../local/launcher';
 import { parseRate } from '../local/schedule';
 import { installCostCounter, type CountedRequest } from './cost-counter';
 import * as model from './cost-model';
 import { sum, type Shards, type Usage } from './cost-model';
-import { waitFor } from './load';
+import { startRuntime, TABLE_NAME, waitFor, type BenchRuntime } from './load';
 import { runBench } from './options';
 import { fixed, table, writeReport } from './report';
 
@@ -40,7 +38,6 @@ export interface Phase {
 }
 
 /** As local/main.ts provisions them. */
-const TABLE = 'requeue-jobs';
 const QUEUES = { queueUrl: 'requeue-jobs', deadLetterQueueUrl: 'requeue-jobs-dlq', taskQueueUrl: 'requeue-jobs-tasks' };
 const WAIT_MS = 120_000;
 const PASSES_AN_HOUR = 3_600_000 / parseRate(RECONCILER.schedule);
@@ -62,24 +59,22 @@ const isIdleReceive = (r: CountedRequest) =>
  * One pass of the reconcile handler, the schedule's only work (a recount runs on demand), in this process on the
  * runtime's table, after each of `seeds` completed jobs more.
  */
-const measureScheduled = async (output: string, logFile: string, retained: number, seeds: readonly number[]) => {
+const measureScheduled = async (rt: BenchRuntime, logFile: string, retained: number, seeds: readonly number[]) => {
   if (seeds.length === 0) return [];
-  const [, dynamoDb, sqsEndpoint] = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(output)!;
   const credentials = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local' };
-  Object.assign(process.env, credentials, { AWS_ENDPOINT_URL_DYNAMODB: dynamoDb, AWS_ENDPOINT_URL_SQS: sqsEndpoint });
-  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const endpoints = { AWS_ENDPOINT_URL_DYNAMODB: rt.endpoints.dynamoDb, AWS_ENDPOINT_URL_SQS: rt.endpoints.sqs };
+  Object.assign(process.env, credentials, endpoints);
+  const { sqs } = rt.seedTarget;
   for (const [setting, QueueName] of Object.entries(QUEUES)) {
     const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName }));
     process.env[FUNCTION_ENV[setting as keyof typeof QUEUES]] = QueueUrl;
   }
-  process.env[FUNCTION_ENV.tableName] = TABLE;
+  process.env[FUNCTION_ENV.tableName] = TABLE_NAME;
   installCostCounter(logFile);
   // the handler's modules read their settings as they load: after these
   const { handler } = await import('../lambda/handlers/reconcile');
   const { completedJob, seedJobs } = await import('./seed');
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}));
-  const deadLetterQueueUrl = process.env[FUNCTION_ENV.deadLetterQueueUrl]!;
-  const target = { doc, tableName: TABLE, sqs, deadLetterQueueUrl, concurrency: 4 };
+  const target = { ...rt.seedTarget, concurrency: 4 };
   const passes: Array<{ retained: number; readUnits: number; requests: number }> = [];
   for (const count of seeds) {
     await seedJobs(target, count, (i) => completedJob(retained + i, Date.now()));
@@ -108,12 +103,9 @@ export const runCostWorkload = async (workload: CostWorkload, seeds: readonly nu
     REQUEUE_STREAM_WINDOW_MS: '2000',
     NODE_OPTIONS: [`--require ${counter}`, '--enable-source-maps', ...stackLimit].join(' '),
   };
-  const runtime = await startLocalRuntime({ env, startupBudgetMs: 60_000 });
-  const post = async (route: string, body?: unknown, status = 201) => {
-    const answer = await runtime.request('POST', route, body);
-    if (answer.status !== status) throw new Error(`POST ${route} answered ${answer.status}: ${answer.text}`);
-    return answer.body;
-  };
+  const rt = await startRuntime({ env, startupBudgetMs: 60_000 });
+  const runtime = rt.local;
+  const post = (route: string, body?: unknown, status = 201) => rt.call('POST', route, status, body);
   // settled: the event source deleted every message sent (then each request of its job has been sent) and the
   // counters, which follow the table's stream, have every outcome: the counting function's work lands in its phase
   const expected = { deleted: 0, completed: 0, failed: 0 };
@@ -164,7 +156,7 @@ export const runCostWorkload = async (workload: CostWorkload, seeds: readonly nu
       if (answer.retriedCount !== failing) throw new Error(`retry-all retried ${JSON.stringify(answer)}`);
       await settle(failing, 'failed');
     });
-    const passes = await measureScheduled(runtime.output(), `${logFile}.scheduled`, succeeded + failing, seeds);
+    const passes = await measureScheduled(rt, `${logFile}.scheduled`, succeeded + failing, seeds);
     return { phases, passes };
   } finally {
     await runtime.kill();

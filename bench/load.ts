@@ -103,8 +103,9 @@ export const TABLE_NAME = 'requeue-jobs';
 let runtimeGroup: number | undefined;
 
 /**
- * `npm start` with `options`, and what a bench needs of it: its DynamoDB client settings, where to seed jobs (16
- * batches in flight) and `call`, an API call that must answer `expected`. The endpoints are read from what it prints.
+ * `npm start` with `options`, and what a bench needs of it: its emulators' endpoints (read from what it prints), its
+ * DynamoDB client settings, where to seed jobs (16 batches in flight) and `call`, an API call that must answer
+ * `expected`.
  */
 export const startRuntime = async (options: Parameters<typeof startLocalRuntime>[0] = {}) => {
   // a runtime runs in a process group of its own, which no Ctrl-C reaches: it goes when the bench does
@@ -120,10 +121,11 @@ export const startRuntime = async (options: Parameters<typeof startLocalRuntime>
   const endpoints = /DynamoDB API \(dynalite\) at (\S+), SQS API \(fauxqs\) at (\S+)/.exec(local.output());
   if (!endpoints) throw new Error(`the runtime printed no emulator endpoints:\n${local.output()}`);
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-  const dynamoDb: DynamoDBClientConfig = { region: 'us-east-1', endpoint: endpoints[1]!, credentials };
+  const [dynamoDbEndpoint, sqsEndpoint] = [endpoints[1]!, endpoints[2]!];
+  const dynamoDb: DynamoDBClientConfig = { region: 'us-east-1', endpoint: dynamoDbEndpoint, credentials };
   const marshallOptions = { removeUndefinedValues: true };
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient(dynamoDb), { marshallOptions });
-  const sqs = new SQSClient({ region: 'us-east-1', endpoint: endpoints[2], credentials, useQueueUrlAsEndpoint: false });
+  const sqs = new SQSClient({ region: 'us-east-1', endpoint: sqsEndpoint, credentials, useQueueUrlAsEndpoint: false });
   const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: 'requeue-jobs-dlq' }));
   const seedTarget: SeedTarget = { doc, sqs, tableName: TABLE_NAME, deadLetterQueueUrl: QueueUrl!, concurrency: 16 };
   const call = async (method: string, route: string, expected = 200, body?: unknown): Promise<any> => {
@@ -131,7 +133,7 @@ export const startRuntime = async (options: Parameters<typeof startLocalRuntime>
     if (answer.status === expected) return answer.body;
     throw new Error(`${method} ${route} answered ${answer.status}, not ${expected}: ${answer.text.slice(0, 500)}`);
   };
-  return { local, dynamoDb, seedTarget, call };
+  return { local, endpoints: { dynamoDb: dynamoDbEndpoint, sqs: sqsEndpoint }, dynamoDb, seedTarget, call };
 };
 
 export type BenchRuntime = Awaited<ReturnType<typeof startRuntime>>;
